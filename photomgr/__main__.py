@@ -1,0 +1,5 @@
+import sys
+
+from photomgr.cli.main import main
+
+sys.exit(main())

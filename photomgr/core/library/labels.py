@@ -1,0 +1,172 @@
+"""Typed reads and writes of labels, their cached text vectors and the user's tag decisions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from photomgr.core.library.photos import utc_now
+
+CONFIRMED = "confirmed"
+REJECTED = "rejected"
+
+
+class LabelExists(ValueError):
+    pass
+
+
+class NoSuchLabel(KeyError):
+    def __str__(self) -> str:
+        return f"no label named {self.args[0]!r}"
+
+
+@dataclass(frozen=True)
+class Label:
+    id: int
+    name: str
+    prompts: tuple[str, ...]  # empty: the backend builds prompts from the name
+    threshold: float | None  # None: the backend's calibrated default
+
+    @property
+    def texts(self) -> list[str]:
+        return list(self.prompts) if self.prompts else [self.name]
+
+    @property
+    def text_key(self) -> str:
+        """Identity of what the text vector was made from: stale when this changes."""
+        return json.dumps({"name": self.name, "prompts": list(self.prompts)}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Decision:
+    photo_id: int
+    label_id: int
+    state: str  # CONFIRMED | REJECTED
+    source: str  # "auto": the user judged an auto tag; "manual": the user added the tag
+
+
+def _label(row: tuple) -> Label:  # type: ignore[type-arg]
+    return Label(row[0], row[1], tuple(json.loads(row[2])), row[3])
+
+
+class LabelStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- labels --------------------------------------------------------------------------
+    def all(self) -> list[Label]:
+        rows = self.conn.execute(
+            "SELECT id, name, prompts, threshold FROM labels ORDER BY name COLLATE NOCASE")
+        return [_label(r) for r in rows]
+
+    def by_name(self, name: str) -> Label:
+        row = self.conn.execute(
+            "SELECT id, name, prompts, threshold FROM labels WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NoSuchLabel(name)
+        return _label(row)
+
+    def by_id(self, label_id: int) -> Label | None:
+        row = self.conn.execute(
+            "SELECT id, name, prompts, threshold FROM labels WHERE id = ?", (label_id,)).fetchone()
+        return _label(row) if row else None
+
+    def add(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> Label:
+        name = name.strip()
+        if not name:
+            raise ValueError("a label needs a name")
+        now = utc_now()
+        try:
+            cur = self.conn.execute(
+                "INSERT INTO labels (name, prompts, threshold, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)", (name, json.dumps(prompts or []), threshold, now, now))
+        except sqlite3.IntegrityError as exc:
+            raise LabelExists(f"a label named {name!r} already exists") from exc
+        assert cur.lastrowid is not None
+        return Label(cur.lastrowid, name, tuple(prompts or ()), threshold)
+
+    def rename(self, old: str, new: str) -> Label:
+        label = self.by_name(old)
+        new = new.strip()
+        if not new:
+            raise ValueError("a label needs a name")
+        try:
+            self.conn.execute("UPDATE labels SET name = ?, updated_at = ? WHERE id = ?",
+                              (new, utc_now(), label.id))
+        except sqlite3.IntegrityError as exc:
+            raise LabelExists(f"a label named {new!r} already exists") from exc
+        return Label(label.id, new, label.prompts, label.threshold)
+
+    def update(self, label_id: int, *, prompts: list[str] | None = None,
+               threshold: float | None = None, clear_threshold: bool = False) -> Label:
+        label = self.by_id(label_id)
+        if label is None:
+            raise NoSuchLabel(label_id)
+        new_prompts = tuple(prompts) if prompts is not None else label.prompts
+        new_threshold = None if clear_threshold else (threshold if threshold is not None else label.threshold)
+        self.conn.execute("UPDATE labels SET prompts = ?, threshold = ?, updated_at = ? WHERE id = ?",
+                          (json.dumps(list(new_prompts)), new_threshold, utc_now(), label_id))
+        return Label(label_id, label.name, new_prompts, new_threshold)
+
+    def remove(self, name: str) -> Label:
+        label = self.by_name(name)
+        self.conn.execute("DELETE FROM labels WHERE id = ?", (label.id,))
+        return label
+
+    def restore(self, label: Label, decisions: list[Decision]) -> None:
+        """Put back a removed label with its id and decisions (undo)."""
+        now = utc_now()
+        self.conn.execute(
+            "INSERT INTO labels (id, name, prompts, threshold, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (label.id, label.name, json.dumps(list(label.prompts)), label.threshold, now, now))
+        for d in decisions:
+            self.set_decision(d.photo_id, d.label_id, d.state, d.source)
+
+    # -- text vectors (a cache: recomputed when the text or the model changes) -------------
+    def cached_vector(self, label: Label, model_id: str) -> np.ndarray | None:
+        row = self.conn.execute(
+            "SELECT text_key, vector FROM label_vectors WHERE label_id = ? AND model_id = ?",
+            (label.id, model_id)).fetchone()
+        if row is None or row[0] != label.text_key:
+            return None
+        # Text vectors are few: keep them at float32 precision rather than the photos' float16.
+        return np.frombuffer(row[1], dtype=np.float32).copy()
+
+    def store_vector(self, label: Label, model_id: str, vector: np.ndarray) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO label_vectors (label_id, model_id, text_key, vector) VALUES (?,?,?,?)",
+            (label.id, model_id, label.text_key, np.ascontiguousarray(vector, np.float32).tobytes()))
+
+    # -- decisions ---------------------------------------------------------------------------
+    def set_decision(self, photo_id: int, label_id: int, state: str, source: str = "auto") -> None:
+        if state not in (CONFIRMED, REJECTED):
+            raise ValueError(f"unknown tag state {state!r}")
+        self.conn.execute(
+            "INSERT INTO tag_decisions (photo_id, label_id, state, source, decided_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(photo_id, label_id) DO UPDATE SET"
+            " state = excluded.state, source = excluded.source, decided_at = excluded.decided_at",
+            (photo_id, label_id, state, source, utc_now()))
+
+    def clear_decision(self, photo_id: int, label_id: int) -> None:
+        self.conn.execute("DELETE FROM tag_decisions WHERE photo_id = ? AND label_id = ?",
+                          (photo_id, label_id))
+
+    def decisions_for_label(self, label_id: int) -> list[Decision]:
+        rows = self.conn.execute(
+            "SELECT photo_id, label_id, state, source FROM tag_decisions WHERE label_id = ?",
+            (label_id,))
+        return [Decision(*r) for r in rows]
+
+    def decisions_for_photo(self, photo_id: int) -> list[Decision]:
+        rows = self.conn.execute(
+            "SELECT photo_id, label_id, state, source FROM tag_decisions WHERE photo_id = ?",
+            (photo_id,))
+        return [Decision(*r) for r in rows]
+
+    def all_decisions(self) -> list[Decision]:
+        rows = self.conn.execute("SELECT photo_id, label_id, state, source FROM tag_decisions")
+        return [Decision(*r) for r in rows]

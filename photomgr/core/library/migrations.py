@@ -1,0 +1,154 @@
+"""Numbered schema migrations.
+
+Each migration moves the database from version N-1 to N inside one transaction, so a
+killed process leaves either the old schema or the new one, never half of each. Migrations
+are append-only: a released migration is never edited, a later one changes things.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from photomgr.core.library.errors import LibraryError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: Sequence[Migration] = (
+    Migration(
+        1,
+        "photos, scanned roots and settings",
+        """
+        CREATE TABLE photos (
+            id            INTEGER PRIMARY KEY,
+            path          TEXT    NOT NULL UNIQUE,
+            size          INTEGER NOT NULL,
+            mtime_ns      INTEGER NOT NULL,
+            content_hash  TEXT,
+            format        TEXT,
+            width         INTEGER,
+            height        INTEGER,
+            orientation   INTEGER,
+            date_taken    TEXT,
+            camera_make   TEXT,
+            camera_model  TEXT,
+            gps_lat       REAL,
+            gps_lon       REAL,
+            error         TEXT,
+            missing       INTEGER NOT NULL DEFAULT 0,
+            added_at      TEXT    NOT NULL,
+            updated_at    TEXT    NOT NULL
+        );
+        CREATE INDEX photos_content_hash ON photos(content_hash);
+        CREATE INDEX photos_date_taken ON photos(date_taken);
+        CREATE TABLE roots (
+            id        INTEGER PRIMARY KEY,
+            path      TEXT NOT NULL UNIQUE,
+            added_at  TEXT NOT NULL
+        );
+        CREATE TABLE settings (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        2,
+        "image vectors, one row per photo and model",
+        """
+        CREATE TABLE embeddings (
+            photo_id    INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            model_id    TEXT    NOT NULL,
+            image       BLOB    NOT NULL,
+            label       BLOB,
+            created_at  TEXT    NOT NULL,
+            PRIMARY KEY (photo_id, model_id)
+        );
+        CREATE INDEX embeddings_model ON embeddings(model_id);
+        CREATE TABLE embed_errors (
+            photo_id  INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            model_id  TEXT    NOT NULL,
+            error     TEXT    NOT NULL,
+            PRIMARY KEY (photo_id, model_id)
+        );
+        """,
+    ),
+    Migration(
+        3,
+        "user-defined labels, their text vectors, and the user's tag decisions",
+        """
+        CREATE TABLE labels (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+            prompts     TEXT    NOT NULL DEFAULT '[]',
+            threshold   REAL,
+            created_at  TEXT    NOT NULL,
+            updated_at  TEXT    NOT NULL
+        );
+        CREATE TABLE label_vectors (
+            label_id  INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            model_id  TEXT    NOT NULL,
+            text_key  TEXT    NOT NULL,
+            vector    BLOB    NOT NULL,
+            PRIMARY KEY (label_id, model_id)
+        );
+        CREATE TABLE tag_decisions (
+            photo_id    INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            label_id    INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            state       TEXT    NOT NULL CHECK (state IN ('confirmed', 'rejected')),
+            source      TEXT    NOT NULL CHECK (source IN ('auto', 'manual')),
+            decided_at  TEXT    NOT NULL,
+            PRIMARY KEY (photo_id, label_id)
+        );
+        CREATE INDEX tag_decisions_label ON tag_decisions(label_id);
+        """,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> list[int]:
+    """Apply every migration above the database's version up to `target`; return those applied."""
+    version = current_version(conn)
+    if version > LATEST_VERSION:
+        raise LibraryError(
+            f"this library was written by a newer photomgr (schema {version}, "
+            f"this version knows {LATEST_VERSION}); upgrade photomgr to open it"
+        )
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if version < migration.version <= target:
+            # executescript would COMMIT first; run statements one by one inside our transaction.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version(version) VALUES (?)", (migration.version,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            applied.append(migration.version)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    # Our migration SQL has no semicolons inside literals or triggers, so a split is exact.
+    return [s.strip() for s in sql.split(";") if s.strip()]

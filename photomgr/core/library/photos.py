@@ -1,0 +1,202 @@
+"""Typed reads and writes of the `photos` and `roots` tables."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from photomgr.core.imaging.metadata import PhotoMetadata
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class KnownPhoto:
+    """What the scanner needs to know about a photo already in the library."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    missing: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """What one scan learned about one file: metadata, or the reason it is unusable."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    metadata: PhotoMetadata | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    """A photo as the user sees it (CLI output, details panel)."""
+
+    id: int
+    path: str
+    size: int
+    content_hash: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+    orientation: int | None
+    date_taken: str | None
+    camera_make: str | None
+    camera_model: str | None
+    gps_lat: float | None
+    gps_lon: float | None
+    error: str | None
+    missing: bool
+
+
+_KNOWN_COLUMNS = "id, path, size, mtime_ns, content_hash, missing, error"
+_ROW_COLUMNS = (
+    "id, path, size, content_hash, format, width, height, orientation, date_taken, "
+    "camera_make, camera_model, gps_lat, gps_lon, error, missing"
+)
+
+
+def _known(row: tuple) -> KnownPhoto:  # type: ignore[type-arg]
+    return KnownPhoto(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+
+
+def _row(row: tuple) -> PhotoRow:  # type: ignore[type-arg]
+    values = list(row)
+    values[-1] = bool(values[-1])
+    return PhotoRow(*values)
+
+
+def _metadata_values(record: PhotoRecord) -> tuple[object, ...]:
+    m = record.metadata
+    if m is None:
+        return (None,) * 10
+    return (m.format, m.width, m.height, m.orientation, m.date_taken, m.camera_make,
+            m.camera_model, m.gps_lat, m.gps_lon, None)
+
+
+class PhotoStore:
+    """All SQL about photos lives here, so the scanner and the CLI speak in dataclasses."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- reads -------------------------------------------------------------------------
+    def known_under(self, roots: Iterable[Path]) -> dict[str, KnownPhoto]:
+        """Every photo row whose path is one of `roots` or below them."""
+        found: dict[str, KnownPhoto] = {}
+        for root in roots:
+            prefix = str(root).rstrip("/") + "/"
+            # A range on the unique path index: '0' is the character after '/'.
+            rows = self.conn.execute(
+                f"SELECT {_KNOWN_COLUMNS} FROM photos WHERE path = ? OR (path >= ? AND path < ?)",
+                (str(root), prefix, prefix[:-1] + "0"),
+            )
+            for row in rows:
+                found[row[1]] = _known(row)
+        return found
+
+    def missing_with_hash(self) -> list[KnownPhoto]:
+        """Photos marked missing anywhere in the library: candidates for a move."""
+        rows = self.conn.execute(
+            f"SELECT {_KNOWN_COLUMNS} FROM photos WHERE missing = 1 AND content_hash IS NOT NULL"
+        )
+        return [_known(r) for r in rows]
+
+    def by_path(self, path: str) -> PhotoRow | None:
+        row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE path = ?", (path,)).fetchone()
+        return _row(row) if row else None
+
+    def by_id(self, photo_id: int) -> PhotoRow | None:
+        row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        return _row(row) if row else None
+
+    def paths_by_id(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = list(ids)
+        out: dict[int, str] = {}
+        for start in range(0, len(wanted), 900):  # stay under SQLite's variable limit
+            chunk = wanted[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for pid, path in self.conn.execute(
+                f"SELECT id, path FROM photos WHERE id IN ({marks})", chunk
+            ):
+                out[pid] = path
+        return out
+
+    def count_present(self, roots: Iterable[Path] | None = None) -> int:
+        """Usable photos (not missing, no error), optionally only under `roots`."""
+        if roots is None:
+            row = self.conn.execute(
+                "SELECT COUNT(*) FROM photos WHERE missing = 0 AND error IS NULL").fetchone()
+            return int(row[0])
+        return sum(1 for p in self.known_under(roots).values() if not p.missing and p.error is None)
+
+    def roots(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT path FROM roots ORDER BY path")]
+
+    # -- writes (call inside transaction()) ---------------------------------------------
+    def add_root(self, root: Path) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?, ?)", (str(root), utc_now()))
+
+    def insert(self, record: PhotoRecord) -> int:
+        now = utc_now()
+        meta = _metadata_values(record)
+        cur = self.conn.execute(
+            "INSERT INTO photos (path, size, mtime_ns, content_hash, format, width, height,"
+            " orientation, date_taken, camera_make, camera_model, gps_lat, gps_lon, error,"
+            " missing, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)",
+            (record.path, record.size, record.mtime_ns, record.content_hash, *meta[:9],
+             record.error, now, now),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update(self, photo_id: int, record: PhotoRecord) -> None:
+        """Overwrite a row with what a scan found (same photo id: its tags survive).
+
+        If the content changed, vectors made from the old content are dropped with it.
+        """
+        meta = _metadata_values(record)
+        self.conn.execute(
+            "DELETE FROM embeddings WHERE photo_id = ? AND EXISTS (SELECT 1 FROM photos"
+            " WHERE id = ? AND content_hash IS NOT ?)", (photo_id, photo_id, record.content_hash))
+        self.conn.execute(
+            "UPDATE photos SET path=?, size=?, mtime_ns=?, content_hash=?, format=?, width=?,"
+            " height=?, orientation=?, date_taken=?, camera_make=?, camera_model=?, gps_lat=?,"
+            " gps_lon=?, error=?, missing=0, updated_at=? WHERE id=?",
+            (record.path, record.size, record.mtime_ns, record.content_hash, *meta[:9],
+             record.error, utc_now(), photo_id),
+        )
+
+    def mark_missing(self, photo_ids: Iterable[int]) -> None:
+        now = utc_now()
+        self.conn.executemany(
+            "UPDATE photos SET missing=1, updated_at=? WHERE id=?", ((now, i) for i in photo_ids))
+
+    def mark_present(self, photo_ids: Iterable[int]) -> None:
+        now = utc_now()
+        self.conn.executemany(
+            "UPDATE photos SET missing=0, updated_at=? WHERE id=?", ((now, i) for i in photo_ids))

@@ -1,0 +1,126 @@
+"""Image vectors in SQLite, one row per (photo, model).
+
+Stored as float16: half the disk of float32 and far more precision than cosine ranking needs.
+Loaded back as contiguous float32 so BLAS does the re-scoring.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from photomgr.core.library.photos import utc_now
+
+STORE_DTYPE = np.float16
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=STORE_DTYPE).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=STORE_DTYPE).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class VectorMatrix:
+    """The vectors of every usable photo for one model, row i belonging to ids[i]."""
+
+    ids: np.ndarray  # int64
+    image: np.ndarray  # (N, image_dim) float32
+    label: np.ndarray | None  # (N, label_dim) float32, None when the label space is the image space
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class PendingPhoto:
+    id: int
+    path: str
+
+
+class VectorStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def put_many(self, model_id: str, rows: Sequence[tuple[int, np.ndarray, np.ndarray | None]]) -> None:
+        """Store (photo_id, image, label) rows; call inside a transaction."""
+        now = utc_now()
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings (photo_id, model_id, image, label, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            ((pid, model_id, to_blob(img), None if lab is None else to_blob(lab), now)
+             for pid, img, lab in rows),
+        )
+        self.conn.executemany(
+            "DELETE FROM embed_errors WHERE photo_id = ? AND model_id = ?",
+            ((pid, model_id) for pid, _, _ in rows))
+
+    def record_errors(self, model_id: str, errors: Iterable[tuple[int, str]]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embed_errors (photo_id, model_id, error) VALUES (?, ?, ?)",
+            ((pid, model_id, err) for pid, err in errors))
+
+    def forget(self, photo_ids: Iterable[int]) -> None:
+        """Drop every model's vectors of photos whose content changed."""
+        self.conn.executemany("DELETE FROM embeddings WHERE photo_id = ?", ((i,) for i in photo_ids))
+
+    def pending(self, model_id: str) -> list[PendingPhoto]:
+        """Usable photos that have no vector for this model yet (and did not fail before)."""
+        rows = self.conn.execute(
+            "SELECT p.id, p.path FROM photos p WHERE p.missing = 0 AND p.error IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM embed_errors x WHERE x.photo_id = p.id AND x.model_id = ?)"
+            " ORDER BY p.id",
+            (model_id, model_id),
+        )
+        return [PendingPhoto(r[0], r[1]) for r in rows]
+
+    def count(self, model_id: str) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id"
+            " WHERE e.model_id = ? AND p.missing = 0 AND p.error IS NULL", (model_id,)).fetchone()
+        return int(row[0])
+
+    def models(self) -> dict[str, int]:
+        return {m: n for m, n in self.conn.execute(
+            "SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")}
+
+    def get(self, photo_id: int, model_id: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+        row = self.conn.execute(
+            "SELECT image, label FROM embeddings WHERE photo_id = ? AND model_id = ?",
+            (photo_id, model_id)).fetchone()
+        if row is None:
+            return None
+        return from_blob(row[0]), (None if row[1] is None else from_blob(row[1]))
+
+    def images_of(self, photo_ids: Sequence[int], model_id: str, dim: int) -> np.ndarray:
+        """Image vectors of the given photos (rows for photos without one are skipped)."""
+        out = []
+        for pid in photo_ids:
+            got = self.get(pid, model_id)
+            if got is not None:
+                out.append(got[0])
+        return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
+
+    def matrix(self, model_id: str) -> VectorMatrix:
+        """Every present photo's vectors for `model_id`, ordered by photo id."""
+        rows = self.conn.execute(
+            "SELECT e.photo_id, e.image, e.label FROM embeddings e JOIN photos p ON p.id = e.photo_id"
+            " WHERE e.model_id = ? AND p.missing = 0 AND p.error IS NULL ORDER BY e.photo_id",
+            (model_id,),
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return VectorMatrix(ids, np.zeros((0, 0), np.float32), None)
+        image = np.frombuffer(b"".join(r[1] for r in rows), dtype=STORE_DTYPE)
+        image = image.reshape(len(rows), -1).astype(np.float32)
+        label = None
+        if rows[0][2] is not None:
+            lab = np.frombuffer(b"".join(r[2] for r in rows), dtype=STORE_DTYPE)
+            label = lab.reshape(len(rows), -1).astype(np.float32)
+        return VectorMatrix(ids, image, label)

@@ -1,0 +1,93 @@
+"""Everything done to one new or changed file, in a worker thread: hash, sniff, decode once,
+thumbnail, and (when indexing with a model) the model's input tensor from the same decode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from photomgr.core.imaging.decode import decode_photo
+from photomgr.core.imaging.errors import ImageError
+from photomgr.core.imaging.formats import sniff_format
+from photomgr.core.imaging.metadata import PhotoMetadata
+from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.scanning.hashing import hash_file, read_head
+from photomgr.core.scanning.walker import FileEntry
+
+# Extensions that promise an image. A file with one of these that is not an image is
+# reported as a bad photo; any other non-image file (README.txt, .mp4) is simply not a photo.
+IMAGE_EXTENSIONS = frozenset(
+    ".jpg .jpeg .jpe .jfif .png .apng .webp .tif .tiff .gif .bmp .dib .heic .heif .hif .avif "
+    ".dng .nef .nrw .cr2 .cr3 .crw .arw .srf .sr2 .orf .rw2 .raf .pef .srw .raw .rwl .3fr .erf "
+    ".kdc .mrw .x3f .iiq"
+    .split()
+)
+
+
+# Raster formats photomgr does not read. Such a file is reported as an unsupported photo
+# (the user sees it and why) rather than silently passed over like a text file.
+UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
+    ".psd .psb .tga .jp2 .j2k .jpf .jpx .jpc .ico .cur .icns .dds .pcx .dcx .ppm .pgm .pbm .pnm "
+    ".pfm .sgi .rgb .rgba .bw .qoi .xbm .xpm .fli .flc .blp .fits .fit .eps .ras .im .msp "
+    ".spider .ftc .ftu .wal .pcd .fpx .mic .pxr .xcf .exr .hdr .jxl .svg .emf .wmf"
+    .split()
+)
+
+
+@dataclass
+class Analyzed:
+    """The outcome for one file. `kind` says which fields are meaningful."""
+
+    entry: FileEntry
+    kind: str  # "photo" | "bad" | "not_image" | "vanished"
+    content_hash: str | None = None
+    metadata: PhotoMetadata | None = None
+    error: str | None = None
+    prepared: object | None = None  # model input, when a `prepare` function was given
+
+
+def analyze_file(
+    entry: FileEntry,
+    thumbnails: ThumbnailCache,
+    prepare: Callable[[object], object] | None = None,
+) -> Analyzed:
+    """Never raises: every failure becomes an `Analyzed` that says why."""
+    path = entry.path
+    try:
+        fmt = sniff_format(path, read_head(path))
+        suffix = path.suffix.lower()
+        # Only image files are hashed: hashing every video in a Pictures folder costs minutes.
+        if fmt is None and suffix not in IMAGE_EXTENSIONS:
+            if suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
+                return Analyzed(entry, "bad", content_hash=hash_file(path),
+                                error=f"unsupported image format ({suffix}): photomgr reads JPEG, "
+                                      "PNG, WebP, TIFF, GIF, BMP, HEIC/HEIF, AVIF and camera RAW")
+            return Analyzed(entry, "not_image", error="not an image")
+        content_hash = hash_file(path)
+    except FileNotFoundError:
+        return Analyzed(entry, "vanished", error="vanished during the scan")
+    except OSError as exc:
+        return Analyzed(entry, "bad", error=f"cannot read file: {exc.strerror or exc}")
+
+    if fmt is None:
+        reason = "not an image: empty file" if entry.size == 0 else (
+            "not an image: the content is not a recognised image format "
+            f"despite the {path.suffix} extension")
+        return Analyzed(entry, "bad", content_hash=content_hash, error=reason)
+
+    try:
+        decoded = decode_photo(path, fmt=fmt)
+    except FileNotFoundError:
+        return Analyzed(entry, "vanished", error="vanished during the scan")
+    except ImageError as exc:
+        return Analyzed(entry, "bad", content_hash=content_hash, error=str(exc))
+
+    try:
+        if not thumbnails.exists(content_hash):
+            thumbnails.save(content_hash, decoded.image)
+        prepared = prepare(decoded.image) if prepare is not None else None
+    except Exception as exc:  # a bad file is data: the scan must go on
+        return Analyzed(entry, "bad", content_hash=content_hash,
+                        error=f"could not make a thumbnail: {type(exc).__name__}: {exc}")
+    return Analyzed(entry, "photo", content_hash=content_hash, metadata=decoded.metadata,
+                    prepared=prepared)

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.library.database import Library
+from photomgr.core.library.photos import PhotoStore
+from photomgr.core.pipeline import analyze
+from photomgr.core.scanning.scanner import Scanner, ScanProgress
+from tests.conftest import make_photo
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    lib = Library(tmp_path / "library")
+    yield lib
+    lib.close()
+
+
+def _scanner(library: Library) -> Scanner:
+    return Scanner(PhotoStore(library.conn), ThumbnailCache(library.paths.thumbnails),
+                   skip={library.paths.root}, workers=2)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    for i in range(5):
+        make_photo(root / f"album{i % 2}" / f"p{i}.jpg", seed=i)
+    make_photo(root / "shot.png", fmt="PNG", seed=10)
+    make_photo(root / "really_png.jpg", fmt="PNG", seed=11)  # wrong extension: content wins
+    (root / "notes.txt").write_text("not a photo")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 50)  # JPEG magic, no image
+    (root / "fake.jpg").write_text("I am text with a .jpg name")
+    (root / ".hidden").mkdir()
+    make_photo(root / ".hidden" / "secret.jpg", seed=12)
+    return root
+
+
+def test_first_scan_records_photos_and_errors(library: Library, photos: Path) -> None:
+    report = _scanner(library).scan([photos])
+    assert report.new == 7
+    assert report.photos == 7
+    assert {Path(e.path).name for e in report.errors} == {"broken.jpg", "fake.jpg"}
+    fake = next(e for e in report.errors if e.path.endswith("fake.jpg"))
+    assert "not an image" in fake.error
+    store = PhotoStore(library.conn)
+    row = store.by_path(str(photos / "really_png.jpg"))
+    assert row is not None and row.format == "png" and row.width == 320 and row.height == 240
+    bad = store.by_path(str(photos / "broken.jpg"))
+    assert bad is not None and bad.error
+    assert store.by_path(str(photos / "notes.txt")) is None
+    assert store.by_path(str(photos / ".hidden" / "secret.jpg")) is None
+    thumbs = list(library.paths.thumbnails.rglob("*.jpg"))
+    assert len(thumbs) == 7
+
+
+def test_rescan_touches_nothing_unchanged(library: Library, photos: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    scanner = _scanner(library)
+    scanner.scan([photos])
+    opened: list[Path] = []
+    original = analyze.read_head
+    monkeypatch.setattr(analyze, "read_head", lambda p, *a: opened.append(p) or original(p, *a))
+    report = scanner.scan([photos])
+    assert report.unchanged == 9  # 7 photos + 2 recorded bad files
+    assert (report.new, report.updated, report.moved, report.missing) == (0, 0, 0, 0)
+    assert report.errors == []
+    # Only the non-photo text file is looked at again (it is not recorded in the library).
+    assert [p.name for p in opened] == ["notes.txt"]
+
+
+def test_changed_file_is_updated_in_place(library: Library, photos: Path) -> None:
+    scanner = _scanner(library)
+    scanner.scan([photos])
+    store = PhotoStore(library.conn)
+    target = photos / "album0" / "p0.jpg"
+    before = store.by_path(str(target))
+    make_photo(target, size=(100, 80), seed=99)
+    os.utime(target, ns=(1, 1_000_000_000))
+    report = scanner.scan([photos])
+    assert report.updated == 1 and report.new == 0
+    after = store.by_path(str(target))
+    assert before is not None and after is not None
+    assert after.id == before.id and after.width == 100 and after.content_hash != before.content_hash
+
+
+def test_moved_file_keeps_its_row(library: Library, photos: Path) -> None:
+    scanner = _scanner(library)
+    scanner.scan([photos])
+    store = PhotoStore(library.conn)
+    old = store.by_path(str(photos / "album0" / "p0.jpg"))
+    (photos / "renamed").mkdir()
+    shutil.move(photos / "album0" / "p0.jpg", photos / "renamed" / "holiday.jpg")
+    report = scanner.scan([photos])
+    assert (report.moved, report.new, report.missing) == (1, 0, 0)
+    new = store.by_path(str(photos / "renamed" / "holiday.jpg"))
+    assert old is not None and new is not None and new.id == old.id and not new.missing
+    assert store.by_path(str(photos / "album0" / "p0.jpg")) is None
+
+
+def test_move_across_separate_scans(library: Library, photos: Path, tmp_path: Path) -> None:
+    """Removed in one scan (marked missing), found elsewhere in a later scan: still a move."""
+    scanner = _scanner(library)
+    scanner.scan([photos])
+    store = PhotoStore(library.conn)
+    old = store.by_path(str(photos / "shot.png"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.move(photos / "shot.png", elsewhere / "shot.png")
+    assert scanner.scan([photos]).missing == 1
+    report = scanner.scan([elsewhere])
+    assert (report.moved, report.new) == (1, 0)
+    new = store.by_path(str(elsewhere / "shot.png"))
+    assert old is not None and new is not None and new.id == old.id and not new.missing
+
+
+def test_deleted_file_is_marked_missing_not_deleted(library: Library, photos: Path) -> None:
+    scanner = _scanner(library)
+    scanner.scan([photos])
+    (photos / "shot.png").unlink()
+    report = scanner.scan([photos])
+    assert report.missing == 1 and report.photos == 6
+    row = PhotoStore(library.conn).by_path(str(photos / "shot.png"))
+    assert row is not None and row.missing
+    make_photo(photos / "shot.png", fmt="PNG", seed=10)  # it comes back with other mtime
+    report = scanner.scan([photos])
+    assert report.photos == 7 and report.updated == 1
+
+
+def test_unreadable_folder_is_reported_and_skipped(library: Library, photos: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = photos / "album1"
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = _scanner(library).scan([photos])
+    assert any(e.path == str(locked) and "Permission denied" in e.error for e in report.errors)
+    assert report.new == 5  # album1's two photos skipped, the rest indexed
+
+
+def test_file_vanishing_mid_scan(library: Library, photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    victim = photos / "album0" / "p2.jpg"
+    original = analyze.read_head
+
+    def read_head(path: Path, *args: int) -> bytes:
+        if path == victim:
+            path.unlink()
+        return original(path, *args)
+
+    monkeypatch.setattr(analyze, "read_head", read_head)
+    report = _scanner(library).scan([photos])
+    assert any(e.path == str(victim) and "vanished" in e.error for e in report.errors)
+    assert report.new == 6
+
+
+def test_cancelled_scan_keeps_finished_work_and_resumes(library: Library, photos: Path) -> None:
+    scanner = _scanner(library)
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(p: ScanProgress) -> None:
+        if p.phase == "analysing":
+            seen.append(p.done)
+            if p.done == 3:
+                cancel.set()
+
+    first = scanner.scan([photos], progress=progress, cancel=cancel)
+    assert first.cancelled and first.missing == 0
+    second = scanner.scan([photos])
+    assert not second.cancelled
+    assert first.new + second.new == 7
+    assert second.unchanged >= 3 - (len(first.errors))
+
+
+def test_single_file_root(library: Library, photos: Path) -> None:
+    report = _scanner(library).scan([photos / "shot.png"])
+    assert report.new == 1 and report.photos == 1
