@@ -1,0 +1,37 @@
+"""`run_gui()`: the desktop window's entry point (the CLI calls it when given no sub-command)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from photomgr import __version__
+from photomgr.core.library.paths import default_library_dir
+from photomgr.gui.main_window import MainWindow
+from photomgr.gui.qt_compat import broken_pyside
+
+
+def run_gui(library_root: Path | None = None, argv: list[str] | None = None) -> int:
+    """Open the library (default: $PHOTOMGR_LIBRARY or the user data folder) in a window.
+
+    The library itself is opened by the window's background worker; a library that cannot
+    be opened is reported in the window rather than as a traceback.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    problem = broken_pyside()
+    if problem:
+        print(f"photomgr: error: {problem}", file=sys.stderr)
+        return 1
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("photomgr")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("photomgr")
+    window = MainWindow(library_root if library_root is not None else default_library_dir())
+    window.show()
+    return int(app.exec())

@@ -1,0 +1,92 @@
+"""The gallery's Qt model: photo ids and their columns in memory, nothing fetched per row.
+
+`data()` answers from the arrays in `GalleryRows` (filled by one off-thread query), so
+scrolling through 100,000 photos never touches the database on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from photomgr.gui.queries import GalleryRows
+
+IdRole = Qt.ItemDataRole.UserRole + 1
+HashRole = Qt.ItemDataRole.UserRole + 2
+PathRole = Qt.ItemDataRole.UserRole + 3
+ErrorRole = Qt.ItemDataRole.UserRole + 4  # bool: the file is recorded with an error
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class GalleryModel(QAbstractListModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows = GalleryRows()
+
+    # -- contents ------------------------------------------------------------------------
+    @property
+    def rows(self) -> GalleryRows:
+        return self._rows
+
+    def set_rows(self, rows: GalleryRows) -> str:
+        """Show `rows`. Appends are announced as inserts (the view keeps its place and
+        selection); any other change is a reset. Returns "same", "append" or "reset"."""
+        old = self._rows
+        n_old, n_new = len(old), len(rows)
+        if n_new == n_old and np.array_equal(old.ids, rows.ids) and old.hashes == rows.hashes \
+                and old.errors == rows.errors:
+            self._rows = rows  # paths may differ (a moved photo): no signal needed for the grid
+            return "same"
+        if n_old and n_new > n_old and np.array_equal(old.ids, rows.ids[:n_old]) \
+                and old.hashes == rows.hashes[:n_old] and old.errors == rows.errors[:n_old]:
+            self.beginInsertRows(QModelIndex(), n_old, n_new - 1)
+            self._rows = rows
+            self.endInsertRows()
+            return "append"
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+        return "reset"
+
+    def id_at(self, row: int) -> int:
+        return int(self._rows.ids[row])
+
+    def row_of(self, photo_id: int) -> int:
+        """The row showing `photo_id`, or -1 (a vectorised scan: ~0.1 ms for 100,000 rows)."""
+        hits = np.flatnonzero(self._rows.ids == photo_id)
+        return int(hits[0]) if hits.size else -1
+
+    def rows_of(self, photo_ids: list[int]) -> list[int]:
+        if not photo_ids:
+            return []
+        return [int(r) for r in np.flatnonzero(np.isin(self._rows.ids, photo_ids))]
+
+    # -- QAbstractListModel ----------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = index.row()
+        rows = self._rows
+        if not index.isValid() or not 0 <= row < len(rows):
+            return None
+        if role == HashRole:
+            return rows.hashes[row]
+        if role == ErrorRole:
+            return rows.errors[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(rows.paths[row])
+        if role in (PathRole, Qt.ItemDataRole.ToolTipRole):
+            return rows.paths[row]
+        if role == IdRole:
+            return int(rows.ids[row])
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

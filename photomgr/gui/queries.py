@@ -1,0 +1,121 @@
+"""Read-only SQL the window needs, as plain functions of a sqlite3 connection.
+
+Qt-free on purpose: every function here runs in a `QueryRunner` thread on a read-only
+connection (WAL: it never waits for the scanning worker), never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from photomgr.core.library.photos import PhotoRow, PhotoStore
+
+
+@dataclass(frozen=True)
+class GalleryRows:
+    """What the gallery shows, in display order. Whole columns, so the model never queries per row.
+
+    100,000 rows cost about 20 MB (ids in numpy, hashes and paths as Python strings).
+    """
+
+    ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    hashes: list[str | None] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    errors: list[bool] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+@dataclass(frozen=True)
+class FolderCount:
+    path: str
+    photos: int  # usable photos: not missing, no error
+
+
+# Dated photos first in date order, then undated ones by path: a library of scans or
+# screenshots (no EXIF date) still gets a stable, folder-like order.
+_ORDER = "ORDER BY date_taken IS NULL, date_taken, path"
+
+
+def _under(folder: str) -> tuple[str, tuple[str, str, str]]:
+    """A WHERE clause for `folder` and everything below it, as a range on the path index."""
+    prefix = folder.rstrip("/") + "/"
+    # '0' is the character after '/', so [prefix, prefix-with-'0') is exactly "below folder".
+    return "(path = ? OR (path >= ? AND path < ?))", (folder, prefix, prefix[:-1] + "0")
+
+
+def _rows(cursor: sqlite3.Cursor) -> GalleryRows:
+    ids: list[int] = []
+    hashes: list[str | None] = []
+    paths: list[str] = []
+    errors: list[bool] = []
+    for pid, content_hash, path, error in cursor:
+        ids.append(pid)
+        hashes.append(content_hash)
+        paths.append(path)
+        errors.append(error is not None)
+    return GalleryRows(np.asarray(ids, dtype=np.int64), hashes, paths, errors)
+
+
+def gallery_rows(conn: sqlite3.Connection, folder: str | None = None) -> GalleryRows:
+    """Every present photo (bad files included: they show a broken-image tile), optionally in a folder."""
+    sql = "SELECT id, content_hash, path, error FROM photos WHERE missing = 0"
+    params: tuple[str, ...] = ()
+    if folder is not None:
+        clause, params = _under(folder)
+        sql += f" AND {clause}"
+    return _rows(conn.execute(f"{sql} {_ORDER}", params))
+
+
+def rows_for_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> GalleryRows:
+    """Rows for an explicit id list, in that order (search results, Find similar)."""
+    found: dict[int, tuple[str | None, str, bool]] = {}
+    wanted = list(ids)
+    for start in range(0, len(wanted), 900):  # stay under SQLite's variable limit
+        chunk = wanted[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        for pid, content_hash, path, error in conn.execute(
+            f"SELECT id, content_hash, path, error FROM photos WHERE missing = 0 AND id IN ({marks})",
+            chunk,
+        ):
+            found[pid] = (content_hash, path, error is not None)
+    kept = [i for i in wanted if i in found]
+    return GalleryRows(
+        np.asarray(kept, dtype=np.int64),
+        [found[i][0] for i in kept],
+        [found[i][1] for i in kept],
+        [found[i][2] for i in kept],
+    )
+
+
+def folder_counts(conn: sqlite3.Connection) -> list[FolderCount]:
+    """The library's scanned roots with how many usable photos each holds."""
+    out: list[FolderCount] = []
+    for root in PhotoStore(conn).roots():
+        clause, params = _under(root)
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM photos WHERE missing = 0 AND error IS NULL AND {clause}", params
+        ).fetchone()
+        out.append(FolderCount(root, int(row[0])))
+    return out
+
+
+def present_count(conn: sqlite3.Connection) -> int:
+    return PhotoStore(conn).count_present()
+
+
+def library_is_empty(conn: sqlite3.Connection) -> bool:
+    """True before the first folder is added: the window then shows its welcome page."""
+    has_root = conn.execute("SELECT 1 FROM roots LIMIT 1").fetchone() is not None
+    has_photo = conn.execute("SELECT 1 FROM photos LIMIT 1").fetchone() is not None
+    return not (has_root or has_photo)
+
+
+def photo_details(conn: sqlite3.Connection, photo_id: int) -> PhotoRow | None:
+    return PhotoStore(conn).by_id(photo_id)

@@ -1,0 +1,52 @@
+"""GUI tests run headless: Qt's offscreen platform, set before anything imports Qt."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported below
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QStackedWidget
+
+from photomgr.gui.main_window import MainWindow
+from photomgr.gui.qt_compat import broken_pyside
+from tests.conftest import make_photo
+
+_BROKEN = broken_pyside()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With a PySide6 that corrupts reference counts the GUI tests would abort the whole run."""
+    if _BROKEN:
+        here = Path(__file__).parent
+        for item in items:
+            if here in Path(item.path).parents:
+                item.add_marker(pytest.mark.skip(reason=_BROKEN))
+
+
+@pytest.fixture
+def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """A shown main window on an empty library, its worker started and the library open."""
+    win = MainWindow(tmp_path / "library")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.library_ready, timeout=10_000)
+    yield win
+    win.shutdown()
+
+
+def wait_for_page(qtbot, pages: QStackedWidget, page: object) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: pages.currentWidget() is page, timeout=10_000)
+
+
+def photo_folder(root: Path, good: int, *, broken: int = 1, size: tuple[int, int] = (320, 240)) -> Path:
+    """`good` distinct JPEGs in two sub-folders, plus `broken` files with a JPEG name and no image."""
+    for i in range(good):
+        make_photo(root / f"album{i % 2}" / f"p{i:04d}.jpg", size=size, seed=i)
+    for i in range(broken):
+        (root / f"broken{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 50)
+    return root
