@@ -156,7 +156,7 @@ class Scanner:
     def _record(self, result: Analyzed, known: dict[str, KnownPhoto],
                 move_candidates: dict[str, list[KnownPhoto]], moved_ids: set[int],
                 report: ScanReport) -> int | None:
-        """Write one analysed file; return its photo id when it is a usable photo."""
+        """Write one analysed file; return its photo id when it is a usable photo to embed."""
         entry = result.entry
         key = str(entry.path)
         if result.kind == "not_image":
@@ -180,7 +180,7 @@ class Scanner:
             moved_ids.add(moved.id)
             self.store.update(moved.id, record)
             report.moved += 1
-            return moved.id if result.kind == "photo" else None
+            return None  # same content, so its vectors (if any) are still valid: nothing to embed
         photo_id = self.store.insert(record)
         if result.kind == "photo":
             report.new += 1

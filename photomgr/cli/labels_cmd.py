@@ -1,0 +1,131 @@
+"""`photomgr labels ...`: the user's own labels."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from photomgr.cli.common import CliError, print_json
+from photomgr.cli.context import CliContext
+from photomgr.core.library.labels import Label, LabelExists, NoSuchLabel
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("labels", help="list, add, rename, edit or remove labels")
+    lsub = p.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
+
+    q = lsub.add_parser("list", help="every label with its photo count")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=run_list)
+
+    q = lsub.add_parser("add", help="add a label; every photo is scored at once")
+    q.add_argument("name")
+    q.add_argument("--prompt", action="append", default=None, metavar="P",
+                   help="text to match instead of the name (repeatable), e.g. 'a photo of my dog Rex'")
+    q.add_argument("--threshold", type=float, help="score a photo needs to get the tag (0..1)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=run_add)
+
+    q = lsub.add_parser("rename", help="rename a label; confirmations and rejections are kept")
+    q.add_argument("old")
+    q.add_argument("new")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=run_rename)
+
+    q = lsub.add_parser("edit", help="change a label's prompts or threshold")
+    q.add_argument("name")
+    q.add_argument("--prompt", action="append", default=None, metavar="P")
+    q.add_argument("--threshold", type=float)
+    q.add_argument("--default-threshold", action="store_true", help="use the model's calibrated default")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=run_edit)
+
+    q = lsub.add_parser("remove", help="delete a label (photos are untouched)")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=run_remove)
+
+
+def _describe(ctx: CliContext, label: Label) -> dict[str, object]:
+    started = time.perf_counter()
+    count = len(ctx.engine.photos_with(label))
+    return {"name": label.name, "prompts": list(label.prompts),
+            "threshold": round(ctx.engine.threshold(label), 4),
+            "custom_threshold": label.threshold is not None, "photos": count,
+            "rescore_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _check_threshold(value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise CliError("--threshold must be between 0 and 1")
+
+
+def _emit(args: argparse.Namespace, info: dict[str, object], verb: str) -> int:
+    if args.json:
+        print_json(info)
+    else:
+        print(f"{verb} label {info['name']!r}: {info['photos']} photos "
+              f"(threshold {info['threshold']}, scored in {info['rescore_ms']} ms)")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with CliContext(args) as ctx:
+        labels = ctx.engine.labels.all()
+        rows = [_describe(ctx, lab) for lab in labels] if labels else []
+    if args.json:
+        print_json([{k: v for k, v in r.items() if k != "rescore_ms"} for r in rows])
+    elif not rows:
+        print("no labels yet: add one with `photomgr labels add NAME`")
+    else:
+        for r in rows:
+            print(f"{r['name']:<30} {r['photos']:>7} photos  threshold {r['threshold']}")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    _check_threshold(args.threshold)
+    with CliContext(args) as ctx:
+        try:
+            label = ctx.engine.labels.add(args.name, args.prompt, args.threshold)
+        except (LabelExists, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+        info = _describe(ctx, label)
+    return _emit(args, info, "added")
+
+
+def run_rename(args: argparse.Namespace) -> int:
+    with CliContext(args) as ctx:
+        try:
+            label = ctx.engine.labels.rename(args.old, args.new)
+        except (LabelExists, NoSuchLabel, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+        info = _describe(ctx, label)
+    return _emit(args, info, "renamed")
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    _check_threshold(args.threshold)
+    with CliContext(args) as ctx:
+        try:
+            label = ctx.engine.labels.by_name(args.name)
+        except NoSuchLabel as exc:
+            raise CliError(str(exc)) from exc
+        label = ctx.engine.labels.update(label.id, prompts=args.prompt, threshold=args.threshold,
+                                         clear_threshold=args.default_threshold)
+        info = _describe(ctx, label)
+    return _emit(args, info, "edited")
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    with CliContext(args) as ctx:
+        try:
+            label = ctx.engine.labels.remove(args.name)
+        except NoSuchLabel as exc:
+            raise CliError(str(exc)) from exc
+    if args.json:
+        print_json({"removed": label.name})
+    else:
+        print(f"removed label {label.name!r}")
+    return 0

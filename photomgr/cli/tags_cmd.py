@@ -1,0 +1,88 @@
+"""`photomgr tags PATH` / `photomgr tags --all` and `photomgr tag PATH LABEL --confirm|--reject`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from photomgr.cli.common import CliError, print_json
+from photomgr.cli.context import CliContext
+from photomgr.core.library.labels import CONFIRMED, REJECTED, NoSuchLabel
+from photomgr.core.services.tagging import TagInfo
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("tags", help="a photo's tags with scores (or --all photos)")
+    p.add_argument("path", nargs="?", type=Path)
+    p.add_argument("--all", action="store_true", help="every photo, every label's score")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_tags)
+
+    p = sub.add_parser("tag", help="confirm or reject a tag on a photo (or add it by hand)")
+    p.add_argument("path", type=Path)
+    p.add_argument("label")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--confirm", action="store_true", help="the photo has this label")
+    what.add_argument("--reject", action="store_true", help="the photo does not have this label")
+    what.add_argument("--clear", action="store_true", help="forget the decision; the score decides")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_tag)
+
+
+def _print_tags(tags: list[TagInfo]) -> None:
+    shown = [t for t in tags if t.state != "untagged"]
+    if not shown:
+        print("  (no tags)")
+    for t in shown:
+        print(f"  {t.label:<30} {t.score:.3f}  {t.state} ({t.source})")
+
+
+def run_tags(args: argparse.Namespace) -> int:
+    if args.all == (args.path is not None):
+        raise CliError("give either a PATH or --all")
+    with CliContext(args) as ctx:
+        if args.all:
+            rows = ctx.engine.all_tags()
+            paths = ctx.photos.paths_by_id([pid for pid, _ in rows])
+            if args.json:
+                print_json([{"path": paths[pid], "tags": [t.as_json() for t in tags]}
+                            for pid, tags in rows])
+            else:
+                for pid, tags in rows:
+                    names = ", ".join(t.label for t in tags if t.applies)
+                    print(f"{paths[pid]}: {names}")
+            return 0
+        photo = ctx.photo(args.path)
+        tags = ctx.engine.tags_for_photo(photo.id)
+    if args.json:
+        print_json([t.as_json() for t in tags])
+    else:
+        print(photo.path)
+        _print_tags(tags)
+    return 0
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    with CliContext(args) as ctx:
+        photo = ctx.photo(args.path)
+        try:
+            label = ctx.engine.labels.by_name(args.label)
+        except NoSuchLabel as exc:
+            raise CliError(str(exc)) from exc
+        current = next(t for t in ctx.engine.tags_for_photo(photo.id) if t.label_id == label.id)
+        if args.clear:
+            ctx.engine.labels.clear_decision(photo.id, label.id)
+        else:
+            state = CONFIRMED if args.confirm else REJECTED
+            # Confirming a tag the model did not give is the user tagging by hand.
+            auto_said_yes = current.score >= ctx.engine.threshold(label)
+            source = "manual" if state == CONFIRMED and not auto_said_yes else "auto"
+            ctx.engine.labels.set_decision(photo.id, label.id, state, source)
+        ctx.engine.invalidate()
+        after = next(t for t in ctx.engine.tags_for_photo(photo.id) if t.label_id == label.id)
+    if args.json:
+        print_json(after.as_json())
+    else:
+        print(f"{photo.path}: {after.label} {after.state} ({after.source})")
+    return 0

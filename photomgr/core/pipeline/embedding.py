@@ -1,0 +1,139 @@
+"""Batched embedding: decoded photos in, vectors in the database out.
+
+The scanner hands each freshly decoded photo to an `EmbeddingSink` (so a new photo is decoded
+once for both its thumbnail and the model); `embed_pending` catches up on photos that have no
+vector for the model yet (a model switch, or a run that was killed). Both commit as they go,
+so a killed run resumes without redoing finished photos.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from photomgr.core.imaging.decode import decode_photo
+from photomgr.core.imaging.errors import ImageError
+from photomgr.core.library.vectors import PendingPhoto, VectorStore
+from photomgr.core.models.base import Embedder
+from photomgr.core.pipeline.lookahead import lookahead_map
+
+DEFAULT_BATCH = 32
+
+
+@dataclass
+class EmbedStats:
+    embedded: int = 0
+    failed: int = 0
+    model_seconds: float = 0.0  # time inside the model's forward pass only
+
+    @property
+    def model_rate(self) -> float:
+        return self.embedded / self.model_seconds if self.model_seconds > 0 else 0.0
+
+
+class EmbeddingSink:
+    """Collects model inputs into batches and stores the vectors (a scanner `FrameSink`)."""
+
+    def __init__(self, embedder: Embedder | Callable[[], Embedder], vectors: VectorStore, *,
+                 batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> None:
+        # A callable is asked for the model only when the first photo arrives, so a scan that
+        # finds nothing new never loads it.
+        if isinstance(embedder, Embedder):
+            model = embedder
+            self._get: Callable[[], Embedder] = lambda: model
+        else:
+            self._get = embedder
+        self.vectors = vectors
+        self.batch_size = batch_size
+        self.on_batch = on_batch
+        self.stats = EmbedStats()
+        self._ids: list[int] = []
+        self._inputs: list[torch.Tensor] = []
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._get()
+
+    def prepare(self, image: object) -> object:
+        return self.embedder.preprocess(image)  # type: ignore[arg-type]
+
+    def add(self, photo_id: int, prepared: object) -> None:
+        assert isinstance(prepared, torch.Tensor)
+        self._ids.append(photo_id)
+        self._inputs.append(prepared)
+        if len(self._ids) >= self.batch_size:
+            self._run()
+
+    def flush(self) -> None:
+        if self._ids:
+            self._run()
+
+    def _run(self) -> None:
+        ids, inputs = self._ids, self._inputs
+        self._ids, self._inputs = [], []
+        started = time.perf_counter()
+        batch = self.embedder.embed_images(torch.stack(inputs))
+        self.stats.model_seconds += time.perf_counter() - started
+        shared = self.embedder.info.shared_space
+        rows = [(pid, batch.image[i], None if shared else batch.label[i]) for i, pid in enumerate(ids)]
+        conn = self.vectors.conn
+        own_transaction = not conn.in_transaction
+        if own_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        self.vectors.put_many(self.embedder.info.model_id, rows)
+        if own_transaction:
+            conn.execute("COMMIT")
+        self.stats.embedded += len(ids)
+        if self.on_batch:
+            self.on_batch(len(ids))
+
+
+@dataclass
+class _Prepared:
+    photo: PendingPhoto
+    tensor: torch.Tensor | None
+    error: str | None
+
+
+def embed_pending(
+    embedder: Embedder,
+    vectors: VectorStore,
+    *,
+    workers: int = 2,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> EmbedStats:
+    """Embed every usable photo that has no vector for this model; return what was done."""
+    model_id = embedder.info.model_id
+    pending = vectors.pending(model_id)
+    total = len(pending)
+    sink = EmbeddingSink(embedder, vectors, batch_size=batch_size)
+
+    def prepare(photo: PendingPhoto) -> _Prepared:
+        try:
+            decoded = decode_photo(Path(photo.path), min_side=embedder.input_size)
+            return _Prepared(photo, embedder.preprocess(decoded.image), None)
+        except FileNotFoundError:
+            return _Prepared(photo, None, None)  # gone since the scan; the next scan marks it missing
+        except ImageError as exc:
+            return _Prepared(photo, None, str(exc))
+        except Exception as exc:  # one photo must never stop the run
+            return _Prepared(photo, None, f"{type(exc).__name__}: {exc}")
+
+    items = lookahead_map(prepare, pending, workers=workers, ahead=batch_size * 2, cancel=cancel)
+    for done, item in enumerate(items, start=1):
+        if item.tensor is not None:
+            sink.add(item.photo.id, item.tensor)
+        elif item.error is not None:
+            vectors.record_errors(model_id, [(item.photo.id, item.error)])
+            sink.stats.failed += 1
+        if progress:
+            progress(done, total)
+    sink.flush()  # also after a cancel: work already decoded is kept, never thrown away
+    return sink.stats

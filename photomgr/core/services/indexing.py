@@ -1,0 +1,90 @@
+"""`index` as one operation: scan folders, embed what is new, refresh the FAISS index.
+
+Used by the CLI and by the GUI's background worker, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.library.database import Library
+from photomgr.core.library.photos import PhotoStore
+from photomgr.core.library.settings import Settings
+from photomgr.core.library.vectors import VectorStore
+from photomgr.core.models.base import Embedder
+from photomgr.core.pipeline.embedding import EmbeddingSink, EmbedStats, embed_pending
+from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
+from photomgr.core.services.model_choice import LazyEmbedder, set_active_model_id
+from photomgr.core.services.vector_index import load_or_build_index
+
+
+@dataclass
+class IndexResult:
+    scan: ScanReport
+    model_id: str | None = None
+    embed: EmbedStats = field(default_factory=EmbedStats)
+    pending: int = 0  # photos still without a vector for the model (cancelled, or no model)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        out = self.scan.as_json()
+        out.update({
+            "model": self.model_id,
+            "embedded": self.embed.embedded,
+            "embed_errors": self.embed.failed,
+            "pending": self.pending,
+            "model_seconds": round(self.embed.model_seconds, 3),
+            "seconds": round(self.seconds, 3),
+        })
+        return out
+
+
+def index_folders(
+    library: Library,
+    roots: list[Path],
+    *,
+    model: LazyEmbedder | None = None,
+    embedder: Embedder | None = None,
+    progress: Callable[[ScanProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    workers: int | None = None,
+) -> IndexResult:
+    """Scan `roots`, embed with `model` (loaded on first need) or an already loaded `embedder`;
+    with neither, only photos and thumbnails are recorded."""
+    started = time.perf_counter()
+    if embedder is not None:
+        model = LazyEmbedder.ready(embedder)
+    conn = library.conn
+    vectors = VectorStore(conn)
+    sink = EmbeddingSink(model.get, vectors) if model is not None else None
+    scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
+                      skip={library.paths.root}, workers=workers)
+    report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink)
+    result = IndexResult(report)
+    if model is not None and sink is not None:
+        result.embed = sink.stats
+        # Photos the scan did not decode (unchanged, moved in from elsewhere, or left over from
+        # a killed run or another model) get their vectors now; only then is the model loaded.
+        if not report.cancelled and vectors.pending(model.model_id):
+            def embed_progress(done: int, total: int) -> None:
+                if progress:
+                    progress(ScanProgress("embedding", done, total))
+
+            extra = embed_pending(model.get(), vectors, progress=embed_progress, cancel=cancel,
+                                  workers=scanner.workers)
+            result.embed.embedded += extra.embedded
+            result.embed.failed += extra.failed
+            result.embed.model_seconds += extra.model_seconds
+        model_id = model.model_id
+        result.model_id = model_id
+        result.pending = len(vectors.pending(model_id))
+        if result.pending == 0:
+            set_active_model_id(Settings(conn), model_id)
+        load_or_build_index(conn, library.paths.index_dir, model_id)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,156 @@
+"""Which model the library uses, and loading it with an offline-safe fallback.
+
+Two settings matter while a switch is under way: the *target* model (what the user chose,
+being embedded in the background) and the *active* model (whose vectors serve tags, search and
+Find similar). The active model only changes once every photo has a vector for the target, so
+the old vectors stay usable until the new ones are complete.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from photomgr.core.library.settings import Settings
+from photomgr.core.models.base import Embedder, ModelUnavailable
+from photomgr.core.models.registry import load_embedder
+
+BACKEND_KEY = "model.backend"
+PRETRAINED_KEY = "model.clip_pretrained"
+WEIGHTS_KEY = "model.clip_weights"
+ACTIVE_KEY = "model.active_id"
+
+DEFAULT_BACKEND = "default"
+DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    backend: str = DEFAULT_BACKEND
+    clip_pretrained: str = DEFAULT_PRETRAINED
+    clip_weights: Path | None = None
+
+    @classmethod
+    def read(cls, settings: Settings) -> ModelChoice:
+        weights = settings.get(WEIGHTS_KEY)
+        return cls(settings.get(BACKEND_KEY, DEFAULT_BACKEND) or DEFAULT_BACKEND,
+                   settings.get(PRETRAINED_KEY, DEFAULT_PRETRAINED) or DEFAULT_PRETRAINED,
+                   Path(weights) if weights else None)
+
+    def write(self, settings: Settings) -> None:
+        settings.set(BACKEND_KEY, self.backend)
+        settings.set(PRETRAINED_KEY, self.clip_pretrained)
+        settings.set(WEIGHTS_KEY, str(self.clip_weights) if self.clip_weights else None)
+
+
+@dataclass
+class LoadedModel:
+    embedder: Embedder
+    warning: str | None  # set when the chosen model could not load and the default stands in
+
+
+def load_chosen(
+    choice: ModelChoice,
+    *,
+    cache_dir: Path | None = None,
+    allow_download: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
+    """Load the chosen model; if CLIP's weights are unavailable, carry on with the default."""
+    if choice.backend == DEFAULT_BACKEND:
+        return LoadedModel(load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir), None)
+    try:
+        embedder = load_embedder(
+            choice.backend, clip_pretrained=choice.clip_pretrained, clip_weights=choice.clip_weights,
+            cache_dir=cache_dir, allow_download=allow_download, progress=progress, cancel=cancel)
+        return LoadedModel(embedder, None)
+    except ModelUnavailable as exc:
+        fallback = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir)
+        return LoadedModel(fallback, f"{exc} -- using the offline default model for now")
+
+
+def active_model_id(settings: Settings) -> str | None:
+    return settings.get(ACTIVE_KEY)
+
+
+def set_active_model_id(settings: Settings, model_id: str) -> None:
+    settings.set(ACTIVE_KEY, model_id)
+
+
+def backend_of(model_id: str) -> str:
+    """Model ids start with their backend: "default:..." or "clip:<arch>:<pretrained>"."""
+    return model_id.split(":", 1)[0]
+
+
+def load_for_model_id(model_id: str, choice: ModelChoice, *, cache_dir: Path | None = None) -> Embedder:
+    """The embedder that made `model_id`'s vectors (for text vectors and queries), offline."""
+    if backend_of(model_id) == "clip":
+        _, arch, pretrained = [*model_id.split(":"), "", ""][:3]
+        weights = choice.clip_weights if choice.clip_pretrained == pretrained else None
+        embedder = load_embedder("clip", clip_model=arch, clip_pretrained=pretrained,
+                                 clip_weights=weights, cache_dir=cache_dir, allow_download=False)
+    else:
+        embedder = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir)
+    if embedder.info.model_id != model_id:
+        raise ModelUnavailable(
+            f"the library's vectors were made by {model_id}, but this photomgr provides "
+            f"{embedder.info.model_id}; run `photomgr index` to re-embed")
+    return embedder
+
+
+def expected_model_id(choice: ModelChoice) -> str:
+    """The model id `load_chosen` will give when the chosen model loads, without loading it."""
+    if choice.backend == "clip":
+        from photomgr.core.models.registry import clip_model_id
+
+        return clip_model_id("ViT-B-32", choice.clip_pretrained)
+    from photomgr.core.models.default_backend import MODEL_ID
+
+    return MODEL_ID
+
+
+class LazyEmbedder:
+    """An `Embedder` that loads its model on first real use.
+
+    Loading takes seconds; a re-index that finds nothing new should not pay for it. Safe to
+    touch from the decode threads: the first caller loads, the others wait for it.
+    """
+
+    def __init__(self, choice: ModelChoice, *, cache_dir: Path | None = None) -> None:
+        self.choice = choice
+        self.cache_dir = cache_dir
+        self.expected_id = expected_model_id(choice)
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+
+    @classmethod
+    def ready(cls, embedder: Embedder) -> LazyEmbedder:
+        """Wrap a model that is already loaded (the GUI worker's, an evaluation's)."""
+        lazy = cls.__new__(cls)
+        lazy.choice, lazy.cache_dir = ModelChoice(embedder.info.backend), None
+        lazy.expected_id = embedder.info.model_id
+        lazy._lock = threading.Lock()
+        lazy._loaded = LoadedModel(embedder, None)
+        return lazy
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def get(self) -> Embedder:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = load_chosen(self.choice, cache_dir=self.cache_dir)
+            return self._loaded.embedder
+
+    @property
+    def warning(self) -> str | None:
+        return self._loaded.warning if self._loaded is not None else None
+
+    @property
+    def model_id(self) -> str:
+        """The real id once loaded (a fallback may differ from the choice), else the expected one."""
+        return self.get().info.model_id if self.loaded else self.expected_id

@@ -1,0 +1,85 @@
+"""Duplicate groups: same hash, near-identical vectors (dense and index paths), singletons left out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photomgr.core.index.vector_index import VectorIndex
+from photomgr.core.search import duplicates
+from photomgr.core.search.duplicates import UnionFind, duplicate_groups
+
+
+def unit(rng: np.random.Generator, n: int, dim: int = 64) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def near(rng: np.random.Generator, v: np.ndarray, noise: float = 0.02) -> np.ndarray:
+    x = v + noise * rng.standard_normal(v.shape).astype(np.float32)
+    return x / np.linalg.norm(x)
+
+
+def test_hash_and_vector_groups() -> None:
+    rng = np.random.default_rng(0)
+    vectors = unit(rng, 8)
+    vectors[3] = near(rng, vectors[1])  # near-duplicate of photo 1
+    ids = np.array([10, 20, 30, 40, 50, 60, 70, 80])
+    hashes = ["a", "b", "c", "d", "a", "e", "f", "c"]  # 10~50 and 30~80 identical files
+    groups = duplicate_groups(ids, hashes, vectors, threshold=0.95)
+    assert groups == [[10, 50], [20, 40], [30, 80]]
+
+
+def test_identical_hash_groups_even_with_different_vectors_and_empty_hash_never_matches() -> None:
+    rng = np.random.default_rng(1)
+    vectors = unit(rng, 4)
+    assert duplicate_groups(np.arange(4), ["x", "x", "", ""], vectors, 0.99) == [[0, 1]]
+
+
+def test_chains_join_and_singletons_are_left_out() -> None:
+    rng = np.random.default_rng(2)
+    vectors = unit(rng, 6)
+    # a~b and b~c are above the threshold (cos 0.2 rad = 0.980), a~c is not (cos 0.4 = 0.921)
+    for row, angle in ((0, 0.0), (1, 0.2), (2, 0.4)):
+        vectors[row] = 0.0
+        vectors[row, 0], vectors[row, 1] = np.cos(angle), np.sin(angle)
+    ids = np.array([5, 4, 3, 2, 1, 0])
+    hashes = [f"h{i}" for i in range(6)]
+    assert duplicate_groups(ids, hashes, vectors, 0.97) == [[3, 4, 5]]
+    assert duplicate_groups(ids, hashes, vectors, 0.99) == []
+
+
+def make_library(n: int, n_pairs: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray, set[tuple[int, int]]]:
+    rng = np.random.default_rng(seed)
+    vectors = unit(rng, n, 32)
+    ids = np.arange(n, dtype=np.int64) + 1000
+    pairs = set()
+    for k in range(n_pairs):
+        i, j = 2 * k, 2 * k + 1
+        vectors[j] = near(rng, vectors[i], 0.03)
+        pairs.add((int(ids[i]), int(ids[j])))
+    return ids, vectors, pairs
+
+
+def test_index_path_finds_the_same_groups_as_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids, vectors, pairs = make_library(3000, 40)
+    hashes = [f"h{i}" for i in range(3000)]
+    dense = duplicate_groups(ids, hashes, vectors, 0.95)
+    assert {tuple(g) for g in dense} == pairs
+    monkeypatch.setattr(duplicates, "DENSE_LIMIT", 100)  # force the range-search path
+    assert duplicate_groups(ids, hashes, vectors, 0.95) == dense  # builds its own IVF index
+    index = VectorIndex.build(ids, vectors, "m", "fp", exact_limit=500)
+    assert duplicate_groups(ids, hashes, vectors, 0.95, index=index) == dense
+
+
+def test_union_find() -> None:
+    uf = UnionFind(5)
+    uf.union(0, 1)
+    uf.union(3, 4)
+    uf.union(1, 4)
+    assert len({uf.find(i) for i in range(5)}) == 2 and uf.find(0) == uf.find(3)
+
+
+def test_mismatched_lengths_raise() -> None:
+    with pytest.raises(ValueError):
+        duplicate_groups(np.arange(3), ["a", "b"], np.zeros((3, 4), np.float32), 0.9)
