@@ -48,6 +48,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _describe(ctx: CliContext, label: Label) -> dict[str, object]:
+    ctx.engine.text_vector(label)  # may load the text model: not part of the re-scoring time
+    ctx.engine.matrix()
     started = time.perf_counter()
     count = len(ctx.engine.photos_with(label))
     return {"name": label.name, "prompts": list(label.prompts),

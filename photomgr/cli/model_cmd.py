@@ -73,10 +73,11 @@ def run_status(args: argparse.Namespace) -> int:
         print_json(info)
         return 0
     clip = info["clip"]
-    assert isinstance(clip, dict)
+    vectors = info["vectors"]
+    assert isinstance(clip, dict) and isinstance(vectors, dict)
     print(f"backend:      {info['backend']}")
     print(f"active model: {info['active_model'] or '(none yet: run photomgr index)'}")
-    for model_id, count in (info["vectors"] or {}).items():  # type: ignore[union-attr]
+    for model_id, count in vectors.items():
         print(f"  vectors:    {count} from {model_id}")
     print(f"CLIP ViT-B-32 ({clip['pretrained']}): "
           f"{'available at ' + str(clip['weights']) if clip['available'] else clip['message']}")

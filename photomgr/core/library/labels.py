@@ -32,7 +32,8 @@ class Label:
 
     @property
     def texts(self) -> list[str]:
-        return list(self.prompts) if self.prompts else [self.name]
+        """What the model embeds: the user's prompts ("{}" stands for the name), else the name."""
+        return [p.replace("{}", self.name) for p in self.prompts] if self.prompts else [self.name]
 
     @property
     def text_key(self) -> str:

@@ -128,8 +128,8 @@ class TagEngine:
         decided = {d.label_id: d for d in self.labels.decisions_for_photo(photo_id)}
         rows = self._rows([photo_id])
         if len(rows) and labels:
-            one = PhotoMatrix(self.matrix().ids[rows], self.matrix().image[rows],
-                              None if self.matrix().label is None else self.matrix().label[rows])
+            m = self.matrix()
+            one = PhotoMatrix(m.ids[rows], m.image[rows], None if m.label is None else m.label[rows])
             by_label: dict[int, list[Decision]] = {}
             for d in self.labels.all_decisions():
                 by_label.setdefault(d.label_id, []).append(d)
