@@ -1,0 +1,102 @@
+"""Choosing and loading an embedder backend, and describing its state for `photomgr model`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from photomgr.core.models.base import Embedder, ModelUnavailable
+
+BACKENDS = ("default", "clip")
+DEFAULT_CLIP_MODEL = "ViT-B-32"
+DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
+
+
+def pick_device() -> str:
+    """cuda if available, else Apple's mps, else cpu."""
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def clip_model_id(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_PRETRAINED) -> str:
+    return f"clip:{model}:{pretrained}"
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown model backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def load_embedder(
+    backend: str,
+    *,
+    clip_model: str = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str = DEFAULT_CLIP_PRETRAINED,
+    clip_weights: Path | None = None,
+    cache_dir: Path | None = None,
+    allow_download: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    device: str | None = None,
+) -> Embedder:
+    """Load a backend ready to embed. Raises ModelUnavailable with a user-facing message.
+
+    `cache_dir` is the library's cache folder: the default backend keeps its class-text matrix
+    there. CLIP weights are looked up in open_clip's own (Hugging Face) cache, not there.
+    """
+    _check_backend(backend)
+    device = device or pick_device()
+    if backend == "default":
+        from photomgr.core.models.default_backend import DefaultEmbedder
+
+        return DefaultEmbedder(device=device, cache_dir=cache_dir)
+    from photomgr.core.models.clip_backend import ClipEmbedder
+    from photomgr.core.models.clip_weights import resolve_clip_weights
+
+    path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights,
+                                allow_download=allow_download, progress=progress, cancel=cancel)
+    return ClipEmbedder(clip_model, clip_pretrained, path, device=device)
+
+
+def model_status(
+    backend: str = "default",
+    *,
+    clip_model: str = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str = DEFAULT_CLIP_PRETRAINED,
+    clip_weights: Path | None = None,
+    device: str | None = None,
+) -> dict[str, object]:
+    """What `photomgr model --json` prints; cheap: checks files, loads no network and no model.
+
+    Keys: backend, model_id, device, weights (path or None), state ("ready" |
+    "weights missing" | "not installed"), message.
+    """
+    _check_backend(backend)
+    device = device or pick_device()
+    if backend == "default":
+        from photomgr.core.models.default_backend import MODEL_ID, weights_file
+
+        try:
+            path: Path | None = weights_file()
+            state, message = "ready", "offline default model (EfficientNet-Lite0 + MiniLM), bundled"
+        except ModelUnavailable as exc:
+            path, state, message = None, "not installed", str(exc)
+        return {"backend": backend, "model_id": MODEL_ID, "device": device,
+                "weights": str(path) if path else None, "state": state, "message": message}
+    from photomgr.core.models.clip_weights import resolve_clip_weights
+
+    try:
+        path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights,
+                                    allow_download=False)
+        state, message = "ready", f"CLIP {clip_model} ({clip_pretrained}) weights found"
+    except ModelUnavailable as exc:
+        path, state, message = None, "weights missing", str(exc)
+    return {"backend": backend, "model_id": clip_model_id(clip_model, clip_pretrained), "device": device,
+            "weights": str(path) if path else None, "state": state, "message": message}

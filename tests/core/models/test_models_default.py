@@ -1,0 +1,191 @@
+"""The offline default backend with its real, packaged weights (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from photomgr.core.models.base import Embedder
+from photomgr.core.models.default_backend import (
+    INPUT_SIZE,
+    MODEL_ID,
+    DefaultEmbedder,
+    build_image_model,
+    preprocess_image,
+)
+from photomgr.core.models.registry import load_embedder, model_status
+from photomgr.core.models.text_bridge import TextBridge, imagenet_classes
+
+DOG_CLASSES = range(151, 269)  # ImageNet-1k's dog breeds
+
+
+@pytest.fixture(scope="module")
+def embedder(pytestconfig: pytest.Config) -> DefaultEmbedder:
+    # The 1000-class text matrix takes seconds to compute: keep it in pytest's cache folder (or
+    # the temp folder under -p no:cacheprovider) so later runs load it; its file name carries
+    # every version it depends on, so a stale one is never read.
+    if getattr(pytestconfig, "cache", None) is not None:
+        cache = Path(pytestconfig.cache.mkdir("photomgr-models"))  # type: ignore[union-attr]
+    else:
+        cache = Path(tempfile.gettempdir()) / "photomgr-test-cache"
+    loaded = load_embedder("default", cache_dir=cache, device="cpu")
+    assert isinstance(loaded, DefaultEmbedder)
+    return loaded
+
+
+def _photo(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
+    img = img.resize(size, Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    for _ in range(5):
+        x, y = int(rng.integers(0, size[0])), int(rng.integers(0, size[1]))
+        draw.ellipse((x, y, x + 60, y + 40), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+    return img
+
+
+def test_packaged_weights_map_onto_timm_exactly() -> None:
+    model: Any = build_image_model()  # load_state_dict(strict=True): every key mapped, every shape right
+    assert model.bn1.eps == pytest.approx(1e-3)
+    assert model.classifier.out_features == 1000
+
+
+def test_info_and_protocol(embedder: DefaultEmbedder) -> None:
+    assert isinstance(embedder, Embedder)
+    assert embedder.info.model_id == MODEL_ID
+    info = embedder.info
+    assert (info.backend, info.image_dim, info.label_dim) == ("default", 1280, 1000)
+    assert not embedder.info.shared_space
+    assert embedder.device == "cpu" and embedder.input_size == INPUT_SIZE
+
+
+@pytest.mark.parametrize("size,mode", [((320, 240), "RGB"), ((100, 700), "RGB"), ((50, 40), "L"),
+                                       ((300, 300), "RGBA"), ((1, 1), "RGB")])
+def test_preprocess_any_size_and_mode(size: tuple[int, int], mode: str) -> None:
+    x = preprocess_image(_photo(1, size).convert(mode))
+    assert x.shape == (3, INPUT_SIZE, INPUT_SIZE) and x.dtype == torch.float32
+    assert float(x.min()) >= -1.0 and float(x.max()) <= 1.0  # (x - 127) / 128
+
+
+def test_preprocess_is_thread_safe(embedder: DefaultEmbedder) -> None:
+    photos = [_photo(i) for i in range(8)]
+    serial = [embedder.preprocess(p) for p in photos]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(embedder.preprocess, photos * 4))
+    for i, x in enumerate(parallel):
+        assert torch.equal(x, serial[i % 8])
+
+
+def test_embed_images_shapes_and_norms(embedder: DefaultEmbedder) -> None:
+    batch = torch.stack([embedder.preprocess(_photo(i)) for i in range(3)])
+    out = embedder.embed_images(batch)
+    assert out.image.shape == (3, 1280) and out.image.dtype == np.float32
+    assert out.label.shape == (3, 1000) and out.label.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out.image, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(out.label.sum(axis=1), 1.0, atol=1e-4)  # class probabilities
+    assert (out.label >= 0).all()
+    # a batch of one gives the same vectors: nothing depends on the batch composition
+    single = embedder.embed_images(batch[1:2])
+    np.testing.assert_allclose(single.image[0], out.image[1], atol=1e-4)
+
+
+def test_similar_photos_are_closer_than_different_ones(embedder: DefaultEmbedder) -> None:
+    a = _photo(3)
+    crop = a.crop((20, 10, 300, 230)).resize((320, 240))
+    other = _photo(99)
+    vec = embedder.embed_images(torch.stack([embedder.preprocess(p) for p in (a, crop, other)])).image
+    assert vec[0] @ vec[1] > vec[0] @ vec[2]
+
+
+def test_label_vectors_map_text_to_the_right_classes(embedder: DefaultEmbedder) -> None:
+    dog, car = embedder.embed_label(["dog"]), embedder.embed_label(["car"])
+    for w in (dog, car):
+        assert w.shape == (1000,) and w.dtype == np.float32
+        assert w.sum() == pytest.approx(1.0, abs=1e-5) and (w >= 0).all()
+    assert int(np.argmax(dog)) in DOG_CLASSES
+    names = imagenet_classes()
+    car_top = [names[i].names for i in np.argsort(-car)[:3]]
+    assert any("car" in " ".join(n).lower() for n in car_top), car_top
+    # a photo that is "all dog" scores dog far above car, and the other way round
+    assert dog @ dog > dog @ car and car @ car > car @ dog
+    assert embedder.embed_label("dog") == pytest.approx(dog)  # a bare string is one text
+
+
+def test_several_prompts_blend_their_classes(embedder: DefaultEmbedder) -> None:
+    both = embedder.embed_label(["dog", "car"])
+    assert both.sum() == pytest.approx(1.0, abs=1e-5)
+    assert not np.allclose(both, embedder.embed_label(["dog"]))
+
+
+def test_empty_label_is_rejected(embedder: DefaultEmbedder) -> None:
+    with pytest.raises(ValueError):
+        embedder.embed_label(["", "  "])
+
+
+def test_query_works_offline(embedder: DefaultEmbedder, no_network: None,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    # a fresh embedder loads MiniLM again (from its package folder) with the network blocked
+    fresh = DefaultEmbedder(cache_dir=embedder._cache_dir.parent if embedder._cache_dir else None)
+    q = fresh.embed_query("a red sports car")
+    assert q.shape == (1000,) and q.sum() == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(q, embedder.embed_query("a red sports car"), atol=1e-5)
+
+
+def test_class_matrix_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    computed: list[int] = []
+
+    def fake_compute(self: TextBridge) -> np.ndarray:
+        computed.append(1)
+        return np.eye(1000, 384, dtype=np.float32)
+
+    monkeypatch.setattr(TextBridge, "_compute_class_matrix", fake_compute)
+    first = TextBridge(cache_dir=tmp_path).class_matrix()
+    again = TextBridge(cache_dir=tmp_path).class_matrix()
+    assert computed == [1] and np.array_equal(first, again)
+    (cached,) = tmp_path.glob("*.npy")
+    cached.write_bytes(b"damaged")
+    TextBridge(cache_dir=tmp_path).class_matrix()
+    assert computed == [1, 1]  # a damaged cache is recomputed, not an error
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_status_of_default_backend() -> None:
+    status = model_status("default", device="cpu")
+    assert status["state"] == "ready" and status["model_id"] == MODEL_ID
+    assert status["weights"] and Path(str(status["weights"])).is_file()
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(ValueError):
+        load_embedder("nope")
+
+
+@pytest.mark.shared
+def test_real_photos_classify_and_tag_sensibly(embedder: DefaultEmbedder, shared_photos: Path) -> None:
+    root = shared_photos / "caltech101-dev"
+    with (root / "labels.csv").open() as fh:
+        first: dict[str, str] = {}
+        for row in csv.DictReader(fh):
+            first.setdefault(row["label"], row["path"])
+    classes = imagenet_classes()
+    expect = {"Leopards": {"leopard", "cheetah", "jaguar", "snow leopard"},
+              "airplanes": {"airliner", "warplane", "wing"},
+              "dalmatian": {"dalmatian"}}
+    paths = [root / first[k] for k in expect]
+    batch = torch.stack([embedder.preprocess(Image.open(p).convert("RGB")) for p in paths])
+    out = embedder.embed_images(batch)
+    for row, (_name, wanted) in zip(out.label, expect.items(), strict=True):
+        top5 = {classes[i].names[0] for i in np.argsort(-row)[:5]}
+        assert top5 & wanted, top5
+    labels = np.stack([embedder.embed_label([t]) for t in ("leopard", "airplane", "dalmatian dog")])
+    assert list(np.argmax(out.label @ labels.T, axis=1)) == [0, 1, 2]
