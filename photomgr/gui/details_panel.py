@@ -1,8 +1,8 @@
 """The details panel: a large preview of the selected photo and its facts (EXIF, file, error).
 
-Both halves arrive asynchronously: the facts from a QueryRunner, the preview from a
-PreviewLoader. The gallery thumbnail stands in for the preview while it decodes.
-(A later phase adds the photo's tags below the facts.)
+Everything arrives asynchronously: the facts from a QueryRunner, the preview from a
+PreviewLoader, the tags (scores, decisions) from the worker. The gallery thumbnail stands in
+for the preview while it decodes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from photomgr.core.library.photos import PhotoRow
 from photomgr.gui.preview_loader import PreviewLoader
+from photomgr.gui.results import TagRow
+from photomgr.gui.tags_panel import TagsPanel
 
 FIELDS = ("Name", "Folder", "Date taken", "Camera", "Dimensions", "File size", "Format", "GPS")
 
@@ -129,7 +131,9 @@ class DetailsPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self.tags = TagsPanel()
         layout.addWidget(self.preview, 3)
+        layout.addWidget(self.tags)
         layout.addWidget(scroll, 2)
         self.setMinimumWidth(260)
 
@@ -141,6 +145,7 @@ class DetailsPanel(QWidget):
         for label in self.values.values():
             label.setText("–")
         self.error.hide()
+        self.tags.set_tags(None, [])
 
     def show_loading(self, photo_id: int, content_hash: str | None) -> None:
         """A photo was selected: show its thumbnail at once; facts and preview follow."""
@@ -148,6 +153,14 @@ class DetailsPanel(QWidget):
         self.row = None
         thumb = self._thumbnail(content_hash) if content_hash else None
         self.preview.set_image(thumb, "Loading…")
+        if self.tags.photo_id != photo_id:
+            self.tags.set_tags(photo_id, [])
+
+    @Slot(int, list)
+    def show_tags(self, photo_id: int, tags: list[TagRow]) -> None:
+        """The photo's tags arrived from the worker; ignored if another photo is selected by now."""
+        if photo_id == self.photo_id:
+            self.tags.set_tags(photo_id, tags)
 
     @Slot(object)
     def show_row(self, row: PhotoRow | None) -> None:

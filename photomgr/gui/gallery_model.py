@@ -26,15 +26,22 @@ class GalleryModel(QAbstractListModel):
     def __init__(self) -> None:
         super().__init__()
         self._rows = GalleryRows()
+        self._captions: dict[int, str] = {}  # per-id prefix: a search score, a duplicate group
 
     # -- contents ------------------------------------------------------------------------
     @property
     def rows(self) -> GalleryRows:
         return self._rows
 
-    def set_rows(self, rows: GalleryRows) -> str:
+    def set_rows(self, rows: GalleryRows, captions: dict[int, str] | None = None) -> str:
         """Show `rows`. Appends are announced as inserts (the view keeps its place and
         selection); any other change is a reset. Returns "same", "append" or "reset"."""
+        captions = captions or {}
+        if captions != self._captions:
+            self._captions = captions
+            if len(self._rows):
+                self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
+                                      [Qt.ItemDataRole.DisplayRole])
         old = self._rows
         n_old, n_new = len(old), len(rows)
         if n_new == n_old and np.array_equal(old.ids, rows.ids) and old.hashes == rows.hashes \
@@ -79,7 +86,9 @@ class GalleryModel(QAbstractListModel):
         if role == ErrorRole:
             return rows.errors[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(rows.paths[row])
+            name = os.path.basename(rows.paths[row])
+            prefix = self._captions.get(int(rows.ids[row])) if self._captions else None
+            return f"{prefix} · {name}" if prefix else name
         if role in (PathRole, Qt.ItemDataRole.ToolTipRole):
             return rows.paths[row]
         if role == IdRole:

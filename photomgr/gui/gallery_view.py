@@ -2,7 +2,7 @@
 
 IconMode with static movement, uniform item sizes and batched layout: 100,000 photos lay out
 in well under a second without blocking the GUI thread for more than a few tens of ms (see
-tests/gui/fake_library.py, which measures it).
+bench/bench_gui.py, which measures it).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class GalleryDelegate(QStyledItemDelegate):
         self._size = QSize(THUMB.width() + 2 * PAD,
                            THUMB.height() + 2 * PAD + (CAPTION_H if captions else 0))
         self.painted_pixmaps = 0  # tiles painted with a real thumbnail (tests, benchmarks)
+        self.painted_tiles = 0  # tiles painted at all, placeholders included (first-paint timing)
 
     @property
     def tile_size(self) -> QSize:
@@ -49,6 +50,7 @@ class GalleryDelegate(QStyledItemDelegate):
         return QSize(self._size)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        self.painted_tiles += 1
         rect: QRect = option.rect  # type: ignore[attr-defined]
         state = option.state  # type: ignore[attr-defined]
         palette = option.palette  # type: ignore[attr-defined]
@@ -186,13 +188,28 @@ class GalleryView(QListView):
         index = self.currentIndex()
         return int(index.data(IdRole)) if index.isValid() else None
 
-    def apply_rows(self, rows: GalleryRows) -> None:
+    def select_photo(self, photo_id: int) -> bool:
+        """Make `photo_id` the current, only selected photo and scroll to it; False if not shown."""
+        row = self._model.row_of(photo_id)
+        if row < 0:
+            return False
+        index = self._model.index(row)
+        self.selectionModel().setCurrentIndex(index, self.selectionModel().SelectionFlag.ClearAndSelect)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        return True
+
+    def apply_rows(self, rows: GalleryRows, captions: dict[int, str] | None = None, *,
+                   keep_place: bool = True) -> None:
+        """Show `rows`; with keep_place the selection and scroll position survive a reset."""
         model = self._model
         current = self.current_id()
         selected = self.selected_ids()
         anchor_row = self.indexAt(QPoint(8, 8)).row()
         anchor = model.id_at(anchor_row) if anchor_row >= 0 else None
-        change = model.set_rows(rows)
+        change = model.set_rows(rows, captions)
+        if change == "reset" and not keep_place:
+            self.scrollToTop()
+            return
         if change != "reset":
             return
         # A reset forgets the selection and scrolls to the top: put both back by photo id.

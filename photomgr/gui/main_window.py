@@ -1,27 +1,26 @@
-"""The main window: sidebar | gallery | details, a welcome page for an empty library, the scan status.
+"""The main window: sidebar | gallery | details, label editor and Find-similar docks, the status bar.
 
-The window owns no database connection. Writes go to the worker (WorkerHost), reads to a
-QueryRunner; both answer through queued signals, so the GUI thread never waits on either.
+The window owns no database connection and no model. Writes, scores, searches and the model
+go to the worker (WorkerHost), gallery reads to a QueryRunner; both answer through queued
+signals, so the GUI thread never waits on either.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -29,25 +28,33 @@ from PySide6.QtWidgets import (
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.scanning.scanner import ScanReport
-from photomgr.gui import queries
+from photomgr.gui import queries, window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.details_panel import DetailsPanel
-from photomgr.gui.gallery_model import GalleryModel, HashRole, IdRole, PathRole
+from photomgr.gui.gallery_feed import GalleryFeed
+from photomgr.gui.gallery_model import GalleryModel, HashRole, IdRole
 from photomgr.gui.gallery_view import THUMB, GalleryView
+from photomgr.gui.label_editor import LabelEditor
 from photomgr.gui.preview_loader import PreviewLoader
-from photomgr.gui.query_runner import CoalescedQuery, Query, QueryRunner
+from photomgr.gui.query_runner import CoalescedQuery, QueryRunner
+from photomgr.gui.results import CONFIRMED, LabelSummary, ModelState
 from photomgr.gui.sidebar import Sidebar
-from photomgr.gui.status_bar import ScanStatus
+from photomgr.gui.similar_panel import SimilarPanel
+from photomgr.gui.status_bar import ScanStatus, scan_summary
 from photomgr.gui.thumbnail_loader import ThumbnailLoader
+from photomgr.gui.undo import LabelActions
 from photomgr.gui.welcome import WelcomePage
-from photomgr.gui.worker import WorkerHost
+from photomgr.gui.worker_host import WorkerHost
 
 log = logging.getLogger(__name__)
 
 SEARCH_DISABLED_TIP = "Search is available once photos are embedded"
+SIMILAR_K = 12
 
 
 class MainWindow(QMainWindow):
+    cancel_shortcut: QShortcut  # Esc: set up with the menus (window_menus.py)
+
     def __init__(self, library_root: Path, *, start: bool = True) -> None:
         super().__init__()
         self.paths = LibraryPaths(library_root.expanduser().resolve())
@@ -56,9 +63,8 @@ class MainWindow(QMainWindow):
         self.library_ready = False
         self.scanning = False
         self.last_report: ScanReport | None = None
-        self._folder: str | None = None
 
-        # Background machinery: one writer, one reader, two image pools.
+        # Background machinery: one writer (and the model), one reader, two image pools.
         self.host = WorkerHost(self.paths.root, self)
         self.reader = QueryRunner(self.paths.database, self)
         screen = QGuiApplication.primaryScreen()
@@ -66,12 +72,12 @@ class MainWindow(QMainWindow):
             ThumbnailCache(self.paths.thumbnails).path_for, THUMB, parent=self,
             device_pixel_ratio=screen.devicePixelRatio() if screen is not None else 1.0)
         self.previews = PreviewLoader(self)
+        self.undo_stack = QUndoStack(self)
+        self.label_actions = LabelActions(self.host, self.undo_stack)
 
         self._build_widgets()
-        self._build_actions()
-        self._gallery_query = CoalescedQuery(self.reader, self._make_gallery_query, self._on_gallery_rows,
-                                             parent=self)
-        self._sidebar_query = CoalescedQuery(self.reader, lambda: _sidebar_data, self._on_sidebar_data,
+        self.menu_actions = window_menus.build_menus(self)
+        self._sidebar_query = CoalescedQuery(self.reader, lambda: queries.sidebar_data, self._on_sidebar_data,
                                              min_interval_ms=1000, parent=self)
         self._connect_worker()
         if start:
@@ -81,12 +87,13 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.model = GalleryModel()
         self.gallery = GalleryView(self.model, self.thumbnails)
+        self.feed = GalleryFeed(self.host, self.reader, self.gallery, self)
         self.sidebar = Sidebar()
         self.details = DetailsPanel(self.previews, self.thumbnails.cached)
         self.welcome = WelcomePage()
         self.banner = Banner()
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search photos…")
+        self.search.setPlaceholderText("Search photos… (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setEnabled(False)
         self.search.setToolTip(SEARCH_DISABLED_TIP)
@@ -114,43 +121,38 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.scan_status = ScanStatus(self.statusBar())
 
+        self.label_editor = LabelEditor(self.host, self.label_actions)
+        self.label_dock = self._dock("Labels", self.label_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.similar = SimilarPanel(self.thumbnails)
+        self.similar_dock = self._dock("Similar photos", self.similar, Qt.DockWidgetArea.BottomDockWidgetArea)
+
         self.welcome.add_folder_clicked.connect(self.choose_folder)
         self.sidebar.folder_selected.connect(self.set_folder)
+        self.sidebar.label_selected.connect(self.show_label)
+        self.sidebar.duplicates_selected.connect(self.show_duplicates)
+        self.sidebar.delete_label_requested.connect(self.delete_label)
+        self.sidebar.edit_label_requested.connect(lambda label_id: self.show_label_editor(label_id))
+        self.sidebar.add_label_requested.connect(lambda: window_menus.ask_new_label(self))
         self.gallery.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.gallery.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.gallery.customContextMenuRequested.connect(self._show_context_menu)
+        self.details.tags.decide.connect(self.label_actions.decide)
+        self.similar.photo_activated.connect(self.select_photo)
+        self.search.returnPressed.connect(self.run_search)
+        self.search.textChanged.connect(self._on_search_text)
         self.scan_status.cancel_requested.connect(self.cancel_scan)
         self.reader.failed.connect(self.show_error)
+        self.feed.rows_shown.connect(self._on_rows_shown)
+        self.feed.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.feed.changed.connect(self._on_feed_changed)
 
-    def _build_actions(self) -> None:
-        self.add_folder_action = QAction("Add Folder…", self, shortcut=QKeySequence("Ctrl+O"))
-        self.add_folder_action.setToolTip("Add a folder of photos to the library (Ctrl+O)")
-        self.add_folder_action.triggered.connect(self.choose_folder)
-        self.rescan_action = QAction("Rescan", self, shortcut=QKeySequence("F5"))
-        self.rescan_action.setToolTip("Look for new, changed, moved and deleted photos (F5)")
-        self.rescan_action.triggered.connect(self.rescan)
-        self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"))
-        self.quit_action.triggered.connect(self.close)
-        for action in (self.add_folder_action, self.rescan_action):
-            action.setEnabled(False)  # until the library is open
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.add_folder_action)
-        menu.addAction(self.rescan_action)
-        menu.addSeparator()
-        menu.addAction(self.quit_action)
-
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setMovable(False)
-        toolbar.setIconSize(QSize(16, 16))
-        toolbar.addAction(self.add_folder_action)
-        toolbar.addAction(self.rescan_action)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        toolbar.addWidget(spacer)
-        toolbar.addWidget(self.search)
-        self.addToolBar(toolbar)
-        self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        self.cancel_shortcut.activated.connect(self.cancel_scan)
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        dock.hide()
+        return dock
 
     def _connect_worker(self) -> None:
         worker = self.host  # its relayed signals arrive on the GUI thread
@@ -160,6 +162,11 @@ class MainWindow(QMainWindow):
         worker.scan_started.connect(self._on_scan_started)
         worker.scan_finished.connect(self._on_scan_finished)
         worker.failed.connect(self.show_error)
+        worker.warning.connect(self.show_error)
+        worker.model_state.connect(self._on_model_state)
+        worker.labels_changed.connect(self._on_labels_changed)
+        worker.photo_tags.connect(self.details.show_tags)
+        worker.similar.connect(self.similar.show_hits)
 
     # -- user actions ------------------------------------------------------------------------
     @Slot()
@@ -182,16 +189,90 @@ class MainWindow(QMainWindow):
             self.host.cancel()
             self.scan_status.set_cancelling()
 
+    def use_model(self, backend: str, pretrained: str = "", weights: Path | None = None) -> None:
+        if backend != self.host.model.backend or weights is not None:
+            self.host.use_model(backend, pretrained, weights)
+
+    @Slot()
+    def _on_feed_changed(self) -> None:
+        self.gallery.clearSelection()
+        self.details.clear()
+
     @Slot(object)
     def set_folder(self, folder: str | None) -> None:
         """Show only the photos in `folder` (and below), or every photo for None."""
-        if folder == self._folder:
+        if self.feed.showing.kind != "search" or self._leave_search():
+            self.feed.set_folder(folder)
+
+    @Slot(int)
+    def show_label(self, label_id: int) -> None:
+        """Show the photos carrying a label, best score first (the worker picks them)."""
+        self._leave_search()
+        self.feed.show_label(label_id)
+
+    @Slot()
+    def show_duplicates(self) -> None:
+        self._leave_search()
+        self.feed.show_duplicates()
+        self.sidebar.mark_duplicates()
+
+    @Slot()
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    @Slot()
+    def run_search(self) -> None:
+        text = self.search.text().strip()
+        if text:
+            self.feed.search(text)
+
+    @Slot(str)
+    def _on_search_text(self, text: str) -> None:
+        if not text.strip():
+            self.feed.end_search()
+
+    def _leave_search(self) -> bool:
+        """Clear the search field without going back to the view before it; True if it had text."""
+        if not self.search.text():
+            return False
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        return True
+
+    @Slot(int)
+    def delete_label(self, label_id: int) -> None:
+        label = self.sidebar.summary(label_id)
+        if label is not None:
+            self.label_actions.delete_label(label.id, label.name)
+
+    def show_label_editor(self, label_id: int | None = None) -> None:
+        self.label_dock.show()
+        self.label_dock.raise_()
+        if label_id is not None:
+            self.label_editor.select(label_id)
+
+    def find_similar(self, photo_id: int, name: str = "") -> None:
+        self.similar_dock.show()
+        self.similar.show_pending(photo_id, name)
+        self.host.find_similar(photo_id, SIMILAR_K)
+
+    @Slot(int)
+    def select_photo(self, photo_id: int) -> None:
+        """Select a photo in the gallery; if the gallery does not show it, show all photos first."""
+        if self.gallery.select_photo(photo_id):
             return
-        self._folder = folder
-        self.gallery.clearSelection()
-        self.details.clear()
-        if self.library_ready:
-            self._gallery_query.invalidate()
+        self.feed.select_when_shown = photo_id
+        self._leave_search()
+        self.sidebar.select_folder(None)
+        self.feed.set_folder(None)
+
+    @Slot()
+    def toggle_top_tag(self) -> None:
+        top = self.details.tags.top_tag()
+        if top is not None:
+            self.details.tags.toggle(top.label_id, CONFIRMED)
 
     @Slot(str)
     def show_error(self, message: str) -> None:
@@ -206,10 +287,29 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_ready(self, _paths: LibraryPaths) -> None:
         self.library_ready = True
-        self.add_folder_action.setEnabled(True)
-        self.rescan_action.setEnabled(True)
-        self._gallery_query.trigger(immediate=True)
+        self.menu_actions.add_folder.setEnabled(True)
+        self.menu_actions.rescan.setEnabled(True)
+        self.feed.start()
+        QTimer.singleShot(3000, self.host.load_model)  # in case the first rows never come
         self._sidebar_query.trigger(immediate=True)
+
+    @Slot(object)
+    def _on_model_state(self, state: ModelState) -> None:
+        self.scan_status.on_model_state(state)
+        window_menus.update_model_actions(self.menu_actions, state)
+        self.search.setEnabled(state.searchable)
+        self.search.setToolTip("Search photos by what they show, e.g. “dog on a beach” (Ctrl+F)"
+                               if state.searchable else SEARCH_DISABLED_TIP)
+
+    @Slot(list)
+    def _on_labels_changed(self, labels: list[LabelSummary]) -> None:
+        self.sidebar.set_labels(labels)
+        self.label_editor.set_labels(labels)
+        self.details.tags.set_labels(labels)
+        if self.details.photo_id is not None:
+            self.host.request_tags(self.details.photo_id)
+        if self.feed.showing.kind == "label":  # its photos may have changed
+            self.feed.refetch()
 
     @Slot()
     def _on_scan_started(self) -> None:
@@ -219,7 +319,7 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _on_photos_changed(self, _ids: list[int]) -> None:
-        self._gallery_query.trigger()
+        self.feed.photos_changed()
         self._sidebar_query.trigger()
 
     @Slot(object)
@@ -227,18 +327,19 @@ class MainWindow(QMainWindow):
         self.scanning = False
         self.last_report = report
         self.scan_status.set_running(False)
-        self.statusBar().showMessage(_summary(report), 15_000)
-        self._gallery_query.trigger(immediate=True)
+        self.statusBar().showMessage(scan_summary(report), 15_000)
+        if self.feed.showing.kind == "folder":
+            self.feed.query.trigger(immediate=True)
+        elif self.feed.showing.kind == "duplicates":  # new vectors, new near-duplicates
+            self.feed.refetch()
         self._sidebar_query.trigger(immediate=True)
 
     # -- query results -----------------------------------------------------------------------
-    def _make_gallery_query(self) -> Query[tuple[queries.GalleryRows, bool]]:
-        folder = self._folder
-        return lambda conn: (queries.gallery_rows(conn, folder), queries.library_is_empty(conn))
-
-    def _on_gallery_rows(self, result: tuple[queries.GalleryRows, bool]) -> None:
-        rows, empty = result
-        self.gallery.apply_rows(rows)
+    @Slot(bool)
+    def _on_rows_shown(self, empty: bool) -> None:
+        # After the first rows are painted: importing torch in the worker holds the GIL for
+        # a few hundred ms at a time, and must not delay the first paint.
+        QTimer.singleShot(200, self.host.load_model)
         if empty and not self.host.busy:
             self.pages.setCurrentWidget(self.welcome)
         elif self.pages.currentWidget() is not self.splitter:
@@ -259,6 +360,11 @@ class MainWindow(QMainWindow):
             return
         self.details.show_loading(photo_id, current.data(HashRole))
         self.reader.submit(lambda conn: queries.photo_details(conn, photo_id), self.details.show_row)
+        self.host.request_tags(photo_id)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self.details.tags.set_selection(self.gallery.selected_ids())
 
     @Slot(QPoint)
     def _show_context_menu(self, pos: QPoint) -> None:
@@ -267,19 +373,10 @@ class MainWindow(QMainWindow):
             return
         if not self.gallery.selectionModel().isSelected(index):
             self.gallery.setCurrentIndex(index)
-        menu = self.photo_menu(index)
-        menu.exec(self.gallery.viewport().mapToGlobal(pos))
+        self.photo_menu(index).exec(self.gallery.viewport().mapToGlobal(pos))
 
     def photo_menu(self, index: QModelIndex) -> QMenu:
-        """The right-click menu for photos (a later phase adds Find similar and Tag with)."""
-        path = str(index.data(PathRole))
-        selected = [str(i.data(PathRole)) for i in self.gallery.selectionModel().selectedIndexes()]
-        paths = selected if path in selected else [path]
-        menu = QMenu(self)
-        menu.addAction("Show in file manager", lambda: self.show_in_file_manager(path))
-        label = "Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths"
-        menu.addAction(label, lambda: self.copy_paths(paths))
-        return menu
+        return window_menus.photo_menu(self, index)
 
     def show_in_file_manager(self, path: str) -> QUrl:
         url = QUrl.fromLocalFile(str(Path(path).parent))
@@ -303,19 +400,3 @@ class MainWindow(QMainWindow):
         self.reader.close()
         self.thumbnails.shutdown()
         self.previews.shutdown()
-
-
-def _sidebar_data(conn: sqlite3.Connection) -> tuple[list[queries.FolderCount], int]:
-    return queries.folder_counts(conn), queries.present_count(conn)
-
-
-def _summary(report: ScanReport) -> str:
-    if report.cancelled:
-        head = f"Scan cancelled: {report.new:,} new photos kept"
-    else:
-        head = f"{report.photos:,} photos: {report.new:,} new, {report.updated:,} updated, " \
-               f"{report.moved:,} moved, {report.missing:,} missing"
-    if report.errors:
-        n = len(report.errors)
-        head += f" · {n:,} file{'s' if n != 1 else ''} could not be read (select one to see why)"
-    return head

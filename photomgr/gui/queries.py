@@ -119,3 +119,8 @@ def library_is_empty(conn: sqlite3.Connection) -> bool:
 
 def photo_details(conn: sqlite3.Connection, photo_id: int) -> PhotoRow | None:
     return PhotoStore(conn).by_id(photo_id)
+
+
+def sidebar_data(conn: sqlite3.Connection) -> tuple[list[FolderCount], int]:
+    """The sidebar's folder list and the number of photos, in one query run."""
+    return folder_counts(conn), present_count(conn)

@@ -1,21 +1,32 @@
-"""The sidebar: Folders (the library's roots, with photo counts) and Labels (filled in a later phase)."""
+"""The sidebar: Folders (the library's roots, with photo counts), Labels (with photo counts) and
+Duplicates. Choosing an entry changes what the gallery shows; the counts come from the worker.
+"""
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal, Slot
+from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from photomgr.gui.queries import FolderCount
+from photomgr.gui.results import LabelSummary
 
 FolderRole = Qt.ItemDataRole.UserRole + 1  # str path; "" means all photos
+LabelRole = Qt.ItemDataRole.UserRole + 2  # int label id
+ViewRole = Qt.ItemDataRole.UserRole + 3  # str: "duplicates"
 ALL_PHOTOS = ""
+NO_LABELS = "No labels yet"
 
 
 class Sidebar(QTreeWidget):
     folder_selected = Signal(object)  # str folder, or None for all photos
+    label_selected = Signal(int)  # label id
+    duplicates_selected = Signal()
+    delete_label_requested = Signal(int)  # Del on a label (the window asks for an undoable delete)
+    edit_label_requested = Signal(int)  # double-click / "Edit…"
+    add_label_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -25,14 +36,20 @@ class Sidebar(QTreeWidget):
         self.setMinimumWidth(180)
         self.folders = self._section("Folders")
         self.labels = self._section("Labels")
-        placeholder = QTreeWidgetItem(self.labels, ["No labels yet"])
-        placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
-        placeholder.setToolTip(0, "Labels arrive once photos are embedded")
+        self.views = self._section("Find")
         self.all_photos = QTreeWidgetItem(self.folders, ["All photos"])
         self.all_photos.setData(0, FolderRole, ALL_PHOTOS)
+        self.duplicates = QTreeWidgetItem(self.views, ["Duplicates"])
+        self.duplicates.setData(0, ViewRole, "duplicates")
+        self.duplicates.setToolTip(0, "Identical and near-identical photos, group by group")
+        self.summaries: list[LabelSummary] = []
+        self.set_labels([])
         self.expandAll()
         self.setCurrentItem(self.all_photos)
         self.currentItemChanged.connect(self._on_current)
+        self.itemDoubleClicked.connect(self._on_double_click)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
 
     def _section(self, title: str) -> QTreeWidgetItem:
         item = QTreeWidgetItem(self, [title.upper()])
@@ -43,9 +60,12 @@ class Sidebar(QTreeWidget):
         item.setFont(0, font)
         return item
 
+    # -- folders -----------------------------------------------------------------------------
     def set_folders(self, folders: list[FolderCount], total: int) -> None:
         """Replace the folder list, keeping the current choice when it still exists."""
-        current = self.current_folder()
+        current = self.currentItem()
+        was_folder = current is not None and current.data(0, FolderRole) is not None
+        folder = self.current_folder()
         self.blockSignals(True)
         try:
             self.all_photos.setText(0, f"All photos ({total:,})")
@@ -54,17 +74,18 @@ class Sidebar(QTreeWidget):
                 if child is not None and child is not self.all_photos:
                     self.folders.removeChild(child)
             keep = self.all_photos
-            for folder in folders:
-                name = os.path.basename(folder.path.rstrip("/")) or folder.path
-                item = QTreeWidgetItem(self.folders, [f"{name} ({folder.photos:,})"])
-                item.setData(0, FolderRole, folder.path)
-                item.setToolTip(0, folder.path)
-                if folder.path == current:
+            for f in folders:
+                name = os.path.basename(f.path.rstrip("/")) or f.path
+                item = QTreeWidgetItem(self.folders, [f"{name} ({f.photos:,})"])
+                item.setData(0, FolderRole, f.path)
+                item.setToolTip(0, f.path)
+                if f.path == folder:
                     keep = item
-            self.setCurrentItem(keep)
+            if was_folder:
+                self.setCurrentItem(keep)
         finally:
             self.blockSignals(False)
-        if (current or ALL_PHOTOS) != (self.current_folder() or ALL_PHOTOS):
+        if was_folder and (folder or ALL_PHOTOS) != (self.current_folder() or ALL_PHOTOS):
             self.folder_selected.emit(self.current_folder())  # the folder we showed is gone
 
     def current_folder(self) -> str | None:
@@ -79,7 +100,92 @@ class Sidebar(QTreeWidget):
                 self.setCurrentItem(child)
                 return
 
+    def mark_duplicates(self) -> None:
+        """Show Duplicates as the current entry (chosen from a menu) without signalling it again."""
+        self.blockSignals(True)
+        self.setCurrentItem(self.duplicates)
+        self.blockSignals(False)
+
+    # -- labels ------------------------------------------------------------------------------
+    def set_labels(self, labels: list[LabelSummary]) -> None:
+        """Replace the label list (names and counts), keeping the current label selected."""
+        self.summaries = list(labels)
+        current = self.current_label()
+        self.blockSignals(True)
+        try:
+            self.labels.takeChildren()
+            keep = None
+            for label in labels:
+                item = QTreeWidgetItem(self.labels, [f"{label.name} ({label.photos:,})"])
+                item.setData(0, LabelRole, label.id)
+                item.setToolTip(0, f"{label.name}: {label.photos:,} photos · threshold {label.threshold:.2f}"
+                                   "\nDouble-click to edit · Del to delete")
+                if label.id == current:
+                    keep = item
+            if not labels:
+                placeholder = QTreeWidgetItem(self.labels, [NO_LABELS])
+                placeholder.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                placeholder.setToolTip(0, "Add a label (Labels ▸ Add Label…): every photo is scored at once")
+            if keep is not None:
+                self.setCurrentItem(keep)
+        finally:
+            self.blockSignals(False)
+        if current is not None and keep is None:  # the label we showed was deleted
+            self.setCurrentItem(self.all_photos)
+
+    def current_label(self) -> int | None:
+        item = self.currentItem()
+        value = item.data(0, LabelRole) if item is not None else None
+        return int(value) if value is not None else None
+
+    def label_item(self, label_id: int) -> QTreeWidgetItem | None:
+        for i in range(self.labels.childCount()):
+            child = self.labels.child(i)
+            if child is not None and child.data(0, LabelRole) == label_id:
+                return child
+        return None
+
+    def select_label(self, label_id: int) -> None:
+        item = self.label_item(label_id)
+        if item is not None:
+            self.setCurrentItem(item)
+
+    def summary(self, label_id: int) -> LabelSummary | None:
+        return next((s for s in self.summaries if s.id == label_id), None)
+
+    # -- events --------------------------------------------------------------------------------
     @Slot(QTreeWidgetItem, QTreeWidgetItem)
     def _on_current(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
-        if current is not None and current.data(0, FolderRole) is not None:
+        if current is None:
+            return
+        if current.data(0, FolderRole) is not None:
             self.folder_selected.emit(current.data(0, FolderRole) or None)
+        elif current.data(0, LabelRole) is not None:
+            self.label_selected.emit(int(current.data(0, LabelRole)))
+        elif current.data(0, ViewRole) == "duplicates":
+            self.duplicates_selected.emit()
+
+    @Slot(QTreeWidgetItem, int)
+    def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
+        if item.data(0, LabelRole) is not None:
+            self.edit_label_requested.emit(int(item.data(0, LabelRole)))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        label = self.current_label()
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and label is not None:
+            self.delete_label_requested.emit(label)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    @Slot(QPoint)
+    def _show_menu(self, pos: QPoint) -> None:
+        item = self.itemAt(pos)
+        menu = QMenu(self)
+        if item is not None and item.data(0, LabelRole) is not None:
+            label_id = int(item.data(0, LabelRole))
+            menu.addAction("Edit…", lambda: self.edit_label_requested.emit(label_id))
+            menu.addAction("Delete", lambda: self.delete_label_requested.emit(label_id))
+            menu.addSeparator()
+        menu.addAction("Add Label…", self.add_label_requested.emit)
+        menu.exec(self.viewport().mapToGlobal(pos))

@@ -1,6 +1,7 @@
 """The status bar's scan progress: a bar, "1234/2944 photos · 45.6/s · 1m05s left", and Cancel.
 
-Also the active-model indicator ("Model: offline default"); a later phase makes it switchable.
+Also the model indicator: "Loading model…", then "Model: offline default" and its state
+(embedding, photos left to embed); the Model menu switches it.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
-DEFAULT_MODEL_TEXT = "Model: offline default"
+from photomgr.core.scanning.scanner import ScanReport
+from photomgr.gui.results import ModelState, describe_model, model_status_text
 
 
 def format_duration(seconds: float) -> str:
@@ -25,11 +27,25 @@ def format_progress(done: int, total: int, rate: float, eta_s: float, phase: str
     if phase == "walking" or total <= 0:
         return f"Looking for photos… {done:,} files found"
     parts = [f"{done}/{total} photos"]  # no separators: the spec's "1234/2944 photos"
+    if phase == "embedding":  # after the scan: photos that still need a vector for the model
+        parts[0] = f"Embedding {done}/{total} photos"
     if rate > 0:
         parts.append(f"{rate:.1f}/s")
     if eta_s >= 0 and done < total:
         parts.append(f"{format_duration(eta_s)} left")
     return " · ".join(parts)
+
+
+def scan_summary(report: ScanReport) -> str:
+    if report.cancelled:
+        head = f"Scan cancelled: {report.new:,} new photos kept"
+    else:
+        head = f"{report.photos:,} photos: {report.new:,} new, {report.updated:,} updated, " \
+               f"{report.moved:,} moved, {report.missing:,} missing"
+    if report.errors:
+        n = len(report.errors)
+        head += f" · {n:,} file{'s' if n != 1 else ''} could not be read (select one to see why)"
+    return head
 
 
 class ScanStatus(QWidget):
@@ -46,7 +62,7 @@ class ScanStatus(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the scan (Esc); photos recorded so far are kept")
         self.cancel_button.clicked.connect(self.cancel_requested)
-        self.model_label = QLabel(DEFAULT_MODEL_TEXT)
+        self.model_label = QLabel("Loading model…")
         self.model_label.setToolTip("The model used to find similar photos and suggest labels")
         status_bar.addPermanentWidget(self.text)
         status_bar.addPermanentWidget(self.bar)
@@ -75,3 +91,15 @@ class ScanStatus(QWidget):
     def set_cancelling(self) -> None:
         self.cancel_button.setEnabled(False)
         self.text.setText("Cancelling…")
+
+    @Slot(object)
+    def on_model_state(self, state: ModelState) -> None:
+        self.model_label.setText(model_status_text(state))
+        tip = [f"Active model (tags, search, Find similar): {describe_model(state.active)}",
+               f"Embedding new photos with: {describe_model(state.loaded)}",
+               f"{state.vectors:,} photos embedded"]
+        if state.pending:
+            tip.append(f"{state.pending:,} photos still to embed with {describe_model(state.loaded)}")
+        if state.detail:
+            tip.append(state.detail)
+        self.model_label.setToolTip("\n".join(tip))

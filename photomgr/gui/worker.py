@@ -1,29 +1,52 @@
-"""The background worker: the one writer of the library (and, later, the owner of the model).
+"""The background worker: the one writer of the library and the owner of the model.
 
 `LibraryWorker` lives in its own QThread and opens the Library there, so the write
-connection is only ever used from that thread. The GUI talks to it through `WorkerHost`,
-whose methods emit queued signals and return at once: the GUI thread never waits on it.
+connection is only ever used from that thread. It then loads the model (seconds: torch is
+imported here, never on the GUI thread). The GUI talks to it through `WorkerHost`
+(worker_host.py), whose methods return at once: the GUI thread never waits on it.
+
+Two kinds of work:
+- long jobs (index a folder, rescan, switch model) arrive as queued signals and run one at a
+  time;
+- quick jobs (label edits, tag decisions, scores, searches; see jobs.py) arrive on a queue
+  that is drained when the worker is idle *and* between files while a long job runs, so
+  tagging and searching stay usable during an hour-long first index.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.database import Library
-from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.library.photos import PhotoStore
-from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
+from photomgr.core.library.settings import Settings
+from photomgr.core.library.vectors import VectorStore
+from photomgr.core.scanning.scanner import ScanProgress, ScanReport
+from photomgr.gui.results import ModelState
+from photomgr.gui.search_ops import SearchOps
+from photomgr.gui.tag_ops import TagOps
+
+if TYPE_CHECKING:
+    from photomgr.core.models.base import Embedder
+    from photomgr.core.services.model_choice import ModelChoice
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.1  # a progress signal per file would flood the GUI's event queue
 ADDED_EVERY_S = 0.25  # how often newly recorded photo ids are announced during a scan
+
+QuickJob = Callable[["LibraryWorker"], None]
+CLIP_ENV = "PHOTOMGR_CLIP_WEIGHTS"  # as photomgr.core.models.clip_weights.ENV_WEIGHTS
 
 
 class _Cancelled:
@@ -63,25 +86,125 @@ class LibraryWorker(QObject):
     scan_started = Signal()
     scan_finished = Signal(object)  # ScanReport
     failed = Signal(str)
-    job_done = Signal(int)  # after every add_folder/rescan_all, whether it scanned, failed or was skipped
+    warning = Signal(str)  # e.g. CLIP weights missing: the offline default stands in
+    job_done = Signal(int)  # after every long job, whether it ran, failed or was skipped
+    model_state = Signal(object)  # ModelState
+    labels_changed = Signal(list)  # list[LabelSummary], after any label or decision change
+    photo_set = Signal(object)  # PhotoSet: a label's photos, search results, duplicates
+    label_scores = Signal(object)  # LabelScores, for the threshold slider
+    photo_tags = Signal(int, list)  # photo id, list[TagRow]
+    similar = Signal(int, list)  # photo id, list[Hit]
 
-    def __init__(self, library_root: Path, cancel: _Cancelled) -> None:
+    def __init__(self, library_root: Path, cancel: _Cancelled,
+                 quick: queue.SimpleQueue[QuickJob]) -> None:
         super().__init__()
         self._root = library_root
         self._cancel = cancel
-        self._library: Library | None = None
+        self._quick = quick
+        self._draining = False
+        self._model_tried = False  # quick jobs wait for it: they need the engine it sets up
+        self.library: Library | None = None
+        self.tags: TagOps | None = None
+        self.search: SearchOps | None = None
+        self.embedder: Embedder | None = None  # the model that embeds new photos
+        self._text_encoder: Embedder | None = None  # the active model's, when not `embedder`
+        self.state = ModelState()
 
-    # -- slots, invoked through WorkerHost's queued signals ------------------------------
+    # -- opening -------------------------------------------------------------------------------
     @Slot()
     def open_library(self) -> None:
         try:
-            self._library = Library(self._root)
+            self.library = Library(self._root)
         except Exception as exc:  # LibraryError and OS errors alike go to the user
             log.exception("cannot open library")
             self.failed.emit(f"Cannot open the library {self._root}: {exc}")
             return
-        self.ready.emit(self._library.paths)
+        self.tags = TagOps(self.library.conn)
+        self.search = SearchOps(self.library.conn, self.library.paths.index_dir)
+        self.ready.emit(self.library.paths)
+        self._emit_state(ModelState(state="loading", detail="Loading the model…"))
 
+    @Slot()
+    def load_model(self) -> None:
+        """Load the library's model (once). The window asks for it after its first paint: importing
+        torch holds the GIL for a few hundred ms at a time, which would delay that paint."""
+        if self.library is None or self._model_tried:
+            return
+        self._load_model(None)
+        self.drain()
+
+    # -- the model ------------------------------------------------------------------------------
+    def _load_model(self, choice: ModelChoice | None) -> None:
+        """Load the chosen model (the library's setting when `choice` is None)."""
+        library = self.library
+        assert library is not None
+        self._model_tried = True
+        self._emit_state(replace(self.state, state="loading", detail="Loading the model…"))
+        self.embedder = None
+        self._text_encoder = None
+        try:
+            from photomgr.core.services.model_choice import ModelChoice, load_chosen
+
+            choice = choice or ModelChoice.read(Settings(library.conn))
+            loaded = load_chosen(choice, cache_dir=library.paths.cache_dir)
+            self.embedder = loaded.embedder
+            if loaded.warning:
+                self.warning.emit(loaded.warning)
+        except Exception as exc:  # ImportError, ModelUnavailable, a broken install: say so
+            log.exception("model load failed")
+            self.failed.emit(f"The model could not be loaded: {exc}. Photos are still scanned, "
+                             "but not tagged or searchable.")
+        self.vectors_changed()
+
+    def encoder(self) -> Embedder:
+        """The active model's embedder, for label texts and search queries (loaded on first use)."""
+        library = self.library
+        active = self.state.active
+        assert library is not None and active is not None
+        if self.embedder is not None and self.embedder.info.model_id == active:
+            return self.embedder
+        if self._text_encoder is None or self._text_encoder.info.model_id != active:
+            from photomgr.core.services.model_choice import ModelChoice, load_for_model_id
+
+            self._text_encoder = load_for_model_id(active, ModelChoice.read(Settings(library.conn)),
+                                                   cache_dir=library.paths.cache_dir)
+        return self._text_encoder
+
+    def vectors_changed(self, *, embedding: bool = False) -> None:
+        """Vectors or the model changed: point tags and search at the active model, tell the GUI."""
+        library, tags, search = self.library, self.tags, self.search
+        if library is None or tags is None or search is None:
+            return
+        from photomgr.core.services.model_choice import ModelChoice, active_model_id
+
+        settings = Settings(library.conn)
+        vectors = VectorStore(library.conn)
+        active = active_model_id(settings)
+        loaded = self.embedder.info.model_id if self.embedder is not None else None
+        choice = ModelChoice.read(settings)
+        if self.state.clip_checked:  # the full check imports open_clip: done once, on demand
+            clip_ok, clip_message, checked = self.state.clip_available, self.state.clip_message, True
+        else:
+            clip_ok, clip_message, checked = _clip_quick_state(choice)
+        state = ModelState(
+            loaded=loaded, active=active, backend=choice.backend,
+            state="embedding" if embedding else ("no model" if loaded is None else
+                                                ("ready" if active else "no vectors")),
+            vectors=vectors.count(active) if active else 0,
+            pending=len(vectors.pending(loaded)) if loaded else 0,
+            clip_available=clip_ok, clip_message=clip_message, clip_checked=checked)
+        if not embedding:
+            tags.use_model(active, self.encoder)
+            search.invalidate()
+        self._emit_state(state)
+        if not embedding:
+            self.labels_changed.emit(tags.summaries())
+
+    def _emit_state(self, state: ModelState) -> None:
+        self.state = state
+        self.model_state.emit(state)
+
+    # -- long jobs -------------------------------------------------------------------------------
     @Slot(int, str)
     def add_folder(self, job: int, folder: str) -> None:
         try:
@@ -89,49 +212,139 @@ class LibraryWorker(QObject):
             if not path.is_dir():
                 self.failed.emit(f"Cannot add {path}: it is not a folder")
                 return
-            self._scan(job, [path])
+            self._index(job, [path])
         finally:
             self.job_done.emit(job)
 
     @Slot(int)
     def rescan_all(self, job: int) -> None:
         try:
-            if self._library is not None:
-                roots = [Path(r) for r in PhotoStore(self._library.conn).roots()]
+            if self.library is not None:
+                roots = [Path(r) for r in PhotoStore(self.library.conn).roots()]
                 if roots:
-                    self._scan(job, roots)
+                    self._index(job, roots)
         finally:
             self.job_done.emit(job)
 
-    @Slot()
-    def close(self) -> None:
-        if self._library is not None:
-            self._library.close()
-            self._library = None
+    @Slot(int, str, str, str)
+    def use_model(self, job: int, backend: str, pretrained: str, weights: str) -> None:
+        """Switch model: save the choice, load it, re-embed every photo in the background.
 
-    # -- the scan ----------------------------------------------------------------------
-    def _scan(self, job: int, roots: list[Path]) -> None:
-        library = self._library
+        The old vectors stay active (tags, search) until every photo has a new one:
+        index_folders only then marks the new model active.
+        """
+        try:
+            library = self.library
+            if library is None:
+                return
+            from photomgr.core.services.model_choice import ModelChoice
+
+            choice = ModelChoice(backend, pretrained or ModelChoice().clip_pretrained,
+                                 Path(weights) if weights else None)
+            choice.write(Settings(library.conn))
+            self.state = replace(self.state, clip_checked=False)  # new weights: look again
+            self._load_model(choice)
+            loaded = self.embedder.info.model_id if self.embedder is not None else None
+            roots = [Path(r) for r in PhotoStore(library.conn).roots()]
+            if roots and loaded is not None and self.state.pending:
+                self._index(job, roots)
+            elif loaded is not None and loaded != self.state.active \
+                    and VectorStore(library.conn).count(loaded) > 0:
+                # Every photo already has this model's vectors (a switch back): use them now.
+                from photomgr.core.services.model_choice import set_active_model_id
+
+                set_active_model_id(Settings(library.conn), loaded)
+                self.vectors_changed()
+        except Exception as exc:
+            log.exception("model switch failed")
+            self.failed.emit(f"Could not switch the model: {exc}")
+        finally:
+            self.job_done.emit(job)
+
+    def _index(self, job: int, roots: list[Path]) -> None:
+        library = self.library
         if library is None or not self._cancel.start(job):
             return
-        store = PhotoStore(library.conn)
-        scanner = Scanner(store, ThumbnailCache(library.paths.thumbnails), skip={library.paths.root})
-        reporter = _ProgressReporter(self, store)
+        if not self._model_tried:
+            self._load_model(None)
+        from photomgr.core.services.indexing import index_folders
+
+        reporter = _ProgressReporter(self, PhotoStore(library.conn))
         self.scan_started.emit()
+        if self.embedder is not None:
+            self.vectors_changed(embedding=True)
         try:
-            report = scanner.scan(roots, progress=reporter, cancel=self._cancel.event)
+            result = index_folders(library, roots, embedder=self.embedder, progress=reporter,
+                                   cancel=self._cancel.event)
+            report = result.scan
+            if result.embed.failed:
+                self.failed.emit(f"{result.embed.failed:,} photos could not be embedded (they are "
+                                 "listed with their error; the rest are tagged and searchable)")
         except Exception as exc:  # reported, and the worker stays usable
-            log.exception("scan failed")
-            self.failed.emit(f"The scan of {', '.join(map(str, roots))} failed: {exc}")
+            log.exception("indexing failed")
+            self.failed.emit(f"Indexing {', '.join(map(str, roots))} failed: {exc}")
             report = ScanReport(cancelled=True)
         reporter.finish()
+        self.vectors_changed()
         self.scan_finished.emit(report)
+
+    # -- quick jobs --------------------------------------------------------------------------
+    @Slot()
+    def drain(self) -> None:
+        """Run the queued quick jobs (from the event loop, or between files during a long job)."""
+        if self._draining or self.library is None or not self._model_tried:
+            return
+        self._draining = True
+        try:
+            while True:
+                try:
+                    job = self._quick.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    job(self)
+                except Exception as exc:  # shown in the window; the worker carries on
+                    log.exception("worker job failed")
+                    self.failed.emit(str(exc) or type(exc).__name__)
+        finally:
+            self._draining = False
+
+    @Slot()
+    def close(self) -> None:
+        if self.library is not None:
+            self.library.close()
+            self.library = None
+
+
+def _clip_quick_state(choice: ModelChoice) -> tuple[bool, str, bool]:
+    """(available, message, final) without importing open_clip: an explicit weights file (the
+    library's setting or $PHOTOMGR_CLIP_WEIGHTS) answers at once; the download cache needs
+    open_clip's tables, whose import holds the GIL for seconds, so that waits for check_clip()."""
+    explicit = choice.clip_weights or (Path(os.environ[CLIP_ENV]) if os.environ.get(CLIP_ENV) else None)
+    if explicit is not None:
+        found = explicit.expanduser().is_file()
+        message = f"CLIP weights: {explicit}" if found else f"CLIP weights file not found: {explicit}"
+        return found, message, True
+    return False, "Looking for CLIP weights…", False
+
+
+def clip_state(choice: ModelChoice) -> tuple[bool, str]:
+    """Are CLIP's weights on this machine? Checks files only; the CLIP code may be absent."""
+    try:
+        from photomgr.core.models.registry import model_status
+
+        status = model_status("clip", clip_pretrained=choice.clip_pretrained,
+                              clip_weights=choice.clip_weights)
+        return status["state"] == "ready", str(status["message"])
+    except Exception as exc:  # ImportError while CLIP support is missing, ModelUnavailable
+        return False, f"CLIP is unavailable: {exc}"
 
 
 class _ProgressReporter:
-    """The scanner's progress callback: throttles signals, computes the rate, announces new ids.
+    """index_folders' progress callback: throttles signals, computes the rate, announces new
+    ids, and runs queued quick jobs between files.
 
-    Runs in the worker thread, between files, so reading the write connection here is safe.
+    Runs in the worker thread, between files, so using the write connection here is safe.
     """
 
     def __init__(self, worker: LibraryWorker, store: PhotoStore) -> None:
@@ -161,6 +374,7 @@ class _ProgressReporter:
         if now - self._last_added >= ADDED_EVERY_S:
             self._last_added = now
             self._announce()
+        self._worker.drain()
 
     def _announce(self) -> None:
         # The scanner commits every few hundred rows; readers see rows once committed, so
@@ -175,86 +389,3 @@ class _ProgressReporter:
 
     def finish(self) -> None:
         self._announce()
-
-
-class WorkerHost(QObject):
-    """Owns the worker's thread; the GUI's only handle on the writer. Every method returns at once.
-
-    The worker's signals are relayed by signals of the same name here: this object lives in
-    the GUI thread, so its signals are always delivered there (connect to these, not to the
-    worker's, from GUI code and from tests).
-    """
-
-    ready = Signal(object)
-    progress = Signal(int, int, float, float, str)
-    photos_changed = Signal(list)
-    scan_started = Signal()
-    scan_finished = Signal(object)
-    failed = Signal(str)
-    job_done = Signal(int)
-
-    _open = Signal()
-    _add_folder = Signal(int, str)
-    _rescan_all = Signal(int)
-    _close = Signal()
-
-    def __init__(self, library_root: Path, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._cancel = _Cancelled()
-        self._thread = QThread()
-        self._thread.setObjectName("photomgr-worker")
-        self.worker = LibraryWorker(library_root, self._cancel)
-        self.worker.moveToThread(self._thread)
-        # Cross-thread connections: queued, so the slots run in the worker thread, in order.
-        self._open.connect(self.worker.open_library)
-        self._add_folder.connect(self.worker.add_folder)
-        self._rescan_all.connect(self.worker.rescan_all)
-        self._close.connect(self.worker.close)
-        self.paths: LibraryPaths | None = None
-        self._jobs: set[int] = set()
-        self.ready.connect(self._on_ready)
-        self.job_done.connect(self._on_job_done)
-        for name in ("ready", "progress", "photos_changed", "scan_started", "scan_finished", "failed",
-                     "job_done"):
-            getattr(self.worker, name).connect(getattr(self, name))  # queued: receiver is here
-
-    def start(self) -> None:
-        self._thread.start()
-        self._open.emit()
-
-    @Slot(object)
-    def _on_ready(self, paths: LibraryPaths) -> None:
-        self.paths = paths
-
-    @Slot(int)
-    def _on_job_done(self, job: int) -> None:
-        self._jobs.discard(job)
-
-    @property
-    def busy(self) -> bool:
-        """A job was asked for and has not finished (it may still be queued)."""
-        return bool(self._jobs)
-
-    def add_folder(self, folder: str | Path) -> None:
-        job = self._cancel.next_job()
-        self._jobs.add(job)
-        self._add_folder.emit(job, str(folder))
-
-    def rescan_all(self) -> None:
-        job = self._cancel.next_job()
-        self._jobs.add(job)
-        self._rescan_all.emit(job)
-
-    def cancel(self) -> None:
-        """Thread-safe and immediate: the running scan stops after the files in flight."""
-        self._cancel.cancel()
-
-    def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Cancel, close the library in its thread, and stop the thread (only at exit)."""
-        if not self._thread.isRunning():
-            return
-        self._cancel.cancel()
-        self._close.emit()
-        self._thread.quit()
-        if not self._thread.wait(timeout_ms):
-            log.error("the worker did not stop within %d ms", timeout_ms)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.bench_gui import fabricate_library, scroll_through
 from photomgr.gui.gallery_model import ErrorRole
 from photomgr.gui.main_window import MainWindow
-from tests.gui.fake_library import fabricate_library, scroll_through
 
 N = 3000
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QTimer
 
+from bench.bench_gui import fabricate_library, fake_hash
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoRow
 from photomgr.gui import queries
@@ -16,13 +17,13 @@ from photomgr.gui.gallery_model import ErrorRole, GalleryModel, HashRole, IdRole
 from photomgr.gui.stall import StallMonitor
 from photomgr.gui.status_bar import format_duration, format_progress
 from photomgr.gui.worker import _Cancelled
-from tests.gui.fake_library import fabricate_library, fake_hash
 
 
 def test_progress_text() -> None:
     assert format_progress(1234, 2944, 45.6, 65, "analysing") == "1234/2944 photos · 45.6/s · 1m05s left"
     assert format_progress(2944, 2944, 45.6, 0, "analysing") == "2944/2944 photos · 45.6/s"
     assert format_progress(1500, 0, 0.0, -1, "walking") == "Looking for photos… 1,500 files found"
+    assert format_progress(12, 40, 3.0, 9, "embedding") == "Embedding 12/40 photos · 3.0/s · 9s left"
     assert [format_duration(s) for s in (0, 59.4, 60, 3599, 3600, 7380)] == \
         ["0s", "59s", "1m00s", "59m59s", "1h00m", "2h03m"]
 

@@ -110,6 +110,13 @@ MIGRATIONS: Sequence[Migration] = (
         CREATE INDEX tag_decisions_label ON tag_decisions(label_id);
         """,
     ),
+    Migration(
+        4,
+        "instance vectors (Find similar's re-ranking) next to the image vectors",
+        """
+        ALTER TABLE embeddings ADD COLUMN instance BLOB;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

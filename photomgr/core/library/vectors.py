@@ -2,6 +2,9 @@
 
 Stored as float16: half the disk of float32 and far more precision than cosine ranking needs.
 Loaded back as contiguous float32 so BLAS does the re-scoring.
+
+A row may also hold an *instance vector* (backends that make one; see EmbeddingBatch), which
+Find similar uses to re-rank; NULL for backends without one and for rows written before it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ import numpy as np
 from photomgr.core.library.photos import utc_now
 
 STORE_DTYPE = np.float16
+INSTANCE_DTYPE = np.float32
+
+# (photo_id, image, label) or (photo_id, image, label, instance); the 3-tuple is the older form.
+VectorRow = (tuple[int, np.ndarray, np.ndarray | None]
+             | tuple[int, np.ndarray, np.ndarray | None, np.ndarray | None])
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -32,6 +40,7 @@ class VectorMatrix:
     ids: np.ndarray  # int64
     image: np.ndarray  # (N, image_dim) float32
     label: np.ndarray | None  # (N, label_dim) float32, None when the label space is the image space
+    instance: np.ndarray | None = None  # (N, D_inst) float32 when every row has one, else None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -47,18 +56,27 @@ class VectorStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def put_many(self, model_id: str, rows: Sequence[tuple[int, np.ndarray, np.ndarray | None]]) -> None:
-        """Store (photo_id, image, label) rows; call inside a transaction."""
+    def put_many(self, model_id: str, rows: Sequence[VectorRow]) -> None:
+        """Store (photo_id, image, label[, instance]) rows; call inside a transaction."""
         now = utc_now()
+
+        def blob(v: np.ndarray | None) -> bytes | None:
+            return None if v is None else to_blob(v)
+
+        def instance_blob(v: np.ndarray | None) -> bytes | None:
+            # float32: instance vectors are compared after subtracting the library's mean, which
+            # removes ~99% of their length; float16 rounding would then swamp what is left.
+            return None if v is None else np.ascontiguousarray(v, dtype=INSTANCE_DTYPE).tobytes()
+
         self.conn.executemany(
-            "INSERT OR REPLACE INTO embeddings (photo_id, model_id, image, label, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            ((pid, model_id, to_blob(img), None if lab is None else to_blob(lab), now)
-             for pid, img, lab in rows),
+            "INSERT OR REPLACE INTO embeddings (photo_id, model_id, image, label, instance, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ((row[0], model_id, to_blob(row[1]), blob(row[2]),
+              instance_blob(row[3] if len(row) > 3 else None), now) for row in rows),
         )
         self.conn.executemany(
             "DELETE FROM embed_errors WHERE photo_id = ? AND model_id = ?",
-            ((pid, model_id) for pid, _, _ in rows))
+            ((row[0], model_id) for row in rows))
 
     def record_errors(self, model_id: str, errors: Iterable[tuple[int, str]]) -> None:
         self.conn.executemany(
@@ -98,6 +116,13 @@ class VectorStore:
             return None
         return from_blob(row[0]), (None if row[1] is None else from_blob(row[1]))
 
+    def instance_of(self, photo_id: int, model_id: str) -> np.ndarray | None:
+        """The photo's instance vector, or None when it has none (or no row at all)."""
+        row = self.conn.execute(
+            "SELECT instance FROM embeddings WHERE photo_id = ? AND model_id = ?",
+            (photo_id, model_id)).fetchone()
+        return None if row is None or row[0] is None else np.frombuffer(row[0], INSTANCE_DTYPE).copy()
+
     def images_of(self, photo_ids: Sequence[int], model_id: str, dim: int) -> np.ndarray:
         """Image vectors of the given photos (rows for photos without one are skipped)."""
         out = []
@@ -110,7 +135,8 @@ class VectorStore:
     def matrix(self, model_id: str) -> VectorMatrix:
         """Every present photo's vectors for `model_id`, ordered by photo id."""
         rows = self.conn.execute(
-            "SELECT e.photo_id, e.image, e.label FROM embeddings e JOIN photos p ON p.id = e.photo_id"
+            "SELECT e.photo_id, e.image, e.label, e.instance FROM embeddings e"
+            " JOIN photos p ON p.id = e.photo_id"
             " WHERE e.model_id = ? AND p.missing = 0 AND p.error IS NULL ORDER BY e.photo_id",
             (model_id,),
         ).fetchall()
@@ -123,4 +149,13 @@ class VectorStore:
         if rows[0][2] is not None:
             lab = np.frombuffer(b"".join(r[2] for r in rows), dtype=STORE_DTYPE)
             label = lab.reshape(len(rows), -1).astype(np.float32)
-        return VectorMatrix(ids, image, label)
+        return VectorMatrix(ids, image, label, _instances([r[3] for r in rows]))
+
+
+def _instances(blobs: list[bytes | None]) -> np.ndarray | None:
+    """The (N, D) instance matrix, or None unless every row has one of the same size (a half
+    re-embedded library re-ranks nothing rather than part of its photos)."""
+    if not blobs or any(b is None for b in blobs) or len({len(b) for b in blobs if b is not None}) != 1:
+        return None
+    flat = np.frombuffer(b"".join(b for b in blobs if b is not None), dtype=INSTANCE_DTYPE)
+    return flat.reshape(len(blobs), -1).copy()

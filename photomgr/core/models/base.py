@@ -32,6 +32,10 @@ class ModelInfo:
 class EmbeddingBatch:
     image: np.ndarray  # (N, image_dim) float32, L2-normalised rows
     label: np.ndarray  # (N, label_dim) float32; the same array as `image` when shared_space
+    # (N, D_inst) float32, L2-normalised: a mid-level "instance descriptor" that tells crops of
+    # one photo from other shots of the same scene, for Find similar's re-ranking. None when
+    # the backend has none (CLIP).
+    instance: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -80,7 +80,9 @@ class EmbeddingSink:
         batch = self.embedder.embed_images(torch.stack(inputs))
         self.stats.model_seconds += time.perf_counter() - started
         shared = self.embedder.info.shared_space
-        rows = [(pid, batch.image[i], None if shared else batch.label[i]) for i, pid in enumerate(ids)]
+        inst = batch.instance
+        rows = [(pid, batch.image[i], None if shared else batch.label[i], None if inst is None else inst[i])
+                for i, pid in enumerate(ids)]
         conn = self.vectors.conn
         own_transaction = not conn.in_transaction
         if own_transaction:

@@ -31,7 +31,7 @@ def load_or_build_index(conn: sqlite3.Connection, index_dir: Path, model_id: str
     matrix = VectorStore(conn).matrix(model_id)
     if len(matrix) == 0:
         return None
-    index = VectorIndex.build(matrix.ids, matrix.image, model_id, fingerprint)
+    index = VectorIndex.build(matrix.ids, matrix.image, model_id, fingerprint, instance=matrix.instance)
     index_dir.mkdir(parents=True, exist_ok=True)
     index.save(path)
     return index

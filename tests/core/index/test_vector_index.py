@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photomgr.core.index.vector_index import EXACT, IVF, VectorIndex, fingerprint, sidecar_path
+from photomgr.core.index.vector_index import EXACT, IVF, VectorIndex, fingerprint, instance_path, sidecar_path
 
 
 def clustered(n: int, dim: int = 32, clusters: int = 40, seed: int = 0) -> np.ndarray:
@@ -136,3 +136,64 @@ def test_fingerprint_tracks_the_id_set_and_model() -> None:
     assert fingerprint(a, "m") != fingerprint(np.array([1, 2, 4]), "m")
     assert fingerprint(a, "m") != fingerprint(a, "n")
     assert fingerprint(a, "m") != fingerprint(np.array([1, 2]), "m")
+
+
+def _with_instance(tmp_path: Path) -> tuple[VectorIndex, np.ndarray, np.ndarray, Path]:
+    rng = np.random.default_rng(3)
+    ids = np.arange(50, dtype=np.int64)[::-1] * 3 + 7  # unsorted: rows are kept by id, not order
+    vectors = clustered(50, seed=3)
+    instance = rng.standard_normal((50, 12)).astype(np.float32)
+    index = VectorIndex.build(ids, vectors, "m", "fp", instance=instance)
+    path = tmp_path / "idx.faiss"
+    index.save(path)
+    return index, ids, instance, path
+
+
+def test_instance_vectors_save_load_and_lookup(tmp_path: Path) -> None:
+    _, ids, instance, path = _with_instance(tmp_path)
+    assert instance_path(path).is_file()
+    loaded = VectorIndex.load(path, "m", "fp")
+    assert loaded is not None and loaded.instance is not None
+    got = loaded.instance_rows(ids[[4, 9]])
+    assert got is not None
+    rows, found = got
+    assert found.all() and rows.shape == (2, 12)
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    # centred on the library's mean, then renormalised
+    unit = instance / np.linalg.norm(instance, axis=1, keepdims=True)
+    centred = unit[4] - unit.mean(axis=0)
+    np.testing.assert_allclose(rows[0], centred / np.linalg.norm(centred), atol=1e-5)
+    unknown = loaded.instance_rows(np.array([999], np.int64))
+    assert unknown is not None and not unknown[1][0]
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_missing_or_corrupt_instance_file_means_rebuild(tmp_path: Path, damage: str) -> None:
+    _, _, _, path = _with_instance(tmp_path)
+    if damage == "missing":
+        instance_path(path).unlink()
+    else:
+        instance_path(path).write_bytes(b"not an npz")
+    assert VectorIndex.load(path, "m", "fp") is None
+
+
+def test_index_without_instance_has_no_rows(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    ids, vectors = data
+    index = VectorIndex.build(ids[:20], vectors[:20], "m", "fp")
+    index.save(tmp_path / "i.faiss")
+    loaded = VectorIndex.load(tmp_path / "i.faiss", "m", "fp")
+    assert loaded is not None and loaded.instance_rows(ids[:2]) is None
+    assert not instance_path(tmp_path / "i.faiss").exists()
+
+
+def test_updates_keep_instance_rows_consistent(tmp_path: Path) -> None:
+    index, ids, _, _ = _with_instance(tmp_path)
+    new = clustered(2, seed=9)
+    index.add(np.array([1000, 1001]), new, instance=np.ones((2, 12), np.float32))
+    index.remove([int(ids[0])])
+    got = index.instance_rows(np.array([1000, int(ids[0])]))
+    assert got is not None and got[1].tolist() == [True, False]
+    assert index.instance is not None and len(index.instance) == len(index) == 51
+    assert not index.needs_rebuild
+    index.add(np.array([1002]), clustered(1, seed=10))  # no instance vector: stop re-ranking
+    assert index.instance_rows(np.array([1000])) is None and index.needs_rebuild

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from photomgr.core.models.base import Embedder
 from photomgr.core.models.default_backend import (
     INPUT_SIZE,
+    INSTANCE_DIM,
     MODEL_ID,
     DefaultEmbedder,
     build_image_model,
@@ -92,6 +93,8 @@ def test_embed_images_shapes_and_norms(embedder: DefaultEmbedder) -> None:
     np.testing.assert_allclose(np.linalg.norm(out.image, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(out.label.sum(axis=1), 1.0, atol=1e-4)  # class probabilities
     assert (out.label >= 0).all()
+    assert out.instance is not None and out.instance.shape == (3, INSTANCE_DIM)
+    np.testing.assert_allclose(np.linalg.norm(out.instance, axis=1), 1.0, atol=1e-5)
     # a batch of one gives the same vectors: nothing depends on the batch composition
     single = embedder.embed_images(batch[1:2])
     np.testing.assert_allclose(single.image[0], out.image[1], atol=1e-4)
@@ -189,3 +192,13 @@ def test_real_photos_classify_and_tag_sensibly(embedder: DefaultEmbedder, shared
         assert top5 & wanted, top5
     labels = np.stack([embedder.embed_label([t]) for t in ("leopard", "airplane", "dalmatian dog")])
     assert list(np.argmax(out.label @ labels.T, axis=1)) == [0, 1, 2]
+
+
+def test_step_by_step_pass_matches_timm_forward(embedder: DefaultEmbedder) -> None:
+    """forward_all runs the blocks one by one for the instance vector: same pooled feature."""
+    batch = torch.stack([embedder.preprocess(_photo(i)) for i in range(2)])
+    with torch.inference_mode():
+        pooled, _, _ = embedder.forward_all(batch)
+        x = batch.contiguous(memory_format=torch.channels_last)
+        reference = embedder.model.forward_head(embedder.model.forward_features(x), pre_logits=True)  # type: ignore[operator]
+    torch.testing.assert_close(pooled, reference.float(), atol=1e-5, rtol=1e-5)

@@ -44,3 +44,23 @@ def test_top_k_breaks_ties_by_id() -> None:
     ids = np.array([5, 3, 9, 1])
     scores = np.array([0.5, 0.9, 0.5, 0.1], np.float32)
     assert top_k(ids, scores, 3) == [(3, 0.8999999761581421), (5, 0.5), (9, 0.5)]
+
+
+def test_instance_vectors_put_a_near_copy_first() -> None:
+    """Photo 101 is semantically a little further from 100 than 102, but its instance vector
+    is nearly the same: the re-ranking puts it first; without instance vectors 102 wins."""
+    rng = np.random.default_rng(2)
+    vectors = unit(rng.standard_normal((100, 16)))
+    vectors[1] = unit(vectors[0] + 0.30 * unit(rng.standard_normal(16)))
+    vectors[2] = unit(vectors[0] + 0.15 * unit(rng.standard_normal(16)))
+    instance = unit(rng.standard_normal((100, 32)))
+    instance[1] = unit(instance[0] + 0.05 * unit(rng.standard_normal(32)))
+    ids = np.arange(100) + 100
+    plain = find_similar(VectorIndex.build(ids, vectors, "m", "fp"), 100, vectors[0], 3)
+    assert plain[0][0] == 102
+    reranked = find_similar(VectorIndex.build(ids, vectors, "m", "fp", instance=instance), 100, vectors[0], 3)
+    assert [i for i, _ in reranked][:2] == [101, 102] and 100 not in [i for i, _ in reranked]
+    assert [s for _, s in reranked] == sorted((s for _, s in reranked), reverse=True)
+    assert all(s <= 1.0 for _, s in reranked)
+    # a photo the index has no instance vector for falls back to the plain ranking
+    assert find_similar(VectorIndex.build(ids, vectors, "m", "fp", instance=instance), 999, vectors[0], 1)

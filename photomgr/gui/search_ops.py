@@ -1,0 +1,98 @@
+"""Find similar, text search and duplicates as the worker runs them (Qt-free; CLI semantics).
+
+The same calls as photomgr/cli/search_cmd.py, answered with `Hit`s (id, score, path, hash) so
+the window can draw results without another query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from photomgr.gui.results import Hit, PhotoSet
+
+if TYPE_CHECKING:
+    from photomgr.core.index.vector_index import VectorIndex
+    from photomgr.core.models.base import Embedder
+    from photomgr.core.services.tagging import TagEngine
+
+DUPLICATE_THRESHOLD = 0.95  # as `photomgr duplicates`
+SEARCH_K = 200  # results a text search shows in the gallery
+
+
+class NotReady(Exception):
+    """The library has no vectors for the active model yet; the message is for the user."""
+
+
+class SearchOps:
+    def __init__(self, conn: sqlite3.Connection, index_dir: Path) -> None:
+        self.conn = conn
+        self.index_dir = index_dir
+        self._index: VectorIndex | None = None
+
+    def invalidate(self) -> None:
+        """Vectors changed (indexing, a model switch): rebuild or reload the index on next use."""
+        self._index = None
+
+    def index(self, model_id: str) -> VectorIndex:
+        from photomgr.core.services.vector_index import load_or_build_index
+
+        if self._index is None or self._index.model_id != model_id:
+            self._index = load_or_build_index(self.conn, self.index_dir, model_id)
+        if self._index is None:
+            raise NotReady("no photo has a vector yet: add a folder and let it finish embedding")
+        return self._index
+
+    def hits(self, pairs: list[tuple[int, float]]) -> list[Hit]:
+        """(id, score) pairs -> Hits with path and hash, in the same order (unknown ids dropped)."""
+        found: dict[int, tuple[str, str | None]] = {}
+        ids = [pid for pid, _ in pairs]
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, path, content_hash FROM photos WHERE missing = 0 AND id IN ({marks})"
+            for pid, path, content_hash in self.conn.execute(sql, chunk):
+                found[pid] = (path, content_hash)
+        return [Hit(pid, float(score), *found[pid]) for pid, score in pairs if pid in found]
+
+    def similar(self, engine: TagEngine | None, photo_id: int, k: int) -> list[Hit]:
+        from photomgr.core.search.similar import find_similar
+
+        if engine is None:
+            raise NotReady("Find similar needs embedded photos: add a folder and let it finish embedding")
+        got = engine.vectors.get(photo_id, engine.model_id)
+        if got is None:
+            raise NotReady("this photo has no vector yet (it is still being embedded, or it could not "
+                           "be read)")
+        return self.hits(find_similar(self.index(engine.model_id), photo_id, got[0], k))
+
+    def text(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int = SEARCH_K) -> PhotoSet:
+        from photomgr.core.search.similar import text_search
+
+        if engine is None:
+            raise NotReady("search needs embedded photos: add a folder and let it finish embedding")
+        vector = encoder.embed_query(query)
+        found = text_search(engine.matrix(), vector, k, engine.scorer)
+        ids = np.asarray([pid for pid, _ in found], dtype=np.int64)
+        captions = {pid: f"{score:.2f}" for pid, score in found}
+        return PhotoSet("search", query, ids, captions, f"{len(ids):,} best matches for “{query}”")
+
+    def duplicates(self, engine: TagEngine | None, threshold: float = DUPLICATE_THRESHOLD) -> PhotoSet:
+        from photomgr.core.search.duplicates import duplicate_groups
+
+        if engine is None:
+            raise NotReady("duplicates need embedded photos: add a folder and let it finish embedding")
+        matrix = engine.matrix()
+        ids = matrix.ids
+        hashes_by_id = dict(self.conn.execute(
+            "SELECT id, content_hash FROM photos WHERE missing = 0 AND error IS NULL"))
+        hashes = [hashes_by_id.get(int(i), "") or "" for i in ids]
+        index = self.index(engine.model_id) if len(ids) else None
+        groups = duplicate_groups(ids, hashes, matrix.image, threshold, index)
+        ordered = [pid for g in groups for pid in g]
+        captions = {pid: f"#{n}" for n, g in enumerate(groups, start=1) for pid in g}
+        title = f"{len(groups):,} groups of duplicates ({len(ordered):,} photos)"
+        return PhotoSet("duplicates", threshold, np.asarray(ordered, dtype=np.int64), captions, title)

@@ -1,0 +1,202 @@
+"""WorkerHost: the GUI's only handle on the background worker. Every method returns at once.
+
+Long jobs (indexing, a model switch) go to the worker as queued signals; quick jobs (labels,
+tags, searches) go on a queue the worker drains between files, so they are answered even
+while a long job runs. Answers come back as the worker's typed signals, relayed by signals of
+the same name here: this object lives in the GUI thread, so connect to these, not to the
+worker's, from GUI code and from tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from photomgr.core.library.paths import LibraryPaths
+from photomgr.gui import jobs
+from photomgr.gui.results import ModelState
+from photomgr.gui.search_ops import DUPLICATE_THRESHOLD
+from photomgr.gui.tag_ops import Memo
+from photomgr.gui.worker import LibraryWorker, QuickJob, _Cancelled
+
+log = logging.getLogger(__name__)
+
+RELAYED = ("ready", "progress", "photos_changed", "scan_started", "scan_finished", "failed", "warning",
+           "job_done", "model_state", "labels_changed", "photo_set", "label_scores", "photo_tags",
+           "similar")
+
+
+class WorkerHost(QObject):
+    ready = Signal(object)
+    progress = Signal(int, int, float, float, str)
+    photos_changed = Signal(list)
+    scan_started = Signal()
+    scan_finished = Signal(object)
+    failed = Signal(str)
+    warning = Signal(str)
+    job_done = Signal(int)
+    model_state = Signal(object)
+    labels_changed = Signal(list)
+    photo_set = Signal(object)
+    label_scores = Signal(object)
+    photo_tags = Signal(int, list)
+    similar = Signal(int, list)
+
+    _open = Signal()
+    _add_folder = Signal(int, str)
+    _rescan_all = Signal(int)
+    _use_model = Signal(int, str, str, str)
+    _load_model = Signal()
+    _wake = Signal()
+    _close = Signal()
+
+    def __init__(self, library_root: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = _Cancelled()
+        self._quick: queue.SimpleQueue[QuickJob] = queue.SimpleQueue()
+        self._thread = QThread()
+        self._thread.setObjectName("photomgr-worker")
+        self.worker = LibraryWorker(library_root, self._cancel, self._quick)
+        self.worker.moveToThread(self._thread)
+        # Cross-thread connections: queued, so the slots run in the worker thread, in order.
+        self._open.connect(self.worker.open_library)
+        self._add_folder.connect(self.worker.add_folder)
+        self._rescan_all.connect(self.worker.rescan_all)
+        self._use_model.connect(self.worker.use_model)
+        self._load_model.connect(self.worker.load_model)
+        self._wake.connect(self.worker.drain)
+        self._close.connect(self.worker.close)
+        self.paths: LibraryPaths | None = None
+        self.model = ModelState()
+        self._model_asked = False
+        self._jobs: set[int] = set()
+        self.ready.connect(self._on_ready)
+        self.job_done.connect(self._on_job_done)
+        self.model_state.connect(self._on_model_state)
+        for name in RELAYED:
+            getattr(self.worker, name).connect(getattr(self, name))  # queued: receiver is here
+
+    def start(self) -> None:
+        self._thread.start()
+        self._open.emit()
+
+    @Slot(object)
+    def _on_ready(self, paths: LibraryPaths) -> None:
+        self.paths = paths
+
+    @Slot(int)
+    def _on_job_done(self, job: int) -> None:
+        self._jobs.discard(job)
+
+    @Slot(object)
+    def _on_model_state(self, state: ModelState) -> None:
+        self.model = state
+
+    @property
+    def busy(self) -> bool:
+        """A long job was asked for and has not finished (it may still be queued)."""
+        return bool(self._jobs)
+
+    def load_model(self) -> None:
+        """Load the model in the worker (once; the window asks after its first paint)."""
+        if not self._model_asked:
+            self._model_asked = True
+            self._load_model.emit()
+
+    # -- long jobs ----------------------------------------------------------------------------
+    def _long(self) -> int:
+        job = self._cancel.next_job()
+        self._jobs.add(job)
+        return job
+
+    def add_folder(self, folder: str | Path) -> None:
+        self._add_folder.emit(self._long(), str(folder))
+
+    def rescan_all(self) -> None:
+        self._rescan_all.emit(self._long())
+
+    def use_model(self, backend: str, pretrained: str = "", weights: str | Path | None = None) -> None:
+        """Switch to `backend` ("default" | "clip"); photos are re-embedded in the background."""
+        self._use_model.emit(self._long(), backend, pretrained, str(weights) if weights else "")
+
+    def cancel(self) -> None:
+        """Thread-safe and immediate: the running scan stops after the files in flight."""
+        self._cancel.cancel()
+
+    # -- quick jobs ---------------------------------------------------------------------------
+    def submit(self, job: QuickJob) -> None:
+        self._quick.put(job)
+        self._wake.emit()  # an idle worker drains at once; a busy one between two files
+
+    def check_clip(self) -> None:
+        """Ask whether CLIP's weights are on this machine (answered by a model_state)."""
+        if not self.model.clip_checked:
+            self.submit(jobs.check_clip)
+
+    def refresh_labels(self) -> None:
+        self.submit(jobs.refresh_labels)
+
+    def label_photos(self, label_id: int) -> None:
+        self.submit(partial(jobs.label_photos, label_id=label_id))
+
+    def request_scores(self, label_id: int) -> None:
+        self.submit(partial(jobs.label_scores, label_id=label_id))
+
+    def request_tags(self, photo_id: int) -> None:
+        self.submit(partial(jobs.photo_tags, photo_id=photo_id))
+
+    def find_similar(self, photo_id: int, k: int = 12) -> None:
+        self.submit(partial(jobs.find_similar, photo_id=photo_id, k=k))
+
+    def search(self, text: str) -> None:
+        self.submit(partial(jobs.text_search, text=text))
+
+    def duplicates(self, threshold: float = DUPLICATE_THRESHOLD) -> None:
+        self.submit(partial(jobs.duplicates, threshold=threshold))
+
+    def add_label(self, name: str, prompts: list[str] | None, threshold: float | None, memo: Memo) -> None:
+        self.submit(partial(jobs.add_label, name=name, prompts=prompts, threshold=threshold, memo=memo))
+
+    def undo_add_label(self, memo: Memo) -> None:
+        self.submit(partial(jobs.undo_add_label, memo=memo))
+
+    def remove_label(self, label_id: int, memo: Memo) -> None:
+        self.submit(partial(jobs.remove_label, label_id=label_id, memo=memo))
+
+    def undo_remove_label(self, memo: Memo) -> None:
+        self.submit(partial(jobs.undo_remove_label, memo=memo))
+
+    def rename_label(self, label_id: int, new: str) -> None:
+        self.submit(partial(jobs.rename_label, label_id=label_id, new=new))
+
+    def edit_label(self, label_id: int, *, prompts: list[str] | None = None, threshold: float | None = None,
+                   clear_threshold: bool = False) -> None:
+        self.submit(partial(jobs.edit_label, label_id=label_id, prompts=prompts, threshold=threshold,
+                            clear_threshold=clear_threshold))
+
+    def decide(self, photo_ids: list[int], label_id: int, state: str | None, memo: Memo) -> None:
+        self.submit(partial(jobs.decide, photo_ids=list(photo_ids), label_id=label_id, state=state,
+                            memo=memo))
+
+    def undo_decide(self, label_id: int, memo: Memo) -> None:
+        self.submit(partial(jobs.undo_decide, label_id=label_id, memo=memo))
+
+    # -- the end ------------------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Cancel, close the library in its thread, and stop the thread (only at exit)."""
+        if not self._thread.isRunning():
+            return
+        self._cancel.cancel()
+        while True:  # queued quick jobs are dropped: their answers would have no one to go to
+            try:
+                self._quick.get_nowait()
+            except queue.Empty:
+                break
+        self._close.emit()
+        self._thread.quit()
+        if not self._thread.wait(timeout_ms):
+            log.error("the worker did not stop within %d ms", timeout_ms)

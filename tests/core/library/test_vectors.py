@@ -1,0 +1,45 @@
+"""VectorStore: rows with and without instance vectors round-trip through SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from photomgr.core.library.database import Library
+from photomgr.core.library.vectors import VectorStore
+
+
+def _add_photos(library: Library, n: int) -> None:
+    for i in range(n):
+        library.conn.execute("INSERT INTO photos (path, size, mtime_ns, added_at, updated_at)"
+                             " VALUES (?, 1, 2, 'x', 'y')", (f"/p{i}.jpg",))
+
+
+def test_instance_vectors_round_trip(tmp_path: Path) -> None:
+    with Library(tmp_path / "lib") as library:
+        _add_photos(library, 3)
+        store = VectorStore(library.conn)
+        rng = np.random.default_rng(0)
+        image, label, inst = (rng.standard_normal((3, d)).astype(np.float32) for d in (8, 5, 6))
+        store.put_many("m", [(i + 1, image[i], label[i], inst[i]) for i in range(3)])
+        matrix = store.matrix("m")
+        assert matrix.instance is not None and matrix.instance.shape == (3, 6)
+        np.testing.assert_allclose(matrix.instance, inst, atol=2e-3)  # float16 storage
+        got = store.instance_of(2, "m")
+        assert got is not None
+        np.testing.assert_allclose(got, inst[1], atol=2e-3)
+        assert store.get(2, "m") is not None  # unchanged signature: (image, label)
+
+
+def test_three_tuples_still_work_and_partial_instance_is_none(tmp_path: Path) -> None:
+    with Library(tmp_path / "lib") as library:
+        _add_photos(library, 2)
+        store = VectorStore(library.conn)
+        v = np.ones(4, np.float32)
+        store.put_many("m", [(1, v, None)])
+        store.put_many("m", [(2, v, None, v)])
+        matrix = store.matrix("m")
+        assert len(matrix) == 2 and matrix.label is None
+        assert matrix.instance is None  # photo 1 has none: no re-ranking for half a library
+        assert store.instance_of(1, "m") is None and store.instance_of(9, "m") is None

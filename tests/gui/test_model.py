@@ -1,0 +1,65 @@
+"""The Model menu: switching models re-embeds in the background; a missing CLIP is a warning."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from photomgr.core.models.base import ModelInfo, ModelUnavailable
+from photomgr.gui.main_window import MainWindow
+from photomgr.gui.results import ModelState
+from tests.fakes import DIM, FakeEmbedder
+from tests.gui.conftest import colour_folder, index_folder
+
+V1, V2 = "clip:fake-colour:v1", "clip:fake-colour:v2"
+
+
+class FakeV2(FakeEmbedder):
+    info = ModelInfo(model_id=V2, backend="clip", image_dim=DIM, label_dim=DIM, shared_space=True)
+
+
+def test_point_to_clip_weights_reembeds_while_old_vectors_serve(window: MainWindow, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 monkeypatch) -> None:
+    index_folder(window, qtbot, colour_folder(tmp_path / "photos"))
+    assert window.host.model.active == V1
+    weights = tmp_path / "open_clip_ViT-B-32-openai.safetensors"
+    weights.write_bytes(b"not really weights: the fake model does not read them")
+    v1, v2 = FakeEmbedder(), FakeV2()
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder",
+                        lambda backend, **kw: v2 if kw.get("clip_weights") else v1)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(weights), ""))
+    states: list[ModelState] = []
+    window.host.model_state.connect(states.append)
+    with qtbot.waitSignal(window.host.scan_finished, timeout=30_000):
+        window.menu_actions.clip_weights.trigger()
+    qtbot.waitUntil(lambda: window.host.model.active == V2, timeout=10_000)
+    # While the new vectors were made, the old ones stayed active.
+    assert any(s.state == "embedding" and s.active == V1 and s.loaded == V2 for s in states)
+    assert window.scan_status.model_label.text() == "Model: CLIP fake-colour (v2)"
+    assert window.menu_actions.use_clip.isChecked() and window.search.isEnabled()
+    with sqlite3.connect(window.paths.database) as conn:
+        settings = dict(conn.execute("SELECT key, value FROM settings"))
+    assert settings["model.backend"] == "clip" and settings["model.clip_weights"] == str(weights)
+    assert settings["model.clip_pretrained"] == "openai"  # from the file's name
+
+
+def test_missing_clip_weights_fall_back_with_a_warning(window: MainWindow, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeEmbedder()
+
+    def load(backend: str, **kwargs: object) -> FakeEmbedder:
+        if backend == "clip":
+            raise ModelUnavailable("CLIP weights for ViT-B-32/laion2b_s34b_b79k are not available offline")
+        return fake
+
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", load)
+    monkeypatch.setattr("photomgr.gui.worker.clip_state", lambda choice: (False, "no CLIP weights here"))
+    qtbot.waitUntil(lambda: window.host.model.state != "loading", timeout=10_000)
+    window.menu_actions.model_menu.aboutToShow.emit()  # looks for CLIP weights, on demand
+    qtbot.waitUntil(lambda: window.host.model.clip_checked, timeout=10_000)
+    assert not window.menu_actions.use_clip.isEnabled()
+    assert window.menu_actions.use_clip.toolTip() == "no CLIP weights here"
+    window.use_model("clip")
+    qtbot.waitUntil(lambda: "offline default model for now" in window.banner.label.text(), timeout=10_000)
+    assert "not available offline" in window.banner.label.text()

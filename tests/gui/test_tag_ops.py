@@ -1,0 +1,94 @@
+"""The worker's label and tag operations without Qt: the same semantics as the CLI's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photomgr.core.library.database import Library
+from photomgr.core.library.settings import Settings
+from photomgr.core.services.indexing import index_folders
+from photomgr.core.services.model_choice import active_model_id
+from photomgr.gui.results import CONFIRMED, REJECTED, LabelScores, describe_model
+from photomgr.gui.search_ops import SearchOps
+from photomgr.gui.tag_ops import Memo, TagOps
+from tests.fakes import FakeEmbedder
+from tests.gui.conftest import colour_folder
+
+
+@pytest.fixture
+def ops(tmp_path: Path) -> Iterator[tuple[TagOps, Library, dict[str, int]]]:
+    fake = FakeEmbedder()
+    library = Library(tmp_path / "lib")
+    folder = colour_folder(tmp_path / "photos")
+    index_folders(library, [folder], embedder=fake)
+    tags = TagOps(library.conn)
+    tags.use_model(active_model_id(Settings(library.conn)), lambda: fake)
+    ids = {Path(p).stem: i for i, p in library.conn.execute("SELECT id, path FROM photos")}
+    yield tags, library, ids
+    library.close()
+
+
+def test_counts_match_the_engine_and_the_live_count(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    tags, _library, ids = ops
+    red = tags.add_label("red", None, None, Memo())
+    assert [(s.name, s.photos) for s in tags.summaries()] == [("red", 3)]
+    tags.decide([ids["blue0"]], red.id, CONFIRMED, Memo())
+    tags.decide([ids["red2"]], red.id, REJECTED, Memo())
+    engine = tags.engine
+    assert engine is not None
+    expected = sorted(engine.photos_with(red).tolist())
+    photos = tags.photos_for_label(red.id)
+    assert sorted(photos.ids.tolist()) == expected and tags.summaries()[0].photos == len(expected)
+    assert ids["blue0"] in expected and ids["red2"] not in expected
+    scores = tags.label_scores(red.id)
+    assert scores.confirmed == 1 and len(scores.undecided) == 8  # 10 photos, 2 decided
+    assert scores.count_at(scores.threshold) == len(expected)
+    assert scores.count_at(0.0) == 9 and scores.count_at(1.01) == 1  # all but the rejected / the confirmed
+    tagged = {t.label: t for t in tags.tags_for_photo(ids["blue0"])}
+    assert tagged["red"].state == CONFIRMED and tagged["red"].source == "manual"  # below the threshold
+
+
+def test_undo_memos(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    tags, library, ids = ops
+    add = Memo()
+    red = tags.add_label("red", None, None, add)
+    memo = Memo()
+    tags.decide([ids["red0"], ids["green0"]], red.id, REJECTED, memo)
+    tags.decide([ids["red0"]], red.id, CONFIRMED, Memo())
+    again = Memo()
+    tags.decide([ids["red0"], ids["green0"]], red.id, None, again)  # forget both
+    assert tags.labels.decisions_for_label(red.id) == []
+    tags.undo_decide(red.id, again)
+    states = {d.photo_id: d.state for d in tags.labels.decisions_for_label(red.id)}
+    assert states == {ids["red0"]: CONFIRMED, ids["green0"]: REJECTED}
+
+    removed = Memo()
+    tags.remove_label(red.id, removed)
+    assert tags.labels.all() == []
+    tags.undo_remove_label(removed)
+    assert tags.labels.by_id(red.id) == red and len(tags.labels.decisions_for_label(red.id)) == 2
+    tags.undo_add_label(add)
+    assert tags.labels.all() == []
+    tags.add_label("red", None, None, add)  # redo: the same id comes back
+    assert tags.labels.by_id(red.id) is not None
+    assert library.conn.execute("SELECT COUNT(*) FROM tag_decisions").fetchone()[0] == 0
+
+
+def test_search_ops_and_helpers(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    tags, library, ids = ops
+    search = SearchOps(library.conn, library.paths.index_dir)
+    hits = search.similar(tags.engine, ids["red0"], 2)
+    assert sorted(Path(h.path).stem for h in hits) == ["red1", "red2"] and hits[0].content_hash
+    found = search.text(tags.engine, FakeEmbedder(), "blue", k=3)
+    assert [n for n in found.ids.tolist()] and all(
+        Path(p).stem.startswith("blue") for p in [next(h.path for h in search.hits([(int(i), 0.0)]))
+                                                  for i in found.ids])
+    groups = search.duplicates(tags.engine)
+    assert groups.captions[ids["green0"]] == groups.captions[ids["green0-copy"]]
+    assert LabelScores(1, np.array([0.1, 0.5, 0.9], np.float32), 2, 0.5, 0.5).count_at(0.5) == 4
+    assert describe_model("default:efficientnet:v1") == "offline default"
+    assert describe_model("clip:ViT-B-32:openai") == "CLIP ViT-B-32 (openai)"
