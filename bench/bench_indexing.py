@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -49,11 +50,14 @@ def model_only_rate(embedder: Embedder, files: list[Path]) -> float:
     """Photos/s of the forward pass alone, on the same photos in the same batch size."""
     tensors = [embedder.preprocess(decode_photo(p, min_side=embedder.input_size).image) for p in files]
     batches = [torch.stack(tensors[i:i + DEFAULT_BATCH]) for i in range(0, len(tensors), DEFAULT_BATCH)]
-    embedder.embed_images(batches[0][:2])  # warm-up
-    started = time.perf_counter()
-    for batch in batches:
-        embedder.embed_images(batch)
-    return len(files) / (time.perf_counter() - started)
+    embedder.embed_images(batches[0])  # warm-up: first calls allocate and pick kernels
+    rates = []
+    for _ in range(3):
+        started = time.perf_counter()
+        for batch in batches:
+            embedder.embed_images(batch)
+        rates.append(len(files) / (time.perf_counter() - started))
+    return statistics.median(rates)
 
 
 def end_to_end_rate(embedder: Embedder, folder: Path, tmp: Path) -> tuple[float, int]:
@@ -96,6 +100,9 @@ def main() -> int:
         sets.append((f"large camera JPEGs (4-18 MP, {len(big)} files x 4 copies)", big, 4))
     backends = ("default", "clip") if args.backend == "both" else (args.backend,)
     print(f"# Indexing throughput ({machine()}, torch threads {torch.get_num_threads()})\n")
+    print("Model only: median of 3 passes over the same decoded batches (batch 32); end to end:"
+          " one `index_folders` run on a fresh library (scan, hash, decode, thumbnail, embed, store,"
+          " FAISS index).\n")
     print("| backend | photos | n | model only (photos/s) | end to end (photos/s) | end to end / model |")
     print("|---|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp_name:
