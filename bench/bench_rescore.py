@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import statistics
 import sys
 import time
@@ -25,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import machine
 from photomgr.core.tagging.label_model import LabelVectors
 from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 
@@ -33,17 +32,7 @@ TARGET_MS = 100.0  # at 100,000 photos
 
 
 def machine_info() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"load average at start {load:.2f}")
+    return f"{machine()}, numpy {np.__version__}"
 
 
 def synthetic(n: int, dim: int, probabilities: bool, seed: int) -> np.ndarray:

@@ -12,8 +12,6 @@ latency is the median over rounds of the median over 50 queries (20 for exact at
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -24,23 +22,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import machine
 from photomgr.core.index.ivf import exact_topk_rows
 from photomgr.core.index.vector_index import EXACT, VectorIndex, fingerprint, normalized
 
 
 def machine_info() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"faiss {faiss.__version__}, faiss threads {faiss.omp_get_max_threads()}, "
-            f"load average at start {load:.2f}")
+    return (f"{machine()}, numpy {np.__version__}, faiss {faiss.__version__}, "
+            f"faiss threads {faiss.omp_get_max_threads()}")
 
 
 def clustered(n: int, dim: int, seed: int = 0, per_cluster: int = 10, per_super: int = 10,

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-CONFIRMED = "confirmed"  # the same strings as photomgr.core.library.labels / services.tagging
-REJECTED = "rejected"
-TAGGED = "tagged"
-UNTAGGED = "untagged"
+# Re-exported for the GUI: the same strings and tag type as the core (no torch behind them).
+from photomgr.core.library.labels import CONFIRMED as CONFIRMED
+from photomgr.core.library.labels import REJECTED as REJECTED
+from photomgr.core.services.tagging import TAGGED as TAGGED
+from photomgr.core.services.tagging import UNTAGGED as UNTAGGED
+from photomgr.core.services.tagging import TagInfo
+
+TagRow = TagInfo  # one label's verdict on one photo
 
 
 def _no_ids() -> npt.NDArray[np.int64]:
@@ -52,21 +56,6 @@ class LabelScores:
         """Photos that would carry the label at `threshold` (same rule as TagEngine.photos_with)."""
         above = len(self.undecided) - int(np.searchsorted(self.undecided, np.float32(threshold), "left"))
         return above + self.confirmed
-
-
-@dataclass(frozen=True)
-class TagRow:
-    """One label's verdict on one photo (a copy of services.tagging.TagInfo, without its imports)."""
-
-    label_id: int
-    label: str
-    score: float
-    source: str  # "auto" | "manual"
-    state: str  # TAGGED | UNTAGGED | CONFIRMED | REJECTED
-
-    @property
-    def applies(self) -> bool:
-        return self.state in (TAGGED, CONFIRMED)
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photomgr.core.library.labels import CONFIRMED, REJECTED, Decision, Label, LabelStore
 from photomgr.core.library.vectors import VectorStore
-from photomgr.core.models.base import Embedder
 from photomgr.core.tagging.label_model import LabelVectors
 from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
+
+if TYPE_CHECKING:  # the model layer imports torch: the GUI thread uses TagInfo without it
+    from photomgr.core.models.base import Embedder
 
 TAGGED = "tagged"  # auto tag at or above the label's threshold, not reviewed
 UNTAGGED = "untagged"  # auto score below the threshold
