@@ -32,6 +32,7 @@ from photomgr.core.library.settings import Settings  # noqa: E402
 from photomgr.core.search.similar import find_similar  # noqa: E402
 from photomgr.core.services.indexing import index_folders  # noqa: E402
 from photomgr.core.services.model_choice import ModelChoice, load_chosen  # noqa: E402
+from photomgr.core.services.near_copies import library_copy_check  # noqa: E402
 from photomgr.core.services.tagging import TagEngine  # noqa: E402
 from photomgr.core.services.vector_index import load_or_build_index  # noqa: E402
 
@@ -89,13 +90,17 @@ def main() -> int:
               f"in {results['index_seconds']} s", flush=True)
 
         engine = TagEngine(library.conn, embedder.info.model_id, embedder.info.backend, lambda: embedder)
-        class_names = sorted(set(truth.values()))
+        # Each class becomes the label a person would type: folder names like "car_side" are
+        # written "car side" (the underscore is a file-system habit, not part of the name).
+        label_of = {c: c.replace("_", " ") for c in sorted(set(truth.values()))}
         existing = {lab.name for lab in engine.labels.all()}
-        for name in class_names:
+        for name in label_of.values():
             if name not in existing:
                 engine.labels.add(name)
-        labels = [lab for lab in engine.labels.all() if lab.name in set(class_names)]
-        name_to_col = {lab.name: j for j, lab in enumerate(labels)}
+        wanted = set(label_of.values())
+        labels = [lab for lab in engine.labels.all() if lab.name in wanted]
+        col_of_label = {lab.name: j for j, lab in enumerate(labels)}
+        name_to_col = {c: col_of_label[label_of[c]] for c in label_of}
         for lab in labels:  # clean slate when re-using a library
             for d in engine.labels.decisions_for_label(lab.id):
                 engine.labels.clear_decision(d.photo_id, lab.id)
@@ -159,7 +164,8 @@ def main() -> int:
                 if twin in by_path and index is not None:
                     pairs += 1
                     vec = engine.matrix().image[np.searchsorted(ids, pid)]
-                    best = find_similar(index, pid, vec, 1)
+                    copies = library_copy_check(library.conn, library.paths.thumbnails)
+                    best = find_similar(index, pid, vec, 1, copies=copies)
                     hits += int(bool(best) and best[0][0] == by_path[twin])
         results["faces_twin_first"] = {"pairs": pairs, "hits": hits,
                                        "rate": hits / pairs if pairs else None}

@@ -13,12 +13,14 @@ from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoRow, PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.models.base import Embedder
+from photomgr.core.search.near_copy import NearCopyCheck
 from photomgr.core.services.model_choice import (
     ModelChoice,
     active_model_id,
     backend_of,
     load_for_model_id,
 )
+from photomgr.core.services.near_copies import library_copy_check
 from photomgr.core.services.tagging import TagEngine
 from photomgr.core.services.vector_index import load_or_build_index
 
@@ -59,6 +61,9 @@ class CliContext:
         if index is None:
             raise CliError("no photo has a vector yet: run `photomgr index PATH` first")
         return index
+
+    def copy_check(self) -> NearCopyCheck:
+        return library_copy_check(self.library.conn, self.library.paths.thumbnails)
 
     def photo(self, path: Path) -> PhotoRow:
         key = str(path.expanduser().resolve())

@@ -56,7 +56,7 @@ def run_similar(args: argparse.Namespace) -> int:
         got = ctx.engine.vectors.get(photo.id, ctx.model_id)
         if got is None:
             raise CliError(f"{args.path}: has no vector yet (run `photomgr index` on its folder)")
-        hits = find_similar(ctx.index(), photo.id, got[0], args.k)
+        hits = find_similar(ctx.index(), photo.id, got[0], args.k, copies=ctx.copy_check())
         _emit(args, ctx, hits)
     return 0
 

@@ -28,9 +28,10 @@ class NotReady(Exception):
 
 
 class SearchOps:
-    def __init__(self, conn: sqlite3.Connection, index_dir: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, index_dir: Path, thumbnails_dir: Path | None = None) -> None:
         self.conn = conn
         self.index_dir = index_dir
+        self.thumbnails_dir = thumbnails_dir  # None: Find similar skips the near-copy check
         self._index: VectorIndex | None = None
 
     def invalidate(self) -> None:
@@ -67,7 +68,12 @@ class SearchOps:
         if got is None:
             raise NotReady("this photo has no vector yet (it is still being embedded, or it could not "
                            "be read)")
-        return self.hits(find_similar(self.index(engine.model_id), photo_id, got[0], k))
+        copies = None
+        if self.thumbnails_dir is not None:
+            from photomgr.core.services.near_copies import library_copy_check
+
+            copies = library_copy_check(self.conn, self.thumbnails_dir)
+        return self.hits(find_similar(self.index(engine.model_id), photo_id, got[0], k, copies=copies))
 
     def text(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int = SEARCH_K) -> PhotoSet:
         from photomgr.core.search.similar import text_search

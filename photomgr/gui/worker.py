@@ -120,7 +120,8 @@ class LibraryWorker(QObject):
             self.failed.emit(f"Cannot open the library {self._root}: {exc}")
             return
         self.tags = TagOps(self.library.conn)
-        self.search = SearchOps(self.library.conn, self.library.paths.index_dir)
+        self.search = SearchOps(self.library.conn, self.library.paths.index_dir,
+                                self.library.paths.thumbnails)
         self.ready.emit(self.library.paths)
         self._emit_state(ModelState(state="loading", detail="Loading the model…"))
 

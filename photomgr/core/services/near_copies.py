@@ -1,0 +1,30 @@
+"""The library's near-copy check: compares photos by their cached thumbnails."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from PIL import Image
+
+from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.search.near_copy import NearCopyCheck
+
+
+def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path) -> NearCopyCheck:
+    """A NearCopyCheck that reads each photo's thumbnail (made at indexing, keyed by content
+    hash). A photo without one (the cache was cleared, the photo could not be read) is not
+    verified: Find similar then keeps its embedding order for it."""
+    cache = ThumbnailCache(thumbnails_root)
+
+    def load(photo_id: int) -> Image.Image | None:
+        row = conn.execute("SELECT content_hash FROM photos WHERE id = ? AND missing = 0",
+                           (int(photo_id),)).fetchone()
+        if row is None or not row[0]:
+            return None
+        try:
+            return cache.load(row[0])
+        except ValueError:  # not a hex hash: nothing of ours
+            return None
+
+    return NearCopyCheck(load)
