@@ -61,6 +61,22 @@ def test_different_photos_do_not_match() -> None:
     assert copy_similarity(probe(original.crop((0, 0, 96, 64))), probe(original)) < COPY_THRESHOLD
 
 
+def test_a_shared_layout_is_not_a_copy() -> None:
+    """Two photos with the same coarse layout (bright top, dark bottom) but different detail:
+    unsharpened NCC is fooled (~0.92 here); the sharpened comparison is not, while a crop of
+    either still matches."""
+
+    def layout(seed: int) -> Image.Image:
+        texture = np.asarray(scene(seed).convert("L"), np.float32)
+        ramp = np.linspace(188, 68, 320, dtype=np.float32)[:, None] * np.ones((1, 480), np.float32)
+        grey = np.clip(ramp + 0.5 * (texture - texture.mean()), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+
+    a, b = layout(30), layout(31)
+    assert copy_similarity(probe(a), probe(b)) < COPY_THRESHOLD - 0.05
+    assert copy_similarity(probe(a), probe(resaved(a.crop((100, 0, 420, 320))))) > COPY_THRESHOLD
+
+
 def test_featureless_photos_prove_nothing() -> None:
     grey = Image.new("RGB", (300, 200), (128, 128, 128))
     assert copy_similarity(probe(grey), probe(grey)) == -1.0
