@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.library_ready = False
         self.scanning = False
         self.last_report: ScanReport | None = None
+        self._resume_checked = False  # looked once, after the model loaded, for unfinished embedding
 
         # Background machinery: one writer (and the model), one reader, two image pools.
         self.host = WorkerHost(self.paths.root, self)
@@ -295,11 +296,23 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_state(self, state: ModelState) -> None:
+        self._resume_unfinished(state)
         self.scan_status.on_model_state(state)
         window_menus.update_model_actions(self.menu_actions, state)
         self.search.setEnabled(state.searchable)
         self.search.setToolTip("Search photos by what they show, e.g. “dog on a beach” (Ctrl+F)"
                                if state.searchable else SEARCH_DISABLED_TIP)
+
+    def _resume_unfinished(self, state: ModelState) -> None:
+        """Once per launch, as soon as the model is loaded: photos that an earlier run left
+        without vectors (the app was closed or killed while indexing or switching models) are
+        embedded now, by the same incremental rescan as F5, so nothing waits for the user."""
+        if self._resume_checked or state.loaded is None or state.state not in ("ready", "no vectors"):
+            return
+        self._resume_checked = True
+        if state.pending > 0 and not self.host.busy:
+            self.statusBar().showMessage(f"Resuming: {state.pending:,} photos still to embed", 10_000)
+            self.host.rescan_all()
 
     @Slot(list)
     def _on_labels_changed(self, labels: list[LabelSummary]) -> None:

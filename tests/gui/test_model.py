@@ -63,3 +63,25 @@ def test_missing_clip_weights_fall_back_with_a_warning(window: MainWindow, qtbot
     window.use_model("clip")
     qtbot.waitUntil(lambda: "offline default model for now" in window.banner.label.text(), timeout=10_000)
     assert "not available offline" in window.banner.label.text()
+
+
+def test_launch_resumes_embedding_left_unfinished(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A library whose photos were scanned but not embedded (the app was closed mid-index):
+    the next launch embeds them without the user asking."""
+    from photomgr.core.library.database import Library
+    from photomgr.core.services.indexing import index_folders
+
+    photos = colour_folder(tmp_path / "photos")
+    with Library(tmp_path / "library") as library:
+        index_folders(library, [photos])  # no model: photos and thumbnails only
+        assert library.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0
+    window = MainWindow(tmp_path / "library")
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.library_ready, timeout=10_000)
+        qtbot.waitUntil(lambda: window.host.model.searchable and window.host.model.pending == 0,
+                        timeout=30_000)
+        assert window.host.model.active == V1 and window.host.model.vectors == 10
+    finally:
+        window.shutdown()
