@@ -306,13 +306,13 @@ class MainWindow(QMainWindow):
     def _resume_unfinished(self, state: ModelState) -> None:
         """Once per launch, as soon as the model is loaded: photos that an earlier run left
         without vectors (the app was closed or killed while indexing or switching models) are
-        embedded now, by the same incremental rescan as F5, so nothing waits for the user."""
+        embedded now, so nothing waits for the user. No folder is rescanned (that stays F5)."""
         if self._resume_checked or state.loaded is None or state.state not in ("ready", "no vectors"):
             return
         self._resume_checked = True
         if state.pending > 0 and not self.host.busy:
             self.statusBar().showMessage(f"Resuming: {state.pending:,} photos still to embed", 10_000)
-            self.host.rescan_all()
+            self.host.resume_embedding()
 
     @Slot(list)
     def _on_labels_changed(self, labels: list[LabelSummary]) -> None:

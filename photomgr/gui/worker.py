@@ -227,6 +227,18 @@ class LibraryWorker(QObject):
         finally:
             self.job_done.emit(job)
 
+    @Slot(int)
+    def resume_embedding(self, job: int) -> None:
+        """Embed photos an earlier run left without vectors (closed or killed mid-index or mid
+        model switch), scanning no folder: a drive that is not plugged in at launch must not
+        have its photos marked missing because the app started. Files that cannot be found
+        are skipped, not marked as errors (see embed_pending)."""
+        try:
+            if self.library is not None:
+                self._index(job, [])
+        finally:
+            self.job_done.emit(job)
+
     @Slot(int, str, str, str)
     def use_model(self, job: int, backend: str, pretrained: str, weights: str) -> None:
         """Switch model: save the choice, load it, re-embed every photo in the background.
@@ -278,6 +290,8 @@ class LibraryWorker(QObject):
             result = index_folders(library, roots, embedder=self.embedder, progress=reporter,
                                    cancel=self._cancel.event)
             report = result.scan
+            if not roots:  # embedding only: the report's count is the whole library's
+                report.photos = PhotoStore(library.conn).count_present()
             if result.embed.failed:
                 self.failed.emit(f"{result.embed.failed:,} photos could not be embedded (they are "
                                  "listed with their error; the rest are tagged and searchable)")

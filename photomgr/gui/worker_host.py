@@ -49,6 +49,7 @@ class WorkerHost(QObject):
     _open = Signal()
     _add_folder = Signal(int, str)
     _rescan_all = Signal(int)
+    _resume_embedding = Signal(int)
     _use_model = Signal(int, str, str, str)
     _load_model = Signal()
     _wake = Signal()
@@ -66,6 +67,7 @@ class WorkerHost(QObject):
         self._open.connect(self.worker.open_library)
         self._add_folder.connect(self.worker.add_folder)
         self._rescan_all.connect(self.worker.rescan_all)
+        self._resume_embedding.connect(self.worker.resume_embedding)
         self._use_model.connect(self.worker.use_model)
         self._load_model.connect(self.worker.load_model)
         self._wake.connect(self.worker.drain)
@@ -118,6 +120,10 @@ class WorkerHost(QObject):
 
     def rescan_all(self) -> None:
         self._rescan_all.emit(self._long())
+
+    def resume_embedding(self) -> None:
+        """Embed the photos that have no vector for the loaded model yet, without a scan."""
+        self._resume_embedding.emit(self._long())
 
     def use_model(self, backend: str, pretrained: str = "", weights: str | Path | None = None) -> None:
         """Switch to `backend` ("default" | "clip"); photos are re-embedded in the background."""

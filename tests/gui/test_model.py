@@ -85,3 +85,37 @@ def test_launch_resumes_embedding_left_unfinished(tmp_path: Path, qtbot) -> None
         assert window.host.model.active == V1 and window.host.model.vectors == 10
     finally:
         window.shutdown()
+
+
+def test_resuming_never_marks_an_unplugged_folder_missing(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """One of two folders is gone at launch (a drive not plugged in): the other's photos are
+    embedded, the absent ones stay in the library, not missing, still waiting for their vectors."""
+    import shutil
+
+    from photomgr.core.library.database import Library
+    from photomgr.core.services.indexing import index_folders
+
+    here = colour_folder(tmp_path / "here")
+    away = colour_folder(tmp_path / "drive")
+    with Library(tmp_path / "library") as library:
+        index_folders(library, [here, away])
+    shutil.move(away, tmp_path / "unplugged")
+    window = MainWindow(tmp_path / "library")
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.library_ready, timeout=10_000)
+        # the resume job starts once the model is loaded; the drive's 10 photos stay pending
+        qtbot.waitUntil(lambda: window.host.model.loaded is not None and not window.host.busy
+                        and window.host.model.vectors == 10 and window.host.model.pending == 10,
+                        timeout=30_000)
+    finally:
+        window.shutdown()
+    with Library(tmp_path / "library") as library:
+        rows = library.conn.execute(
+            "SELECT p.path, p.missing, p.error, COUNT(e.photo_id) FROM photos p"
+            " LEFT JOIN embeddings e ON e.photo_id = p.id GROUP BY p.id").fetchall()
+    assert len(rows) == 20
+    assert all(missing == 0 and error is None for _, missing, error, _ in rows)
+    assert {Path(path).parent.name for path, _, _, n in rows if n} == {"here"}
+    assert sum(1 for *_, n in rows if n == 0) == 10

@@ -19,7 +19,7 @@ from photomgr.core.library.vectors import VectorStore
 from photomgr.core.models.base import Embedder
 from photomgr.core.pipeline.embedding import EmbeddingSink, EmbedStats, embed_pending
 from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
-from photomgr.core.services.model_choice import LazyEmbedder, set_active_model_id
+from photomgr.core.services.model_choice import LazyEmbedder, active_model_id, set_active_model_id
 from photomgr.core.services.vector_index import load_or_build_index
 
 
@@ -83,8 +83,12 @@ def index_folders(
         model_id = model.model_id
         result.model_id = model_id
         result.pending = len(vectors.pending(model_id))
-        if result.pending == 0:
-            set_active_model_id(Settings(conn), model_id)
+        settings = Settings(conn)
+        # A switch waits until every photo has the new model's vectors (the old ones serve until
+        # then); with no model active yet there is nothing to wait for, and photos on a drive
+        # that is not plugged in must not keep the rest unsearchable.
+        if result.pending == 0 or (active_model_id(settings) is None and vectors.count(model_id)):
+            set_active_model_id(settings, model_id)
         load_or_build_index(conn, library.paths.index_dir, model_id)
     result.seconds = time.perf_counter() - started
     return result
