@@ -60,27 +60,34 @@ def find_similar(index: VectorIndex, photo_id: int, vector: np.ndarray, k: int,
     if query_instance is None and copies is None:
         return index.search(vector, k, exclude=exclude)
     candidates = index.search(vector, max(CANDIDATES_MIN, CANDIDATES_PER_RESULT * k), exclude=exclude)
-    if query_instance is None:
-        ranked, by_instance = candidates, []
-    else:
-        ranked = rerank(index, query_instance, candidates, len(candidates))
-        by_instance = _best_by_instance(index, query_instance, candidates, VERIFY_TOP)
+    ids = np.array([c[0] for c in candidates], np.int64)
+    ranked, by_instance = candidates, []
+    if query_instance is not None:
+        cosines = instance_cosines(index, query_instance, ids)
+        if cosines is not None:
+            ranked = rerank(index, query_instance, candidates, len(candidates), cosines=cosines)
+            by_instance = _best_by_instance(ids, cosines, VERIFY_TOP)
     if copies is not None:
         to_verify = list(dict.fromkeys([pid for pid, _ in ranked[:VERIFY_TOP]] + by_instance))
         ranked = promote_copies(ranked, copies.copies_of(int(photo_id), to_verify))
     return ranked[:k]
 
 
-def _best_by_instance(index: VectorIndex, query_instance: np.ndarray,
-                      candidates: list[tuple[int, float]], n: int) -> list[int]:
-    """The n candidates with the highest instance cosine (the likeliest near-copies)."""
-    ids = np.array([c[0] for c in candidates], np.int64)
+def instance_cosines(index: VectorIndex, query_instance: np.ndarray,
+                     ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(instance cosine with the query, found mask) for these ids; None without instance vectors."""
     got = index.instance_rows(ids)
-    if got is None or len(ids) == 0:
-        return []
+    if got is None:
+        return None
     rows, found = got
-    cosines = np.where(found, rows @ np.asarray(query_instance, np.float32), -np.inf)
-    return [int(ids[i]) for i in np.argsort(-cosines, kind="stable")[:n] if found[i]]
+    return rows @ np.asarray(query_instance, np.float32), found
+
+
+def _best_by_instance(ids: np.ndarray, cosines: tuple[np.ndarray, np.ndarray], n: int) -> list[int]:
+    """The n ids with the highest instance cosine (the likeliest near-copies)."""
+    values, found = cosines
+    order = np.argsort(-np.where(found, values, -np.inf), kind="stable")[:n]
+    return [int(ids[i]) for i in order if found[i]]
 
 
 def promote_copies(ranked: list[tuple[int, float]], copies: dict[int, float]) -> list[tuple[int, float]]:
@@ -98,19 +105,19 @@ def promote_copies(ranked: list[tuple[int, float]], copies: dict[int, float]) ->
 
 
 def rerank(index: VectorIndex, query_instance: np.ndarray, candidates: list[tuple[int, float]],
-           k: int, weight: float = INSTANCE_WEIGHT,
-           floor: float = INSTANCE_FLOOR) -> list[tuple[int, float]]:
+           k: int, weight: float = INSTANCE_WEIGHT, floor: float = INSTANCE_FLOOR,
+           cosines: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, float]]:
     """The k best candidates by semantic cosine plus the near-copy bonus; a candidate without
-    an instance vector keeps its semantic cosine."""
+    an instance vector keeps its semantic cosine. `cosines`: the candidates' instance_cosines,
+    when the caller has them already."""
     if not candidates:
         return []
     ids = np.array([c[0] for c in candidates], np.int64)
     semantic = np.array([c[1] for c in candidates], np.float32)
-    got = index.instance_rows(ids)
+    got = cosines if cosines is not None else instance_cosines(index, query_instance, ids)
     if got is None:
         return candidates[:k]
-    rows, found = got
-    instance = rows @ np.asarray(query_instance, np.float32)
+    instance, found = got
     bonus = np.where(found, weight * np.maximum(0.0, instance - floor), 0.0)
     best = top_k(ids, (semantic + bonus).astype(np.float32), k)
     return [(pid, min(1.0, score)) for pid, score in best]

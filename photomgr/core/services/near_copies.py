@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.library.photos import PhotoStore
 from photomgr.core.search.near_copy import NearCopyCheck
 
 
@@ -16,14 +17,14 @@ def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path) -> NearC
     hash). A photo without one (the cache was cleared, the photo could not be read) is not
     verified: Find similar then keeps its embedding order for it."""
     cache = ThumbnailCache(thumbnails_root)
+    photos = PhotoStore(conn)
 
     def load(photo_id: int) -> Image.Image | None:
-        row = conn.execute("SELECT content_hash FROM photos WHERE id = ? AND missing = 0",
-                           (int(photo_id),)).fetchone()
-        if row is None or not row[0]:
+        row = photos.by_id(int(photo_id))
+        if row is None or row.missing or not row.content_hash:
             return None
         try:
-            return cache.load(row[0])
+            return cache.load(row.content_hash)
         except ValueError:  # not a hex hash: nothing of ours
             return None
 
