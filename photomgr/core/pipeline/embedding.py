@@ -84,11 +84,15 @@ class EmbeddingSink:
         rows = [(pid, batch.image[i], None if shared else batch.label[i], None if inst is None else inst[i])
                 for i, pid in enumerate(ids)]
         conn = self.vectors.conn
-        own_transaction = not conn.in_transaction
-        if own_transaction:
+        if conn.in_transaction:  # the caller's transaction: it commits or rolls back
+            self.vectors.put_many(self.embedder.info.model_id, rows)
+        else:
             conn.execute("BEGIN IMMEDIATE")
-        self.vectors.put_many(self.embedder.info.model_id, rows)
-        if own_transaction:
+            try:
+                self.vectors.put_many(self.embedder.info.model_id, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
         self.stats.embedded += len(ids)
         if self.on_batch:
@@ -110,12 +114,18 @@ def embed_pending(
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    between_batches: Callable[[], None] | None = None,
 ) -> EmbedStats:
-    """Embed every usable photo that has no vector for this model; return what was done."""
+    """Embed every usable photo that has no vector for this model; return what was done.
+
+    Each batch of vectors is its own short transaction; `between_batches` runs after each one,
+    with no transaction open (see Scanner.scan).
+    """
     model_id = embedder.info.model_id
     pending = vectors.pending(model_id)
     total = len(pending)
-    sink = EmbeddingSink(embedder, vectors, batch_size=batch_size)
+    sink = EmbeddingSink(embedder, vectors, batch_size=batch_size,
+                         on_batch=(lambda _n: between_batches()) if between_batches else None)
 
     def prepare(photo: PendingPhoto) -> _Prepared:
         try:

@@ -3,10 +3,17 @@
 Unchanged files (same size and mtime) are never opened. A new file whose content hash matches
 a photo that vanished is that photo, moved: it keeps its row, so its tags and vectors follow it.
 A vanished file is marked missing, never deleted.
+
+Writes happen in short batches, each its own transaction: analysed results are collected with
+no transaction open, then written and committed at once. Between batches the caller's
+`between_batches` hook runs with no transaction open, so a user's edit made there is its own
+transaction and can never be rolled back by the scan. A killed scan loses at most the batch
+in flight; the next scan redoes it (those files still look new or changed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -21,7 +28,10 @@ from photomgr.core.pipeline.analyze import Analyzed, analyze_file
 from photomgr.core.pipeline.lookahead import lookahead_map
 from photomgr.core.scanning.walker import FileEntry, WalkProblem, walk
 
-COMMIT_EVERY = 200  # rows per transaction: fast, and a killed scan loses at most this many
+COMMIT_EVERY = 200  # rows per transaction at most: fast, and a killed scan loses at most this many
+# ...and at most this long between commits, so `between_batches` (the GUI's user edits, another
+# process waiting for the write lock) gets its turn often even when files are slow to decode.
+COMMIT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class FrameSink(Protocol):
 
 
 ProgressFn = Callable[[ScanProgress], None]
+BetweenBatchesFn = Callable[[], None]
 
 
 class Scanner:
@@ -81,7 +92,15 @@ class Scanner:
         self.workers = workers or max(2, os.cpu_count() or 2)
 
     def scan(self, roots: list[Path], *, progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None, sink: FrameSink | None = None) -> ScanReport:
+             cancel: threading.Event | None = None, sink: FrameSink | None = None,
+             between_batches: BetweenBatchesFn | None = None) -> ScanReport:
+        """Scan `roots` and record what changed.
+
+        `progress` and `between_batches` are both called with no transaction open, from the
+        calling thread. `between_batches` runs after every committed batch (at least every
+        COMMIT_SECONDS while files are being analysed) and now and then during the walk: the
+        place for a caller to run queued user operations, each in its own transaction.
+        """
         started = time.perf_counter()
         report = ScanReport()
         roots = [r.expanduser().absolute() for r in roots]
@@ -103,8 +122,11 @@ class Scanner:
                     restored.append(old.id)
             else:
                 to_analyse.append(item)
-            if progress and len(seen) % 500 == 0:
-                progress(ScanProgress("walking", len(seen), 0, key))
+            if len(seen) % 500 == 0:
+                if progress:
+                    progress(ScanProgress("walking", len(seen), 0, key))
+                if between_batches:
+                    between_batches()
 
         # Photos that were here last time and are gone now may turn up under a new path.
         vanished = [p for path, p in known.items() if path not in seen and not p.missing]
@@ -124,29 +146,27 @@ class Scanner:
         results = lookahead_map(
             lambda e: analyze_file(e, self.thumbnails, prepare),
             to_analyse, workers=self.workers, ahead=self.workers * 8, cancel=cancel)
+        batch = _Batch(self, known, move_candidates, moved_ids, report, sink, between_batches)
         done = 0
-        self.store.conn.execute("BEGIN IMMEDIATE")
         try:
             for result in results:
-                photo_id = self._record(result, known, move_candidates, moved_ids, report)
-                if sink is not None and photo_id is not None and result.prepared is not None:
-                    sink.add(photo_id, result.prepared)
+                batch.add(result)
                 done += 1
-                if done % COMMIT_EVERY == 0:
-                    self.store.conn.execute("COMMIT")
-                    self.store.conn.execute("BEGIN IMMEDIATE")
                 if progress:
                     progress(ScanProgress("analysing", done, len(to_analyse), str(result.entry.path)))
-            if cancel is not None and cancel.is_set():
-                report.cancelled = True
-            else:
-                gone = [p.id for p in vanished if p.id not in moved_ids]
-                self.store.mark_missing(gone)
-                report.missing = len(gone)
-            self.store.conn.execute("COMMIT")
-        except BaseException:
-            self.store.conn.execute("ROLLBACK")
+                if batch.due():
+                    batch.flush()
+            batch.flush()
+        except KeyboardInterrupt:
+            batch.save_on_interrupt()
             raise
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+        else:
+            gone = [p.id for p in vanished if p.id not in moved_ids]
+            with self.store.transaction():
+                self.store.mark_missing(gone)
+            report.missing = len(gone)
         if sink is not None:
             sink.flush()
         report.photos = self.store.count_present(roots)
@@ -186,3 +206,58 @@ class Scanner:
             report.new += 1
             return photo_id
         return None
+
+
+class _Batch:
+    """Analysed results waiting to be written; written and committed together by `flush`."""
+
+    def __init__(self, scanner: Scanner, known: dict[str, KnownPhoto],
+                 move_candidates: dict[str, list[KnownPhoto]], moved_ids: set[int],
+                 report: ScanReport, sink: FrameSink | None,
+                 between_batches: BetweenBatchesFn | None) -> None:
+        self.scanner = scanner
+        self.known = known
+        self.move_candidates = move_candidates
+        self.moved_ids = moved_ids
+        self.report = report
+        self.sink = sink
+        self.between_batches = between_batches
+        self.results: list[Analyzed] = []
+        self.started = 0.0
+
+    def add(self, result: Analyzed) -> None:
+        if not self.results:
+            self.started = time.monotonic()
+        self.results.append(result)
+
+    def due(self) -> bool:
+        return len(self.results) >= COMMIT_EVERY or (
+            bool(self.results) and time.monotonic() - self.started >= COMMIT_SECONDS)
+
+    def flush(self, *, embed: bool = True) -> None:
+        """Write the batch in one transaction, then (transaction closed) feed the sink, then
+        give the caller its turn."""
+        results, self.results = self.results, []
+        to_embed: list[tuple[int, object]] = []
+        if results:
+            with self.scanner.store.transaction():
+                for result in results:
+                    photo_id = self.scanner._record(result, self.known, self.move_candidates,
+                                                    self.moved_ids, self.report)
+                    if photo_id is not None and result.prepared is not None:
+                        to_embed.append((photo_id, result.prepared))
+        # The model runs outside the scan's transaction: the sink commits its own short ones.
+        if embed and self.sink is not None:
+            for photo_id, prepared in to_embed:
+                self.sink.add(photo_id, prepared)
+        if self.between_batches is not None:
+            self.between_batches()
+
+    def save_on_interrupt(self) -> None:
+        """Ctrl-C: keep the files already analysed (their vectors are made on the next run)."""
+        if not self.results or self.scanner.store.conn.in_transaction:
+            return
+        self.between_batches = None
+        # Interrupted anyway: whatever cannot be written now is redone by the next scan.
+        with contextlib.suppress(Exception):
+            self.flush(embed=False)

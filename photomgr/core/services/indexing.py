@@ -53,9 +53,14 @@ def index_folders(
     progress: Callable[[ScanProgress], None] | None = None,
     cancel: threading.Event | None = None,
     workers: int | None = None,
+    between_batches: Callable[[], None] | None = None,
 ) -> IndexResult:
     """Scan `roots`, embed with `model` (loaded on first need) or an already loaded `embedder`;
-    with neither, only photos and thumbnails are recorded."""
+    with neither, only photos and thumbnails are recorded.
+
+    `between_batches` is called often, with no transaction open, between the scan's and the
+    embedding's short write transactions: where the GUI worker runs queued user operations.
+    """
     started = time.perf_counter()
     if embedder is not None:
         model = LazyEmbedder.ready(embedder)
@@ -64,7 +69,8 @@ def index_folders(
     sink = EmbeddingSink(model.get, vectors) if model is not None else None
     scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
                       skip={library.paths.root}, workers=workers)
-    report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink)
+    report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink,
+                          between_batches=between_batches)
     result = IndexResult(report)
     if model is not None and sink is not None:
         result.embed = sink.stats
@@ -76,7 +82,7 @@ def index_folders(
                     progress(ScanProgress("embedding", done, total))
 
             extra = embed_pending(model.get(), vectors, progress=embed_progress, cancel=cancel,
-                                  workers=scanner.workers)
+                                  workers=scanner.workers, between_batches=between_batches)
             result.embed.embedded += extra.embedded
             result.embed.failed += extra.failed
             result.embed.model_seconds += extra.model_seconds
