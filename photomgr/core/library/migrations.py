@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from photomgr.core.library.errors import LibraryError
+from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, begin
 
 
 @dataclass(frozen=True)
@@ -122,35 +123,58 @@ MIGRATIONS: Sequence[Migration] = (
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
-    )
+def stored_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the database, without writing anything (0: none yet)."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if not has_table:
+        return 0
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> list[int]:
-    """Apply every migration above the database's version up to `target`; return those applied."""
-    version = current_version(conn)
-    if version > LATEST_VERSION:
+def current_version(conn: sqlite3.Connection) -> int:
+    return stored_version(conn)
+
+
+_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+)
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None,
+            policy: WaitPolicy = DEFAULT_WAIT) -> list[int]:
+    """Apply every migration above the database's version up to `target`; return those applied.
+
+    Each migration is one transaction: a killed process or a failing statement leaves the
+    library at the previous version with its data intact, and the next open tries again.
+    """
+    latest = MIGRATIONS[-1].version
+    target = latest if target is None else target
+    version = stored_version(conn)
+    if version > latest:
         raise LibraryError(
             f"this library was written by a newer photomgr (schema {version}, "
-            f"this version knows {LATEST_VERSION}); upgrade photomgr to open it"
+            f"this version knows {latest}); upgrade photomgr to open it"
         )
     applied: list[int] = []
     for migration in MIGRATIONS:
         if version < migration.version <= target:
             # executescript would COMMIT first; run statements one by one inside our transaction.
-            conn.execute("BEGIN IMMEDIATE")
+            begin(conn, policy)
             try:
+                if stored_version(conn) >= migration.version:  # another process got here first
+                    conn.execute("COMMIT")
+                    continue
+                conn.execute(_VERSION_TABLE)
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version(version) VALUES (?)", (migration.version,))
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             applied.append(migration.version)
     return applied

@@ -53,7 +53,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "library.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(LibraryError, match="not a usable photomgr library"):
+    with pytest.raises(LibraryError, match="not a photomgr library"):
         Library(tmp_path)
 
 
