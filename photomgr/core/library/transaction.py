@@ -11,6 +11,7 @@ back by itself after a full disk, and a ROLLBACK then would hide the real cause 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -46,7 +47,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 def translate(exc: sqlite3.Error, what: str = "the library") -> LibraryError | None:
     """A LibraryError with a user-facing message for a known SQLite failure, else None."""
     text = str(exc).lower()
-    if "disk is full" in text or "disk i/o error" in text and "full" in text:
+    if "disk is full" in text or ("disk i/o error" in text and "full" in text):
         return LibraryFull(f"the disk holding {what} is full: nothing was saved by this operation "
                            "and nothing earlier was lost; free some space and try again")
     if "readonly" in text or "read-only" in text:
@@ -98,10 +99,8 @@ def write_transaction(conn: sqlite3.Connection, policy: WaitPolicy = DEFAULT_WAI
         conn.execute("COMMIT")
     except BaseException as exc:
         if conn.in_transaction:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the original error is the one worth reporting
         if isinstance(exc, sqlite3.Error):
             translated = translate(exc)
             if translated is not None:

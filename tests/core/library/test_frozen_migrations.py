@@ -33,7 +33,7 @@ def _copy(version: int, tmp_path: Path) -> Path:
 
 
 def test_every_released_version_is_frozen() -> None:
-    assert RELEASED == list(range(1, len(RELEASED) + 1))
+    assert list(range(1, len(RELEASED) + 1)) == RELEASED
     assert len(RELEASED) >= 4  # 1-4 were released before frozen files existed
 
 
@@ -44,7 +44,8 @@ def test_frozen_library_upgrades_with_everything_in_it(tmp_path: Path, version: 
         conn = library.conn
         assert stored_version(conn) == LATEST_VERSION
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        photos = conn.execute("SELECT path, size, content_hash, error, missing FROM photos ORDER BY id").fetchall()
+        photos = conn.execute(
+            "SELECT path, size, content_hash, error, missing FROM photos ORDER BY id").fetchall()
         assert photos == [
             ("/photos/beach.jpg", 1000, "h-beach", None, 0),
             ("/photos/dog.jpg", 2000, "h-dog", None, 0),

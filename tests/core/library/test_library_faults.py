@@ -24,7 +24,7 @@ def _library_with_label(root: Path) -> None:
 
 def test_zero_byte_database_is_refused_not_replaced(tmp_path: Path) -> None:
     (tmp_path / "library.db").write_bytes(b"")
-    with pytest.raises(LibraryError, match="empty .0 bytes"):
+    with pytest.raises(LibraryError, match=r"empty .0 bytes"):
         Library(tmp_path)
     assert (tmp_path / "library.db").stat().st_size == 0  # untouched: no new library over it
     (tmp_path / "library.db").unlink()  # the cause gone (the user chose to start afresh)
@@ -53,7 +53,7 @@ def test_malformed_database_is_a_clear_error(tmp_path: Path) -> None:
     data = bytearray(db.read_bytes())
     data[100:4096] = b"\xff" * (4096 - 100)  # wreck the schema page, keep the SQLite header
     db.write_bytes(bytes(data))
-    with pytest.raises(LibraryError, match="damaged|not a usable"):
+    with pytest.raises(LibraryError, match=r"damaged|not a usable"):
         Library(tmp_path)
 
 
@@ -81,9 +81,9 @@ def test_second_writer_waits_with_a_message_or_fails_at_once(tmp_path: Path) -> 
     second = Library(tmp_path)
     try:
         first.conn.execute("BEGIN IMMEDIATE")  # another process mid-write
-        with pytest.raises(LibraryBusy, match="another photomgr process"):
-            with write_transaction(second.conn, WaitPolicy(wait=False)):
-                pass
+        with pytest.raises(LibraryBusy, match="another photomgr process"), \
+                write_transaction(second.conn, WaitPolicy(wait=False)):
+            pass
         told: list[str] = []
         threading.Timer(0.5, lambda: first.conn.execute("COMMIT")).start()
         started = time.monotonic()
@@ -134,7 +134,7 @@ def test_readonly_open_of_a_library_nobody_may_write(tmp_path: Path) -> None:
     try:
         with Library(root, readonly=True) as library:
             assert [lab.name for lab in LabelStore(library.conn).all()] == ["beach"]
-        with pytest.raises(LibraryError, match="read-only|cannot be written"):
+        with pytest.raises(LibraryError, match=r"read-only|cannot be written"):
             Library(root)
     finally:
         os.chmod(root, 0o755)
