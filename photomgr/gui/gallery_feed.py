@@ -15,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QObject, Signal, Slot
 
-from photomgr.gui import queries
+from photomgr.core.library import gallery as queries
+from photomgr.core.ops.searching import DUPLICATE_THRESHOLD
 from photomgr.gui.gallery_view import GalleryView
 from photomgr.gui.query_runner import CoalescedQuery, Query, QueryRunner
 from photomgr.gui.results import PhotoSet
-from photomgr.gui.search_ops import DUPLICATE_THRESHOLD
 from photomgr.gui.worker_host import WorkerHost
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from photomgr.gui.queries import GalleryRows
+from photomgr.core.library.gallery import GalleryRows
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 HashRole = Qt.ItemDataRole.UserRole + 2

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photomgr.core.library.gallery import GalleryRows
 from photomgr.gui.gallery_model import ErrorRole, GalleryModel, HashRole, IdRole
-from photomgr.gui.queries import GalleryRows
 from photomgr.gui.thumbnail_loader import ThumbnailLoader
 
 THUMB = QSize(150, 150)  # the thumbnail area of a tile

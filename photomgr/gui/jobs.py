@@ -1,34 +1,39 @@
 """Quick jobs: what WorkerHost queues for the worker, as functions of the worker.
 
-Each runs in the worker thread (see LibraryWorker.drain), uses TagOps / SearchOps, and
-answers through the worker's typed signals. A job that raises is reported by drain() in the
-window's banner. Every change to labels or decisions ends with `_changed()`, which sends the
-fresh label list (names, counts): the window then re-asks for whatever it shows.
+Each runs in the worker thread (see LibraryWorker.drain), calls the core operations
+(photomgr.core.ops, through `w.ops`), and answers through the worker's typed signals. A job
+that raises is reported by drain() in the window's banner. Every write ends with `_changed()`,
+which sends its OpChanges and the fresh label list (names, counts): each view then decides
+what to re-ask for. New operations need no job here: WorkerHost.run_op runs any of them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from photomgr.core.ops.changes import OpResult
+from photomgr.core.ops.tagging import Memo, TagOps
 from photomgr.gui.results import PhotoSet
-from photomgr.gui.tag_ops import Memo, TagOps
 
 if TYPE_CHECKING:
-    from photomgr.gui.search_ops import SearchOps
+    from photomgr.core.ops.searching import SearchOps
     from photomgr.gui.worker import LibraryWorker
 
 
 def _tags(w: LibraryWorker) -> TagOps:
-    assert w.tags is not None  # drain() runs jobs only once the library is open
-    return w.tags
+    assert w.ops is not None  # drain() runs jobs only once the library is open
+    return w.ops.tags
 
 
 def _search(w: LibraryWorker) -> SearchOps:
-    assert w.search is not None
-    return w.search
+    assert w.ops is not None
+    return w.ops.search
 
 
-def _changed(w: LibraryWorker) -> None:
+def _changed(w: LibraryWorker, result: OpResult[Any] | None = None) -> None:
+    if result is not None and w.ops is not None:
+        w.ops.saw(result.changes.revision)
+        w.changed.emit(result.changes)
     w.labels_changed.emit(_tags(w).summaries())
 
 
@@ -83,51 +88,54 @@ def check_clip(w: LibraryWorker) -> None:
 # -- labels (undoable: the window's undo commands pair these up) ---------------------------------
 def add_label(w: LibraryWorker, name: str, prompts: list[str] | None, threshold: float | None,
               memo: Memo) -> None:
+    result = None
     try:
-        _tags(w).add_label(name, prompts, threshold, memo)
+        result = _tags(w).add_label(name, prompts, threshold, memo)
     finally:
-        _changed(w)
+        _changed(w, result)
 
 
 def undo_add_label(w: LibraryWorker, memo: Memo) -> None:
-    _tags(w).undo_add_label(memo)
-    _changed(w)
+    _changed(w, _tags(w).undo_add_label(memo))
 
 
 def remove_label(w: LibraryWorker, label_id: int, memo: Memo) -> None:
+    result = None
     try:
-        _tags(w).remove_label(label_id, memo)
+        result = _tags(w).remove_label(label_id, memo)
     finally:
-        _changed(w)
+        _changed(w, result)
 
 
 def undo_remove_label(w: LibraryWorker, memo: Memo) -> None:
-    _tags(w).undo_remove_label(memo)
-    _changed(w)
+    _changed(w, _tags(w).undo_remove_label(memo))
 
 
 def rename_label(w: LibraryWorker, label_id: int, new: str) -> None:
+    result = None
     try:
-        _tags(w).rename_label(label_id, new)
+        result = _tags(w).rename_label(label_id, new)
     finally:
-        _changed(w)
+        _changed(w, result)
 
 
 def edit_label(w: LibraryWorker, label_id: int, prompts: list[str] | None, threshold: float | None,
                clear_threshold: bool) -> None:
+    result = None
     try:
-        _tags(w).edit_label(label_id, prompts=prompts, threshold=threshold, clear_threshold=clear_threshold)
+        result = _tags(w).edit_label(label_id, prompts=prompts, threshold=threshold,
+                                     clear_threshold=clear_threshold)
     finally:
-        _changed(w)
+        _changed(w, result)
 
 
 def decide(w: LibraryWorker, photo_ids: list[int], label_id: int, state: str | None, memo: Memo) -> None:
+    result = None
     try:
-        _tags(w).decide(photo_ids, label_id, state, memo)
+        result = _tags(w).decide(photo_ids, label_id, state, memo)
     finally:
-        _changed(w)
+        _changed(w, result)
 
 
 def undo_decide(w: LibraryWorker, label_id: int, memo: Memo) -> None:
-    _tags(w).undo_decide(label_id, memo)
-    _changed(w)
+    _changed(w, _tags(w).undo_decide(label_id, memo))

@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.library import gallery as queries
 from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.scanning.scanner import ScanReport
-from photomgr.gui import queries, window_menus
+from photomgr.gui import window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.details_panel import DetailsPanel
 from photomgr.gui.gallery_feed import GalleryFeed

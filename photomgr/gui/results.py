@@ -1,82 +1,23 @@
-"""What the worker sends to the window: small immutable values, Qt-free and torch-free.
+"""What the worker sends to the window about the model, and how the status bar words it.
 
-The worker thread computes these (scores, SQL, the model) and emits them through typed
-signals; the GUI thread only reads them. Importing this module must stay cheap: the window
-imports it at launch, long before the model (torch) is loaded in the worker.
+The values operations return (labels, tags, photo sets, hits) live in photomgr.core.ops.results
+and are re-exported here for the GUI's modules. Importing this module must stay cheap: the
+window imports it at launch, long before the model (torch) is loaded in the worker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
-# Re-exported for the GUI: the same strings and tag type as the core (no torch behind them).
-from photomgr.core.library.labels import CONFIRMED as CONFIRMED
-from photomgr.core.library.labels import REJECTED as REJECTED
-from photomgr.core.services.tagging import TAGGED as TAGGED
-from photomgr.core.services.tagging import UNTAGGED as UNTAGGED
-from photomgr.core.services.tagging import TagInfo
-
-TagRow = TagInfo  # one label's verdict on one photo
-
-
-def _no_ids() -> npt.NDArray[np.int64]:
-    return np.zeros(0, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class LabelSummary:
-    """One label as the sidebar and the label editor show it."""
-
-    id: int
-    name: str
-    prompts: tuple[str, ...]
-    threshold: float  # the effective threshold (the label's own, or the model's default)
-    custom_threshold: bool
-    photos: int  # photos carrying the label (scores, then the user's decisions)
-
-
-@dataclass(frozen=True)
-class LabelScores:
-    """A label's score distribution, sent once so the threshold slider counts without a round trip.
-
-    `undecided` holds the ascending scores of photos with no decision; confirmed photos always
-    carry the label and rejected ones never do, whatever the threshold.
-    """
-
-    label_id: int
-    undecided: npt.NDArray[np.float32]
-    confirmed: int
-    threshold: float
-    default_threshold: float
-
-    def count_at(self, threshold: float) -> int:
-        """Photos that would carry the label at `threshold` (same rule as TagEngine.photos_with)."""
-        above = len(self.undecided) - int(np.searchsorted(self.undecided, np.float32(threshold), "left"))
-        return above + self.confirmed
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A search or Find-similar result, with what the window needs to draw it."""
-
-    photo_id: int
-    score: float
-    path: str
-    content_hash: str | None
-
-
-@dataclass(frozen=True)
-class PhotoSet:
-    """Photo ids for the gallery, in display order (a label's photos, search results, duplicates)."""
-
-    kind: str  # "label" | "search" | "duplicates"
-    key: object  # the label id, the query text, or the threshold: matches a request to its answer
-    ids: npt.NDArray[np.int64] = field(default_factory=_no_ids)
-    captions: dict[int, str] = field(default_factory=dict)  # per-id prefix (score, group number)
-    title: str = ""  # a status-bar line describing the set
+from photomgr.core.ops.results import CONFIRMED as CONFIRMED
+from photomgr.core.ops.results import REJECTED as REJECTED
+from photomgr.core.ops.results import TAGGED as TAGGED
+from photomgr.core.ops.results import UNTAGGED as UNTAGGED
+from photomgr.core.ops.results import Hit as Hit
+from photomgr.core.ops.results import LabelScores as LabelScores
+from photomgr.core.ops.results import LabelSummary as LabelSummary
+from photomgr.core.ops.results import PhotoSet as PhotoSet
+from photomgr.core.ops.results import TagRow as TagRow
 
 
 @dataclass(frozen=True)

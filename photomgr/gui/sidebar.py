@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
-from photomgr.gui.queries import FolderCount
+from photomgr.core.library.gallery import FolderCount
 from photomgr.gui.results import LabelSummary
 
 FolderRole = Qt.ItemDataRole.UserRole + 1  # str path; "" means all photos

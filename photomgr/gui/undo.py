@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from photomgr.core.ops.tagging import Memo
 from photomgr.gui.results import CONFIRMED, REJECTED, LabelSummary
-from photomgr.gui.tag_ops import Memo
 from photomgr.gui.worker_host import WorkerHost
 
 

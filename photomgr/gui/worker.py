@@ -27,14 +27,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from photomgr.core.library import gallery
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
+from photomgr.core.ops.changes import OpChanges, OpResult
+from photomgr.core.ops.library_ops import LibraryOps
 from photomgr.core.scanning.scanner import ScanProgress, ScanReport
 from photomgr.gui.results import ModelState
-from photomgr.gui.search_ops import SearchOps
-from photomgr.gui.tag_ops import TagOps
 
 if TYPE_CHECKING:
     from photomgr.core.models.base import Embedder
@@ -94,6 +95,8 @@ class LibraryWorker(QObject):
     label_scores = Signal(object)  # LabelScores, for the threshold slider
     photo_tags = Signal(int, list)  # photo id, list[TagRow]
     similar = Signal(int, list)  # photo id, list[Hit]
+    changed = Signal(object)  # OpChanges, after every write operation
+    op_done = Signal(int, object, object)  # token, the operation's value, its error (or None)
 
     def __init__(self, library_root: Path, cancel: _Cancelled,
                  quick: queue.SimpleQueue[QuickJob]) -> None:
@@ -104,8 +107,7 @@ class LibraryWorker(QObject):
         self._draining = False
         self._model_tried = False  # quick jobs wait for it: they need the engine it sets up
         self.library: Library | None = None
-        self.tags: TagOps | None = None
-        self.search: SearchOps | None = None
+        self.ops: LibraryOps | None = None
         self.embedder: Embedder | None = None  # the model that embeds new photos
         self._text_encoder: Embedder | None = None  # the active model's, when not `embedder`
         self.state = ModelState()
@@ -119,9 +121,7 @@ class LibraryWorker(QObject):
             log.exception("cannot open library")
             self.failed.emit(f"Cannot open the library {self._root}: {exc}")
             return
-        self.tags = TagOps(self.library.conn)
-        self.search = SearchOps(self.library.conn, self.library.paths.index_dir,
-                                self.library.paths.thumbnails)
+        self.ops = LibraryOps(self.library)
         self.ready.emit(self.library.paths)
         self._emit_state(ModelState(state="loading", detail="Loading the model…"))
 
@@ -173,8 +173,8 @@ class LibraryWorker(QObject):
 
     def vectors_changed(self, *, embedding: bool = False) -> None:
         """Vectors or the model changed: point tags and search at the active model, tell the GUI."""
-        library, tags, search = self.library, self.tags, self.search
-        if library is None or tags is None or search is None:
+        library, ops = self.library, self.ops
+        if library is None or ops is None:
             return
         from photomgr.core.services.model_choice import ModelChoice, active_model_id
 
@@ -195,11 +195,12 @@ class LibraryWorker(QObject):
             pending=len(vectors.pending(loaded)) if loaded else 0,
             clip_available=clip_ok, clip_message=clip_message, clip_checked=checked)
         if not embedding:
-            tags.use_model(active, self.encoder)
-            search.invalidate()
+            ops.use_active_model(self.encoder)
+            ops.sync()
         self._emit_state(state)
         if not embedding:
-            self.labels_changed.emit(tags.summaries())
+            self.labels_changed.emit(ops.tags.summaries())
+            self.changed.emit(OpChanges(ops.library_revision(), label_list=True, vectors=True))
 
     def _emit_state(self, state: ModelState) -> None:
         self.state = state
@@ -306,9 +307,15 @@ class LibraryWorker(QObject):
     # -- quick jobs --------------------------------------------------------------------------
     @Slot()
     def drain(self) -> None:
-        """Run the queued quick jobs (from the event loop, or between files during a long job)."""
+        """Run the queued quick jobs (from the event loop, or between files during a long job).
+
+        Never inside another transaction: a user operation is its own transaction, so it can
+        only be rolled back by its own failure, never by a failing scan batch.
+        """
         if self._draining or self.library is None or not self._model_tried:
             return
+        if self.library.conn.in_transaction:
+            return  # mid-batch: the scan calls again between batches
         self._draining = True
         try:
             while True:
@@ -323,6 +330,25 @@ class LibraryWorker(QObject):
                     self.failed.emit(str(exc) or type(exc).__name__)
         finally:
             self._draining = False
+
+    def run_op(self, token: int, op: Callable[[LibraryOps], object]) -> None:
+        """Run one operation (from WorkerHost.run_op) and answer with op_done; a write's
+        OpChanges also go out on `changed` and refresh the label list."""
+        assert self.ops is not None
+        try:
+            result = op(self.ops)
+        except Exception as exc:  # the caller's callback decides how to show it
+            log.info("operation failed: %s", exc)
+            self.op_done.emit(token, None, exc)
+            return
+        if isinstance(result, OpResult):
+            self.ops.saw(result.changes.revision)
+            self.changed.emit(result.changes)
+            if result.changes.tags:
+                self.labels_changed.emit(self.ops.tags.summaries())
+            self.op_done.emit(token, result.value, None)
+        else:
+            self.op_done.emit(token, result, None)
 
     @Slot()
     def close(self) -> None:
@@ -365,15 +391,11 @@ class _ProgressReporter:
     def __init__(self, worker: LibraryWorker, store: PhotoStore) -> None:
         self._worker = worker
         self._store = store
-        self._last_id = self._max_id()
+        self._last_id = gallery.max_photo_id(store.conn)
         self._last_progress = 0.0
         self._last_added = time.monotonic()
         self._phase = ""
         self._phase_started = time.monotonic()
-
-    def _max_id(self) -> int:
-        row = self._store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM photos").fetchone()
-        return int(row[0])
 
     def __call__(self, p: ScanProgress) -> None:
         now = time.monotonic()
@@ -394,11 +416,8 @@ class _ProgressReporter:
     def _announce(self) -> None:
         # The scanner commits every few hundred rows; readers see rows once committed, so
         # the gallery re-reads on each announcement and once more when the scan finishes.
-        rows = self._store.conn.execute(
-            "SELECT id FROM photos WHERE id > ? ORDER BY id", (self._last_id,)
-        ).fetchall()
-        if rows:
-            ids = [int(r[0]) for r in rows]
+        ids = gallery.photo_ids_after(self._store.conn, self._last_id)
+        if ids:
             self._last_id = ids[-1]
             self._worker.photos_changed.emit(ids)
 

@@ -11,23 +11,35 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from photomgr.core.library.paths import LibraryPaths
+from photomgr.core.ops.searching import DUPLICATE_THRESHOLD
+from photomgr.core.ops.tagging import Memo
 from photomgr.gui import jobs
 from photomgr.gui.results import ModelState
-from photomgr.gui.search_ops import DUPLICATE_THRESHOLD
-from photomgr.gui.tag_ops import Memo
 from photomgr.gui.worker import LibraryWorker, QuickJob, _Cancelled
 
+if TYPE_CHECKING:
+    from photomgr.core.ops.library_ops import LibraryOps
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+OnDone = Callable[[Any], None]
+OnError = Callable[[Exception], None]
+
+
+def _run_op(w: LibraryWorker, token: int, op: Callable[[LibraryOps], object]) -> None:
+    w.run_op(token, op)
 
 RELAYED = ("ready", "progress", "photos_changed", "scan_started", "scan_finished", "failed", "warning",
            "job_done", "model_state", "labels_changed", "photo_set", "label_scores", "photo_tags",
-           "similar")
+           "similar", "changed")
 
 
 class WorkerHost(QObject):
@@ -45,6 +57,7 @@ class WorkerHost(QObject):
     label_scores = Signal(object)
     photo_tags = Signal(int, list)
     similar = Signal(int, list)
+    changed = Signal(object)  # OpChanges: every view decides from it what to redraw
 
     _open = Signal()
     _add_folder = Signal(int, str)
@@ -81,6 +94,9 @@ class WorkerHost(QObject):
         self.model_state.connect(self._on_model_state)
         for name in RELAYED:
             getattr(self.worker, name).connect(getattr(self, name))  # queued: receiver is here
+        self.worker.op_done.connect(self._on_op_done)
+        self._callbacks: dict[int, tuple[OnDone | None, OnError | None]] = {}
+        self._next_token = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -132,6 +148,31 @@ class WorkerHost(QObject):
     def cancel(self) -> None:
         """Thread-safe and immediate: the running scan stops after the files in flight."""
         self._cancel.cancel()
+
+    # -- operations -----------------------------------------------------------------------------
+    def run_op(self, op: Callable[[LibraryOps], T], on_done: Callable[[T], None] | None = None,
+               on_error: Callable[[Exception], None] | None = None) -> None:
+        """Run any core operation in the worker thread; `on_done(value)` runs here afterwards.
+
+        The one place a new operation needs in the GUI: write it in photomgr.core.ops, call it
+        here. A write's OpChanges also arrive on `changed`; an error goes to `on_error`, or to
+        the window's banner (`failed`) when there is none.
+        """
+        self._next_token += 1
+        token = self._next_token
+        self._callbacks[token] = (on_done, on_error)
+        self.submit(partial(_run_op, token=token, op=op))
+
+    @Slot(int, object, object)
+    def _on_op_done(self, token: int, value: object, error: object) -> None:
+        on_done, on_error = self._callbacks.pop(token, (None, None))
+        if isinstance(error, Exception):
+            if on_error is not None:
+                on_error(error)
+            else:
+                self.failed.emit(str(error) or type(error).__name__)
+        elif on_done is not None:
+            on_done(value)
 
     # -- quick jobs ---------------------------------------------------------------------------
     def submit(self, job: QuickJob) -> None:

@@ -9,9 +9,9 @@ import numpy as np
 from PySide6.QtCore import QTimer
 
 from bench.bench_gui import fabricate_library, fake_hash
+from photomgr.core.library import gallery as queries
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoRow
-from photomgr.gui import queries
 from photomgr.gui.details_panel import describe, format_size
 from photomgr.gui.gallery_model import ErrorRole, GalleryModel, HashRole, IdRole
 from photomgr.gui.stall import StallMonitor

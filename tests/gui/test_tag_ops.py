@@ -10,11 +10,11 @@ import pytest
 
 from photomgr.core.library.database import Library
 from photomgr.core.library.settings import Settings
+from photomgr.core.ops.searching import SearchOps
+from photomgr.core.ops.tagging import Memo, TagOps
 from photomgr.core.services.indexing import index_folders
 from photomgr.core.services.model_choice import active_model_id
 from photomgr.gui.results import CONFIRMED, REJECTED, LabelScores, describe_model
-from photomgr.gui.search_ops import SearchOps
-from photomgr.gui.tag_ops import Memo, TagOps
 from tests.fakes import FakeEmbedder
 from tests.gui.conftest import colour_folder
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photomgr.core.library.photos import utc_now
+from photomgr.core.library.transaction import REVISION_KEY
 
 CONFIRMED = "confirmed"
 REJECTED = "rejected"
@@ -29,6 +30,9 @@ class Label:
     name: str
     prompts: tuple[str, ...]  # empty: the backend builds prompts from the name
     threshold: float | None  # None: the backend's calibrated default
+    # The library revision (core/library/transaction.py) of the label's last change, its
+    # decisions included: with the photos' vectors, it decides every cached count of the label.
+    revision: int = 0
 
     @property
     def texts(self) -> list[str]:
@@ -50,29 +54,47 @@ class Decision:
 
 
 def _label(row: tuple) -> Label:  # type: ignore[type-arg]
-    return Label(row[0], row[1], tuple(json.loads(row[2])), row[3])
+    try:
+        prompts = json.loads(row[2])
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise ValueError("not a list of texts")
+    except ValueError:  # a hand-edited or damaged row: fall back to the name rather than crash
+        prompts = []
+    return Label(row[0], row[1], tuple(prompts), row[3], row[4])
 
 
 class LabelStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def _touch(self, label_id: int) -> None:
+        """Stamp a label with the revision of the transaction changing it (see Label.revision)."""
+        self.conn.execute(
+            "UPDATE labels SET revision = COALESCE((SELECT CAST(value AS INTEGER) FROM settings"
+            " WHERE key = ?), 0) WHERE id = ?", (REVISION_KEY, label_id))
+
     # -- labels --------------------------------------------------------------------------
     def all(self) -> list[Label]:
         rows = self.conn.execute(
-            "SELECT id, name, prompts, threshold FROM labels ORDER BY name COLLATE NOCASE")
+            "SELECT id, name, prompts, threshold, revision FROM labels ORDER BY name COLLATE NOCASE")
         return [_label(r) for r in rows]
 
     def by_name(self, name: str) -> Label:
         row = self.conn.execute(
-            "SELECT id, name, prompts, threshold FROM labels WHERE name = ?", (name,)).fetchone()
+            "SELECT id, name, prompts, threshold, revision FROM labels WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NoSuchLabel(name)
         return _label(row)
 
+    def _get(self, label_id: int) -> Label:
+        label = self.by_id(label_id)
+        if label is None:
+            raise NoSuchLabel(label_id)
+        return label
+
     def by_id(self, label_id: int) -> Label | None:
         row = self.conn.execute(
-            "SELECT id, name, prompts, threshold FROM labels WHERE id = ?", (label_id,)).fetchone()
+            "SELECT id, name, prompts, threshold, revision FROM labels WHERE id = ?", (label_id,)).fetchone()
         return _label(row) if row else None
 
     def add(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> Label:
@@ -87,7 +109,8 @@ class LabelStore:
         except sqlite3.IntegrityError as exc:
             raise LabelExists(f"a label named {name!r} already exists") from exc
         assert cur.lastrowid is not None
-        return Label(cur.lastrowid, name, tuple(prompts or ()), threshold)
+        self._touch(cur.lastrowid)
+        return self._get(cur.lastrowid)
 
     def rename(self, old: str, new: str) -> Label:
         label = self.by_name(old)
@@ -99,7 +122,8 @@ class LabelStore:
                               (new, utc_now(), label.id))
         except sqlite3.IntegrityError as exc:
             raise LabelExists(f"a label named {new!r} already exists") from exc
-        return Label(label.id, new, label.prompts, label.threshold)
+        self._touch(label.id)
+        return self._get(label.id)
 
     def update(self, label_id: int, *, prompts: list[str] | None = None,
                threshold: float | None = None, clear_threshold: bool = False) -> Label:
@@ -110,12 +134,17 @@ class LabelStore:
         new_threshold = None if clear_threshold else (threshold if threshold is not None else label.threshold)
         self.conn.execute("UPDATE labels SET prompts = ?, threshold = ?, updated_at = ? WHERE id = ?",
                           (json.dumps(list(new_prompts)), new_threshold, utc_now(), label_id))
-        return Label(label_id, label.name, new_prompts, new_threshold)
+        self._touch(label_id)
+        return self._get(label_id)
 
     def remove(self, name: str) -> Label:
         label = self.by_name(name)
         self.conn.execute("DELETE FROM labels WHERE id = ?", (label.id,))
         return label
+
+    def delete(self, label_id: int) -> None:
+        """Delete a label; its decisions and text vectors go with it (ON DELETE CASCADE)."""
+        self.conn.execute("DELETE FROM labels WHERE id = ?", (label_id,))
 
     def restore(self, label: Label, decisions: list[Decision]) -> None:
         """Put back a removed label with its id and decisions (undo)."""
@@ -124,6 +153,7 @@ class LabelStore:
             "INSERT INTO labels (id, name, prompts, threshold, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (label.id, label.name, json.dumps(list(label.prompts)), label.threshold, now, now))
+        self._touch(label.id)
         for d in decisions:
             self.set_decision(d.photo_id, d.label_id, d.state, d.source)
 
@@ -151,10 +181,12 @@ class LabelStore:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT(photo_id, label_id) DO UPDATE SET"
             " state = excluded.state, source = excluded.source, decided_at = excluded.decided_at",
             (photo_id, label_id, state, source, utc_now()))
+        self._touch(label_id)
 
     def clear_decision(self, photo_id: int, label_id: int) -> None:
         self.conn.execute("DELETE FROM tag_decisions WHERE photo_id = ? AND label_id = ?",
                           (photo_id, label_id))
+        self._touch(label_id)
 
     def decisions_for_label(self, label_id: int) -> list[Decision]:
         rows = self.conn.execute(

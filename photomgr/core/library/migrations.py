@@ -118,6 +118,13 @@ MIGRATIONS: Sequence[Migration] = (
         ALTER TABLE embeddings ADD COLUMN instance BLOB;
         """,
     ),
+    Migration(
+        5,
+        "a per-label revision (the library revision of its last change), for exact cache keys",
+        """
+        ALTER TABLE labels ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -7,6 +7,7 @@ costs one text embedding plus a matrix product over the library. The user's deci
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,12 +86,26 @@ class TagEngine:
         return self.matrix().rows_of(photo_ids)
 
     # -- labels -------------------------------------------------------------------------------
+    def compute_text_vector(self, label: Label) -> np.ndarray:
+        """The label's text vector (cached, or from the text model), without storing it."""
+        cached = self.labels.cached_vector(label, self.model_id) if label.id else None
+        if cached is not None:
+            return cached
+        return np.asarray(self.encoder.embed_label(label.texts), dtype=np.float32)
+
     def text_vector(self, label: Label) -> np.ndarray:
+        """The label's text vector; a newly computed one is cached in the library.
+
+        Operations compute vectors before their transaction (core/ops/tagging.py), so this
+        only computes when a label's cache is cold for this model (e.g. after a model switch).
+        """
         cached = self.labels.cached_vector(label, self.model_id)
         if cached is not None:
             return cached
-        vector = np.asarray(self.encoder.embed_label(label.texts), dtype=np.float32)
-        self.labels.store_vector(label, self.model_id, vector)
+        vector = self.compute_text_vector(label)
+        # A read-only library cannot cache it: the vector serves this process and is recomputed.
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.labels.store_vector(label, self.model_id, vector)
         return vector
 
     def label_vectors(self, label: Label, decisions: list[Decision] | None = None) -> LabelVectors:

@@ -1,7 +1,7 @@
-"""Find similar, text search and duplicates as the worker runs them (Qt-free; CLI semantics).
+"""Find similar, text search and duplicates: the read operations over vectors.
 
-The same calls as photomgr/cli/search_cmd.py, answered with `Hit`s (id, score, path, hash) so
-the window can draw results without another query.
+The CLI (`photomgr similar`, `search`, `duplicates`) and the GUI's worker both call these;
+answers are `Hit`s (id, score, path, hash), so a view can draw results without another query.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photomgr.gui.results import Hit, PhotoSet
+from photomgr.core.library import gallery
+from photomgr.core.ops.results import Hit, PhotoSet
 
 if TYPE_CHECKING:
     from photomgr.core.index.vector_index import VectorIndex
@@ -49,14 +50,7 @@ class SearchOps:
 
     def hits(self, pairs: list[tuple[int, float]]) -> list[Hit]:
         """(id, score) pairs -> Hits with path and hash, in the same order (unknown ids dropped)."""
-        found: dict[int, tuple[str, str | None]] = {}
-        ids = [pid for pid, _ in pairs]
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, path, content_hash FROM photos WHERE missing = 0 AND id IN ({marks})"
-            for pid, path, content_hash in self.conn.execute(sql, chunk):
-                found[pid] = (path, content_hash)
+        found = gallery.paths_and_hashes(self.conn, [pid for pid, _ in pairs])
         return [Hit(pid, float(score), *found[pid]) for pid, score in pairs if pid in found]
 
     def similar(self, engine: TagEngine | None, photo_id: int, k: int) -> list[Hit]:
@@ -93,8 +87,7 @@ class SearchOps:
             raise NotReady("duplicates need embedded photos: add a folder and let it finish embedding")
         matrix = engine.matrix()
         ids = matrix.ids
-        hashes_by_id = dict(self.conn.execute(
-            "SELECT id, content_hash FROM photos WHERE missing = 0 AND error IS NULL"))
+        hashes_by_id = gallery.content_hashes(self.conn)
         hashes = [hashes_by_id.get(int(i), "") or "" for i in ids]
         index = self.index(engine.model_id) if len(ids) else None
         groups = duplicate_groups(ids, hashes, matrix.image, threshold, index)

@@ -1,7 +1,7 @@
-"""Read-only SQL the window needs, as plain functions of a sqlite3 connection.
+"""Read-only SQL for browsing: the gallery's rows, folders, counts, result rows.
 
-Qt-free on purpose: every function here runs in a `QueryRunner` thread on a read-only
-connection (WAL: it never waits for the scanning worker), never on the GUI thread.
+Every function takes a sqlite3 connection. The GUI runs them in a `QueryRunner` thread on a
+read-only connection (WAL: it never waits for the scanning worker), never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -124,3 +124,30 @@ def photo_details(conn: sqlite3.Connection, photo_id: int) -> PhotoRow | None:
 def sidebar_data(conn: sqlite3.Connection) -> tuple[list[FolderCount], int]:
     """The sidebar's folder list and the number of photos, in one query run."""
     return folder_counts(conn), present_count(conn)
+
+
+def paths_and_hashes(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """id -> (path, content hash) of the present photos among `ids`."""
+    found: dict[int, tuple[str, str | None]] = {}
+    wanted = list(ids)
+    for start in range(0, len(wanted), 900):  # stay under SQLite's variable limit
+        chunk = wanted[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, path, content_hash FROM photos WHERE missing = 0 AND id IN ({marks})"
+        for pid, path, content_hash in conn.execute(sql, chunk):
+            found[pid] = (path, content_hash)
+    return found
+
+
+def content_hashes(conn: sqlite3.Connection) -> dict[int, str | None]:
+    """id -> content hash of every usable photo (present, no error)."""
+    return dict(conn.execute("SELECT id, content_hash FROM photos WHERE missing = 0 AND error IS NULL"))
+
+
+def max_photo_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM photos").fetchone()[0])
+
+
+def photo_ids_after(conn: sqlite3.Connection, after: int) -> list[int]:
+    """Ids of photos recorded after id `after` (rows a running scan has committed), in order."""
+    return [int(r[0]) for r in conn.execute("SELECT id FROM photos WHERE id > ? ORDER BY id", (after,))]

@@ -1,0 +1,65 @@
+"""LibraryOps: every user operation on one open library, for the CLI and the GUI's worker alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from photomgr.core.library.database import Library
+from photomgr.core.library.settings import Settings
+from photomgr.core.library.transaction import revision
+from photomgr.core.ops.searching import SearchOps
+from photomgr.core.ops.tagging import TagOps
+
+if TYPE_CHECKING:
+    from photomgr.core.models.base import Embedder
+
+
+class LibraryOps:
+    """The operations of one library: `tags` (labels, decisions, counts) and `search`.
+
+    Single-threaded by design: the GUI calls it from its worker thread only, the CLI from its
+    main thread. Another process may write the same library in between; `sync()` notices that
+    from the library revision and drops what it had cached.
+    """
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.conn = library.conn
+        self.tags = TagOps(library.conn, library.wait)
+        self.search = SearchOps(library.conn, library.paths.index_dir, library.paths.thumbnails)
+        self._seen_revision = revision(library.conn)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.conn)
+
+    def use_active_model(self, encoder: Callable[[], Embedder]) -> str | None:
+        """Point tags and search at the active model's vectors; return its id (None: no vectors)."""
+        from photomgr.core.services.model_choice import active_model_id
+
+        model_id = active_model_id(self.settings)
+        self.tags.use_model(model_id, encoder)
+        self.search.invalidate()
+        return model_id
+
+    def vectors_changed(self) -> None:
+        """Photos or vectors changed (an index run): re-read them on next use."""
+        self.tags.invalidate()
+        self.search.invalidate()
+
+    def sync(self) -> bool:
+        """Drop caches if the library changed under us (True then); cheap: one indexed read."""
+        now = revision(self.conn)
+        changed = now != self._seen_revision
+        self._seen_revision = now
+        if changed:
+            self.vectors_changed()
+        return changed
+
+    def library_revision(self) -> int:
+        return revision(self.conn)
+
+    def saw(self, rev: int) -> None:
+        """Our own operation wrote revision `rev`: nothing to drop for it."""
+        self._seen_revision = max(self._seen_revision, rev)
