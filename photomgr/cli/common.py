@@ -8,16 +8,38 @@ import sys
 from pathlib import Path
 
 from photomgr.core.library.database import Library
+from photomgr.core.library.errors import LibraryReadOnly
 from photomgr.core.library.paths import default_library_dir
+from photomgr.core.library.transaction import WaitPolicy
 
 
 class CliError(Exception):
     """A bad argument: printed as a one-line error, exit status 2."""
 
 
+def _say_waiting() -> None:
+    print("photomgr: another photomgr process is writing to this library; waiting for it "
+          "(Ctrl-C to stop, --no-wait to fail at once)", file=sys.stderr, flush=True)
+
+
+def wait_policy(args: argparse.Namespace) -> WaitPolicy:
+    return WaitPolicy(wait=not getattr(args, "no_wait", False), on_wait=_say_waiting)
+
+
+def library_root(args: argparse.Namespace) -> Path:
+    return args.library if args.library is not None else default_library_dir()
+
+
 def open_library(args: argparse.Namespace) -> Library:
-    root: Path = args.library if args.library is not None else default_library_dir()
-    return Library(root)
+    """The library the command works on. Commands that only read (main.READ_ONLY) still work on
+    a library the user cannot write to: they fall back to a read-only connection."""
+    policy = wait_policy(args)
+    try:
+        return Library(library_root(args), wait=policy)
+    except LibraryReadOnly:
+        if not getattr(args, "read_only_command", False):
+            raise
+        return Library(library_root(args), readonly=True, wait=policy)
 
 
 def print_json(value: object) -> None:
