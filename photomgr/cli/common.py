@@ -17,9 +17,8 @@ class CliError(Exception):
     """A bad argument: printed as a one-line error, exit status 2."""
 
 
-def _say_waiting() -> None:
-    print("photomgr: another photomgr process is writing to this library; waiting for it "
-          "(Ctrl-C to stop, --no-wait to fail at once)", file=sys.stderr, flush=True)
+def _say_waiting(why: str) -> None:
+    print(f"photomgr: {why} (Ctrl-C to stop, --no-wait to fail at once)", file=sys.stderr, flush=True)
 
 
 def wait_policy(args: argparse.Namespace) -> WaitPolicy:

@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from photomgr.core.library import gallery
 from photomgr.core.library.database import Library
+from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
@@ -195,7 +196,11 @@ class LibraryWorker(QObject):
             pending=len(vectors.pending(loaded)) if loaded else 0,
             clip_available=clip_ok, clip_message=clip_message, clip_checked=checked)
         if not embedding:
-            ops.use_active_model(self.encoder)
+            try:
+                ops.use_active_model(self.encoder)
+            except LibraryError as exc:  # e.g. an active model this photomgr does not know
+                self.failed.emit(str(exc))
+                ops.tags.use_model(None, self.encoder)
             ops.sync()
         self._emit_state(state)
         if not embedding:

@@ -20,7 +20,9 @@ from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, translate
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 200  # short: transaction.begin() retries with a message instead of freezing
+# SQLite's own wait for a lock, for every statement. transaction.begin() waits longer, with a
+# message after this long; --no-wait sets it to 0 for its BEGIN.
+BUSY_TIMEOUT_MS = 2000
 
 
 def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:

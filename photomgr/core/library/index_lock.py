@@ -42,8 +42,8 @@ class IndexLock:
                     raise LibraryBusy(f"another photomgr{holder} is indexing this library; try again "
                                       "when it has finished (or leave out --no-wait to wait)") from None
                 if not told and on_wait is not None:
-                    on_wait(f"another photomgr{holder} is indexing this library: waiting for it "
-                            "to finish (Ctrl-C stops waiting)")
+                    on_wait(f"another photomgr{holder} is indexing this library; waiting for it "
+                            "to finish")
                     told = True
                 if cancelled is not None and cancelled():
                     os.close(fd)

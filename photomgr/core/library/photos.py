@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from photomgr.core.imaging.metadata import PhotoMetadata
+from photomgr.core.library.transaction import write_transaction
 
 
 def utc_now() -> str:
@@ -95,13 +96,8 @@ class PhotoStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self.conn):
             yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
 
     # -- reads -------------------------------------------------------------------------
     def known_under(self, roots: Iterable[Path]) -> dict[str, KnownPhoto]:

@@ -29,11 +29,12 @@ class WaitPolicy:
 
     wait=False fails at once with LibraryBusy (the CLI's --no-wait); otherwise `on_wait` is
     called once (the CLI prints a line, the GUI shows a status) and we retry until `timeout`.
+    The same policy governs waiting for another indexing run (core/library/index_lock.py).
     """
 
     wait: bool = True
     timeout: float = 600.0
-    on_wait: Callable[[], None] | None = None
+    on_wait: Callable[[str], None] | None = None  # receives a sentence saying who we wait for
 
 
 DEFAULT_WAIT = WaitPolicy()
@@ -65,7 +66,10 @@ def begin(conn: sqlite3.Connection, policy: WaitPolicy = DEFAULT_WAIT) -> None:
     told = False
     while True:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if policy.wait:
+                conn.execute("BEGIN IMMEDIATE")
+            else:
+                _begin_at_once(conn)
             return
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
@@ -77,9 +81,18 @@ def begin(conn: sqlite3.Connection, policy: WaitPolicy = DEFAULT_WAIT) -> None:
                 raise LibraryBusy(f"gave up after waiting {policy.timeout:.0f} s for another photomgr "
                                   "process writing to this library") from exc
             if not told and policy.on_wait is not None:
-                policy.on_wait()
+                policy.on_wait("another photomgr process is writing to this library; waiting for it")
                 told = True
             time.sleep(0.05)
+
+
+def _begin_at_once(conn: sqlite3.Connection) -> None:
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
 
 
 @contextmanager

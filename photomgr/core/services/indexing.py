@@ -62,6 +62,19 @@ def index_folders(
     embedding's short write transactions: where the GUI worker runs queued user operations.
     """
     started = time.perf_counter()
+    lock = library.index_lock()  # one indexing run per library, across processes
+    lock.acquire(wait=library.wait.wait, on_wait=library.wait.on_wait,
+                 cancelled=cancel.is_set if cancel is not None else None)
+    try:
+        return _index_locked(library, roots, model=model, embedder=embedder, progress=progress,
+                             cancel=cancel, workers=workers, started=started)
+    finally:
+        lock.release()
+
+
+def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | None,
+                  embedder: Embedder | None, progress: Callable[[ScanProgress], None] | None,
+                  cancel: threading.Event | None, workers: int | None, started: float) -> IndexResult:
     if embedder is not None:
         model = LazyEmbedder.ready(embedder)
     conn = library.conn

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.labels import CONFIRMED, REJECTED, Decision, Label, LabelStore
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.tagging.label_model import LabelVectors
@@ -22,6 +23,10 @@ from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 
 if TYPE_CHECKING:  # the model layer imports torch: the GUI thread uses TagInfo without it
     from photomgr.core.models.base import Embedder
+
+class UnknownModel(LibraryError):
+    """The library's active model id names no backend this photomgr has."""
+
 
 TAGGED = "tagged"  # auto tag at or above the label's threshold, not reviewed
 UNTAGGED = "untagged"  # auto score below the threshold
@@ -57,7 +62,13 @@ class TagEngine:
         self.labels = LabelStore(conn)
         self.vectors = VectorStore(conn)
         self.model_id = model_id
-        self.scorer = LabelScorer(backend)
+        try:
+            self.scorer = LabelScorer(backend)
+        except ValueError as exc:  # a library written by another photomgr, or edited by hand
+            raise UnknownModel(
+                f"this library's photos were embedded by {model_id!r}, a model this photomgr does "
+                "not know; run `photomgr model use default` (or `clip`), then `photomgr index` to "
+                "re-embed. Labels and decisions are kept") from exc
         self._encoder_factory = encoder
         self._encoder: Embedder | None = None
         self._matrix: PhotoMatrix | None = None

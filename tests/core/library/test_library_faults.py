@@ -87,7 +87,7 @@ def test_second_writer_waits_with_a_message_or_fails_at_once(tmp_path: Path) -> 
         told: list[str] = []
         threading.Timer(0.5, lambda: first.conn.execute("COMMIT")).start()
         started = time.monotonic()
-        with write_transaction(second.conn, WaitPolicy(on_wait=lambda: told.append("waiting"))):
+        with write_transaction(second.conn, WaitPolicy(on_wait=lambda why: told.append("waiting"))):
             LabelStore(second.conn).add("dog")
         assert told == ["waiting"] and time.monotonic() - started >= 0.4
         assert {lab.name for lab in LabelStore(first.conn).all()} == {"beach", "dog"}

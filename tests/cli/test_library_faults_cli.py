@@ -1,0 +1,174 @@
+"""The probes of "One write path" on the CLI: each fault is one clear line and an exit code,
+never a traceback, and nothing in the library is lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from photomgr.cli.main import EXIT_BUSY, EXIT_USAGE, main
+from photomgr.core.library.database import Library
+from tests.conftest import make_photo
+from tests.fakes import fake_model  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.usefixtures("fake_model")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> tuple[Path, Path]:
+    photos = tmp_path / "photos"
+    for i in range(3):
+        make_photo(photos / f"red{i}.jpg", (220, 20, 20), seed=i)
+    library = tmp_path / "lib"
+    assert main(["--library", str(library), "index", str(photos)]) == 0
+    assert main(["--library", str(library), "labels", "add", "red"]) == 0
+    return library, photos
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert err.startswith("photomgr: error: "), err
+    return err
+
+
+def test_zero_byte_library_is_not_silently_replaced(tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "library.db").write_bytes(b"")
+    assert main(["--library", str(tmp_path), "labels", "list"]) == EXIT_USAGE
+    assert "0 bytes" in _one_line_error(capsys)
+    assert (tmp_path / "library.db").stat().st_size == 0
+
+
+def test_malformed_library(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    library, _ = lib
+    db = library / "library.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    db.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["--library", str(library), "labels", "list"]) == EXIT_USAGE
+    assert "damaged" in _one_line_error(capsys) or "not a usable" in capsys.readouterr().err
+
+
+def test_unknown_active_model_is_a_clear_error_and_recovers(
+        lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    library, photos = lib
+    with sqlite3.connect(library / "library.db") as conn:
+        conn.execute("UPDATE settings SET value = 'bogus:xyz' WHERE key = 'model.active_id'")
+    capsys.readouterr()
+    assert main(["--library", str(library), "tags", str(photos / "red0.jpg")]) == EXIT_USAGE
+    assert "does not know" in _one_line_error(capsys)
+    assert main(["--library", str(library), "model", "use", "default"]) == 0
+    assert main(["--library", str(library), "index", str(photos)]) == 0
+    capsys.readouterr()
+    assert main(["--library", str(library), "tags", str(photos / "red0.jpg"), "--json"]) == 0
+    assert '"label": "red"' in capsys.readouterr().out  # the label survived
+
+
+def test_corrupt_label_prompts_do_not_crash(
+        lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    library, _ = lib
+    with sqlite3.connect(library / "library.db") as conn:
+        conn.execute("UPDATE labels SET prompts = '{not json'")
+    capsys.readouterr()
+    assert main(["--library", str(library), "labels", "list"]) == 0
+    assert "red" in capsys.readouterr().out
+
+
+def test_no_wait_fails_at_once_while_another_process_writes(
+        lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    library, photos = lib
+    other = Library(library)
+    other.conn.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        capsys.readouterr()
+        code = main(["--library", str(library), "--no-wait", "tag", str(photos / "red0.jpg"), "red",
+                     "--reject"])
+        assert code == EXIT_BUSY
+        assert "another photomgr process is writing" in _one_line_error(capsys)
+    finally:
+        other.conn.execute("ROLLBACK")
+        other.close()
+    assert main(["--library", str(library), "tag", str(photos / "red0.jpg"), "red", "--reject"]) == 0
+
+
+def test_second_index_waits_or_fails_with_no_wait(
+        lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    library, photos = lib
+    with Library(library) as first:
+        lock = first.index_lock()
+        lock.acquire()
+        try:
+            capsys.readouterr()
+            assert main(["--library", str(library), "--no-wait", "index", str(photos)]) == EXIT_BUSY
+            assert "is indexing this library" in _one_line_error(capsys)
+        finally:
+            lock.release()
+    assert main(["--library", str(library), "--no-wait", "index", str(photos)]) == 0
+
+
+def test_disk_full_during_an_operation(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    library, _ = lib
+    import photomgr.core.library.database as database
+
+    real_connect = database.connect
+
+    def full_disk(path: Path, **kwargs: bool) -> sqlite3.Connection:
+        conn = real_connect(path, **kwargs)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    monkeypatch.setattr(database, "connect", full_disk)
+    capsys.readouterr()
+    names = [f"label number {n} " + "x" * 300 for n in range(40)]
+    code = main(["--library", str(library), "labels", "add", names[0]])
+    for name in names[1:]:
+        if code != 0:
+            break
+        code = main(["--library", str(library), "labels", "add", name])
+    assert code == EXIT_USAGE
+    assert "disk holding the library is full" in _one_line_error(capsys)
+    monkeypatch.undo()
+    assert main(["--library", str(library), "labels", "list"]) == 0
+    assert "red" in capsys.readouterr().out  # what was there before is intact
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="drops root privileges")
+def test_read_only_library_serves_read_only_commands(lib: tuple[Path, Path]) -> None:
+    """As an unprivileged user on a library folder nobody may write: `labels list` and `tags`
+    work, `labels add` says why it cannot."""
+    library, _ = lib
+    ro = library.parent / "ro-lib"
+    shutil.copytree(library, ro)
+    for path in [ro, *ro.rglob("*")]:
+        os.chmod(path, 0o555 if path.is_dir() else 0o444)
+    os.chmod(library.parent, 0o755)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tests.cli.index_child", "--library", str(ro), *argv],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                              user=65534, group=65534)
+
+    try:
+        listed = run("labels", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "red" in listed.stdout
+        added = run("labels", "add", "blue")
+        assert added.returncode == EXIT_USAGE
+        assert "Traceback" not in added.stderr and "read" in added.stderr.lower(), added.stderr
+    finally:
+        for path in [ro, *ro.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
