@@ -1,4 +1,4 @@
-"""What the query commands share: the open library, its active model, tags and the index."""
+"""What the query commands share: the open library, its operations, the active model, the index."""
 
 from __future__ import annotations
 
@@ -6,23 +6,18 @@ import argparse
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from photomgr.cli.common import CliError, open_library
-from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoRow, PhotoStore
 from photomgr.core.library.settings import Settings
-from photomgr.core.models.base import Embedder
-from photomgr.core.search.near_copy import NearCopyCheck
-from photomgr.core.services.model_choice import (
-    ModelChoice,
-    active_model_id,
-    backend_of,
-    load_for_model_id,
-)
-from photomgr.core.services.near_copies import library_copy_check
+from photomgr.core.ops.library_ops import LibraryOps
+from photomgr.core.services.model_choice import ModelChoice, active_model_id, load_for_model_id
 from photomgr.core.services.tagging import TagEngine
-from photomgr.core.services.vector_index import load_or_build_index
+
+if TYPE_CHECKING:
+    from photomgr.core.models.base import Embedder
 
 
 class CliContext:
@@ -47,23 +42,25 @@ class CliContext:
         return model_id
 
     def encoder(self) -> Embedder:
+        """The active model's text side, loaded on first use (only when a text must be embedded)."""
         if self._encoder is None:
             self._encoder = load_for_model_id(self.model_id, ModelChoice.read(self.settings),
                                               cache_dir=self.library.paths.cache_dir)
         return self._encoder
 
     @cached_property
+    def ops(self) -> LibraryOps:
+        """The library's operations, pointed at the active model's vectors."""
+        ops = LibraryOps(self.library)
+        _ = self.model_id  # a clear error when nothing is embedded yet
+        ops.use_active_model(self.encoder)
+        return ops
+
+    @property
     def engine(self) -> TagEngine:
-        return TagEngine(self.library.conn, self.model_id, backend_of(self.model_id), self.encoder)
-
-    def index(self) -> VectorIndex:
-        index = load_or_build_index(self.library.conn, self.library.paths.index_dir, self.model_id)
-        if index is None:
-            raise CliError("no photo has a vector yet: run `photomgr index PATH` first")
-        return index
-
-    def copy_check(self) -> NearCopyCheck:
-        return library_copy_check(self.library.conn, self.library.paths.thumbnails)
+        engine = self.ops.tags.engine
+        assert engine is not None  # model_id exists, so use_active_model made one
+        return engine
 
     def photo(self, path: Path) -> PhotoRow:
         key = str(path.expanduser().resolve())

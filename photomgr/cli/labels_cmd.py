@@ -9,6 +9,7 @@ from typing import Any
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
 from photomgr.core.library.labels import Label, LabelExists, NoSuchLabel
+from photomgr.core.ops.tagging import NewLabel
 
 
 def add_parser(sub: Any) -> None:
@@ -19,10 +20,11 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(run=run_list)
 
-    q = lsub.add_parser("add", help="add a label; every photo is scored at once")
-    q.add_argument("name")
+    q = lsub.add_parser("add", help="add labels; every photo is scored at once")
+    q.add_argument("name", nargs="+", help="one or more label names, e.g. beach dog \"my car\"")
     q.add_argument("--prompt", action="append", default=None, metavar="P",
-                   help="text to match instead of the name (repeatable), e.g. 'a photo of my dog Rex'")
+                   help="text to match instead of the name (repeatable; one label only), "
+                        "e.g. 'a photo of my dog Rex'")
     q.add_argument("--threshold", type=float, help="score a photo needs to get the tag (0..1)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(run=run_add)
@@ -51,11 +53,18 @@ def _describe(ctx: CliContext, label: Label) -> dict[str, object]:
     ctx.engine.text_vector(label)  # may load the text model: not part of the re-scoring time
     ctx.engine.matrix()
     started = time.perf_counter()
-    count = len(ctx.engine.photos_with(label))
+    summary = ctx.ops.tags.summary(label)
     return {"name": label.name, "prompts": list(label.prompts),
-            "threshold": round(ctx.engine.threshold(label), 4),
-            "custom_threshold": label.threshold is not None, "photos": count,
+            "threshold": round(summary.threshold, 4),
+            "custom_threshold": summary.custom_threshold, "photos": summary.photos,
             "rescore_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _label(ctx: CliContext, name: str) -> Label:
+    try:
+        return ctx.ops.tags.labels.by_name(name)
+    except NoSuchLabel as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _check_threshold(value: float | None) -> None:
@@ -74,7 +83,7 @@ def _emit(args: argparse.Namespace, info: dict[str, object], verb: str) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
-        labels = ctx.engine.labels.all()
+        labels = ctx.ops.tags.labels.all()
         rows = [_describe(ctx, lab) for lab in labels] if labels else []
     if args.json:
         print_json([{k: v for k, v in r.items() if k != "rescore_ms"} for r in rows])
@@ -88,20 +97,30 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_add(args: argparse.Namespace) -> int:
     _check_threshold(args.threshold)
+    if len(args.name) > 1 and (args.prompt or args.threshold is not None):
+        raise CliError("--prompt and --threshold apply to one label: add it on its own")
+    new = [NewLabel(name, tuple(args.prompt or ()), args.threshold) for name in args.name]
     with CliContext(args) as ctx:
         try:
-            label = ctx.engine.labels.add(args.name, args.prompt, args.threshold)
+            added = ctx.ops.tags.add_labels(new).value
         except (LabelExists, ValueError) as exc:
             raise CliError(str(exc)) from exc
-        info = _describe(ctx, label)
-    return _emit(args, info, "added")
+        infos = [_describe(ctx, label) for label in added]
+    if len(infos) == 1:
+        return _emit(args, infos[0], "added")
+    if args.json:
+        print_json(infos)
+    else:
+        for info in infos:
+            _emit(args, info, "added")
+    return 0
 
 
 def run_rename(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
         try:
-            label = ctx.engine.labels.rename(args.old, args.new)
-        except (LabelExists, NoSuchLabel, ValueError) as exc:
+            label = ctx.ops.tags.rename_label(_label(ctx, args.old).id, args.new).value
+        except (LabelExists, ValueError) as exc:
             raise CliError(str(exc)) from exc
         info = _describe(ctx, label)
     return _emit(args, info, "renamed")
@@ -110,22 +129,16 @@ def run_rename(args: argparse.Namespace) -> int:
 def run_edit(args: argparse.Namespace) -> int:
     _check_threshold(args.threshold)
     with CliContext(args) as ctx:
-        try:
-            label = ctx.engine.labels.by_name(args.name)
-        except NoSuchLabel as exc:
-            raise CliError(str(exc)) from exc
-        label = ctx.engine.labels.update(label.id, prompts=args.prompt, threshold=args.threshold,
-                                         clear_threshold=args.default_threshold)
+        label = ctx.ops.tags.edit_label(_label(ctx, args.name).id, prompts=args.prompt,
+                                        threshold=args.threshold,
+                                        clear_threshold=args.default_threshold).value
         info = _describe(ctx, label)
     return _emit(args, info, "edited")
 
 
 def run_remove(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
-        try:
-            label = ctx.engine.labels.remove(args.name)
-        except NoSuchLabel as exc:
-            raise CliError(str(exc)) from exc
+        label = ctx.ops.tags.remove_label(_label(ctx, args.name).id).value
     if args.json:
         print_json({"removed": label.name})
     else:

@@ -8,8 +8,9 @@ from typing import Any
 
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
+from photomgr.core.library.gallery import content_hashes
+from photomgr.core.ops.results import Hit
 from photomgr.core.search.duplicates import duplicate_groups
-from photomgr.core.search.similar import find_similar, text_search
 
 DEFAULT_DUPLICATE_THRESHOLD = 0.95
 
@@ -34,9 +35,8 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_duplicates)
 
 
-def _emit(args: argparse.Namespace, ctx: CliContext, hits: list[tuple[int, float]]) -> None:
-    paths = ctx.photos.paths_by_id([pid for pid, _ in hits])
-    rows = [{"path": paths[pid], "score": round(float(score), 4)} for pid, score in hits if pid in paths]
+def _emit(args: argparse.Namespace, hits: list[Hit]) -> None:
+    rows = [{"path": h.path, "score": round(h.score, 4)} for h in hits]
     if args.json:
         print_json(rows)
     else:
@@ -53,11 +53,8 @@ def run_similar(args: argparse.Namespace) -> int:
     _check_k(args.k)
     with CliContext(args) as ctx:
         photo = ctx.photo(args.path)
-        got = ctx.engine.vectors.get(photo.id, ctx.model_id)
-        if got is None:
-            raise CliError(f"{args.path}: has no vector yet (run `photomgr index` on its folder)")
-        hits = find_similar(ctx.index(), photo.id, got[0], args.k, copies=ctx.copy_check())
-        _emit(args, ctx, hits)
+        hits = ctx.ops.search.similar(ctx.engine, photo.id, args.k)
+    _emit(args, hits)
     return 0
 
 
@@ -66,9 +63,8 @@ def run_search(args: argparse.Namespace) -> int:
     if not args.text.strip():
         raise CliError("search text is empty")
     with CliContext(args) as ctx:
-        query = ctx.encoder().embed_query(args.text)
-        hits = text_search(ctx.engine.matrix(), query, args.k, ctx.engine.scorer)
-        _emit(args, ctx, hits)
+        hits = ctx.ops.search.text_hits(ctx.engine, ctx.encoder(), args.text, args.k)
+    _emit(args, hits)
     return 0
 
 
@@ -78,10 +74,10 @@ def run_duplicates(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
         matrix = ctx.engine.matrix()
         ids = matrix.ids
-        hashes_by_id = dict(ctx.library.conn.execute(
-            "SELECT id, content_hash FROM photos WHERE missing = 0 AND error IS NULL"))
+        hashes_by_id = content_hashes(ctx.library.conn)
         hashes = [hashes_by_id.get(int(i), "") or "" for i in ids]
-        groups = duplicate_groups(ids, hashes, matrix.image, args.threshold, ctx.index())
+        groups = duplicate_groups(ids, hashes, matrix.image, args.threshold,
+                                  ctx.ops.search.index(ctx.model_id))
         paths = ctx.photos.paths_by_id([pid for g in groups for pid in g])
         out = [[paths[pid] for pid in g] for g in groups]
     if args.json:

@@ -54,7 +54,7 @@ def run_tags(args: argparse.Namespace) -> int:
                     print(f"{paths[pid]}: {names}")
             return 0
         photo = ctx.photo(args.path)
-        tags = ctx.engine.tags_for_photo(photo.id)
+        tags = ctx.ops.tags.tags_for_photo(photo.id)
     if args.json:
         print_json([t.as_json() for t in tags])
     else:
@@ -67,20 +67,12 @@ def run_tag(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
         photo = ctx.photo(args.path)
         try:
-            label = ctx.engine.labels.by_name(args.label)
+            label = ctx.ops.tags.labels.by_name(args.label)
         except NoSuchLabel as exc:
             raise CliError(str(exc)) from exc
-        current = next(t for t in ctx.engine.tags_for_photo(photo.id) if t.label_id == label.id)
-        if args.clear:
-            ctx.engine.labels.clear_decision(photo.id, label.id)
-        else:
-            state = CONFIRMED if args.confirm else REJECTED
-            # Confirming a tag the model did not give is the user tagging by hand.
-            auto_said_yes = current.score >= ctx.engine.threshold(label)
-            source = "manual" if state == CONFIRMED and not auto_said_yes else "auto"
-            ctx.engine.labels.set_decision(photo.id, label.id, state, source)
-        ctx.engine.invalidate()
-        after = next(t for t in ctx.engine.tags_for_photo(photo.id) if t.label_id == label.id)
+        state = None if args.clear else (CONFIRMED if args.confirm else REJECTED)
+        ctx.ops.tags.decide([photo.id], label.id, state)
+        after = next(t for t in ctx.ops.tags.tags_for_photo(photo.id) if t.label_id == label.id)
     if args.json:
         print_json(after.as_json())
     else:

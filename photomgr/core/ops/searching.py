@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photomgr.core.library import gallery
+from photomgr.core.library.errors import LibraryError
 from photomgr.core.ops.results import Hit, PhotoSet
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ DUPLICATE_THRESHOLD = 0.95  # as `photomgr duplicates`
 SEARCH_K = 200  # results a text search shows in the gallery
 
 
-class NotReady(Exception):
+class NotReady(LibraryError):
     """The library has no vectors for the active model yet; the message is for the user."""
 
 
@@ -69,13 +70,18 @@ class SearchOps:
             copies = library_copy_check(self.conn, self.thumbnails_dir)
         return self.hits(find_similar(self.index(engine.model_id), photo_id, got[0], k, copies=copies))
 
-    def text(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int = SEARCH_K) -> PhotoSet:
+    def text_hits(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int) -> list[Hit]:
+        """The `k` photos that best match a text query, best first."""
         from photomgr.core.search.similar import text_search
 
         if engine is None:
             raise NotReady("search needs embedded photos: add a folder and let it finish embedding")
-        vector = encoder.embed_query(query)
-        found = text_search(engine.matrix(), vector, k, engine.scorer)
+        if not query.strip():
+            raise ValueError("search text is empty")
+        return self.hits(text_search(engine.matrix(), encoder.embed_query(query), k, engine.scorer))
+
+    def text(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int = SEARCH_K) -> PhotoSet:
+        found = [(h.photo_id, h.score) for h in self.text_hits(engine, encoder, query, k)]
         ids = np.asarray([pid for pid, _ in found], dtype=np.int64)
         captions = {pid: f"{score:.2f}" for pid, score in found}
         return PhotoSet("search", query, ids, captions, f"{len(ids):,} best matches for “{query}”")
