@@ -9,10 +9,9 @@ what to re-ask for. New operations need no job here: WorkerHost.run_op runs any 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from photomgr.core.ops.changes import OpResult
-from photomgr.core.ops.tagging import Memo, TagOps
+from photomgr.core.ops.tagging import TagOps
 from photomgr.gui.results import PhotoSet
 
 if TYPE_CHECKING:
@@ -30,10 +29,7 @@ def _search(w: LibraryWorker) -> SearchOps:
     return w.ops.search
 
 
-def _changed(w: LibraryWorker, result: OpResult[Any] | None = None) -> None:
-    if result is not None and w.ops is not None:
-        w.ops.saw(result.changes.revision)
-        w.changed.emit(result.changes)
+def _changed(w: LibraryWorker) -> None:
     w.labels_changed.emit(_tags(w).summaries())
 
 
@@ -83,59 +79,3 @@ def check_clip(w: LibraryWorker) -> None:
     available, message = clip_state(ModelChoice.read(Settings(w.library.conn)))
     w.state = replace(w.state, clip_available=available, clip_message=message, clip_checked=True)
     w.model_state.emit(w.state)
-
-
-# -- labels (undoable: the window's undo commands pair these up) ---------------------------------
-def add_label(w: LibraryWorker, name: str, prompts: list[str] | None, threshold: float | None,
-              memo: Memo) -> None:
-    result = None
-    try:
-        result = _tags(w).add_label(name, prompts, threshold, memo)
-    finally:
-        _changed(w, result)
-
-
-def undo_add_label(w: LibraryWorker, memo: Memo) -> None:
-    _changed(w, _tags(w).undo_add_label(memo))
-
-
-def remove_label(w: LibraryWorker, label_id: int, memo: Memo) -> None:
-    result = None
-    try:
-        result = _tags(w).remove_label(label_id, memo)
-    finally:
-        _changed(w, result)
-
-
-def undo_remove_label(w: LibraryWorker, memo: Memo) -> None:
-    _changed(w, _tags(w).undo_remove_label(memo))
-
-
-def rename_label(w: LibraryWorker, label_id: int, new: str) -> None:
-    result = None
-    try:
-        result = _tags(w).rename_label(label_id, new)
-    finally:
-        _changed(w, result)
-
-
-def edit_label(w: LibraryWorker, label_id: int, prompts: list[str] | None, threshold: float | None,
-               clear_threshold: bool) -> None:
-    result = None
-    try:
-        result = _tags(w).edit_label(label_id, prompts=prompts, threshold=threshold,
-                                     clear_threshold=clear_threshold)
-    finally:
-        _changed(w, result)
-
-
-def decide(w: LibraryWorker, photo_ids: list[int], label_id: int, state: str | None, memo: Memo) -> None:
-    result = None
-    try:
-        result = _tags(w).decide(photo_ids, label_id, state, memo)
-    finally:
-        _changed(w, result)
-
-
-def undo_decide(w: LibraryWorker, label_id: int, memo: Memo) -> None:
-    _changed(w, _tags(w).undo_decide(label_id, memo))

@@ -205,32 +205,33 @@ class WorkerHost(QObject):
     def duplicates(self, threshold: float = DUPLICATE_THRESHOLD) -> None:
         self.submit(partial(jobs.duplicates, threshold=threshold))
 
+    # Label and tag edits: core operations run through run_op (undo.py pairs them up).
     def add_label(self, name: str, prompts: list[str] | None, threshold: float | None, memo: Memo) -> None:
-        self.submit(partial(jobs.add_label, name=name, prompts=prompts, threshold=threshold, memo=memo))
+        self.run_op(lambda ops: ops.tags.add_label(name, prompts, threshold, memo))
 
     def undo_add_label(self, memo: Memo) -> None:
-        self.submit(partial(jobs.undo_add_label, memo=memo))
+        self.run_op(lambda ops: ops.tags.undo_add_label(memo))
 
     def remove_label(self, label_id: int, memo: Memo) -> None:
-        self.submit(partial(jobs.remove_label, label_id=label_id, memo=memo))
+        self.run_op(lambda ops: ops.tags.remove_label(label_id, memo))
 
     def undo_remove_label(self, memo: Memo) -> None:
-        self.submit(partial(jobs.undo_remove_label, memo=memo))
+        self.run_op(lambda ops: ops.tags.undo_remove_label(memo))
 
     def rename_label(self, label_id: int, new: str) -> None:
-        self.submit(partial(jobs.rename_label, label_id=label_id, new=new))
+        self.run_op(lambda ops: ops.tags.rename_label(label_id, new))
 
     def edit_label(self, label_id: int, *, prompts: list[str] | None = None, threshold: float | None = None,
                    clear_threshold: bool = False) -> None:
-        self.submit(partial(jobs.edit_label, label_id=label_id, prompts=prompts, threshold=threshold,
-                            clear_threshold=clear_threshold))
+        self.run_op(lambda ops: ops.tags.edit_label(label_id, prompts=prompts, threshold=threshold,
+                                                    clear_threshold=clear_threshold))
 
     def decide(self, photo_ids: list[int], label_id: int, state: str | None, memo: Memo) -> None:
-        self.submit(partial(jobs.decide, photo_ids=list(photo_ids), label_id=label_id, state=state,
-                            memo=memo))
+        ids = list(photo_ids)
+        self.run_op(lambda ops: ops.tags.decide(ids, label_id, state, memo))
 
     def undo_decide(self, label_id: int, memo: Memo) -> None:
-        self.submit(partial(jobs.undo_decide, label_id=label_id, memo=memo))
+        self.run_op(lambda ops: ops.tags.undo_decide(label_id, memo))
 
     # -- the end ------------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 30_000) -> None:

@@ -85,6 +85,7 @@ def test_second_writer_waits_with_a_message_or_fails_at_once(tmp_path: Path) -> 
                 write_transaction(second.conn, WaitPolicy(wait=False)):
             pass
         told: list[str] = []
+        second.conn.execute("PRAGMA busy_timeout = 100")  # the message comes after SQLite's own wait
         threading.Timer(0.5, lambda: first.conn.execute("COMMIT")).start()
         started = time.monotonic()
         with write_transaction(second.conn, WaitPolicy(on_wait=lambda why: told.append("waiting"))):
@@ -128,7 +129,7 @@ def test_readonly_open_of_a_library_nobody_may_write(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     _library_with_label(root)
     if os.geteuid() == 0:
-        pytest.skip("root can write anyway; tests/cli/test_library_faults_cli.py drops privileges")
+        pytest.skip("root can write anyway; tests/cli/test_library_faults_cli.py uses a read-only mount")
     os.chmod(root, 0o555)
     os.chmod(root / "library.db", 0o444)
     try:

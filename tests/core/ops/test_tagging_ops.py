@@ -1,4 +1,4 @@
-"""The worker's label and tag operations without Qt: the same semantics as the CLI's."""
+"""The label and tag operations the CLI and the GUI's worker share (no Qt involved)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 
 from photomgr.core.library.database import Library
+from photomgr.core.library.labels import LabelExists
 from photomgr.core.library.settings import Settings
+from photomgr.core.library.transaction import revision
+from photomgr.core.ops.results import CONFIRMED, REJECTED, LabelScores
 from photomgr.core.ops.searching import SearchOps
-from photomgr.core.ops.tagging import Memo, TagOps
+from photomgr.core.ops.tagging import Memo, NewLabel, TagOps
 from photomgr.core.services.indexing import index_folders
 from photomgr.core.services.model_choice import active_model_id
-from photomgr.gui.results import CONFIRMED, REJECTED, LabelScores, describe_model
+from photomgr.gui.results import describe_model
 from tests.fakes import FakeEmbedder
 from tests.gui.conftest import colour_folder
 
@@ -34,7 +37,7 @@ def ops(tmp_path: Path) -> Iterator[tuple[TagOps, Library, dict[str, int]]]:
 
 def test_counts_match_the_engine_and_the_live_count(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
     tags, _library, ids = ops
-    red = tags.add_label("red", None, None, Memo())
+    red = tags.add_label("red", None, None, Memo()).value
     assert [(s.name, s.photos) for s in tags.summaries()] == [("red", 3)]
     tags.decide([ids["blue0"]], red.id, CONFIRMED, Memo())
     tags.decide([ids["red2"]], red.id, REJECTED, Memo())
@@ -55,7 +58,7 @@ def test_counts_match_the_engine_and_the_live_count(ops: tuple[TagOps, Library, 
 def test_undo_memos(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
     tags, library, ids = ops
     add = Memo()
-    red = tags.add_label("red", None, None, add)
+    red = tags.add_label("red", None, None, add).value
     memo = Memo()
     tags.decide([ids["red0"], ids["green0"]], red.id, REJECTED, memo)
     tags.decide([ids["red0"]], red.id, CONFIRMED, Memo())
@@ -70,7 +73,7 @@ def test_undo_memos(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
     tags.remove_label(red.id, removed)
     assert tags.labels.all() == []
     tags.undo_remove_label(removed)
-    assert tags.labels.by_id(red.id) == red and len(tags.labels.decisions_for_label(red.id)) == 2
+    assert tags.labels.by_id(red.id) is not None and len(tags.labels.decisions_for_label(red.id)) == 2
     tags.undo_add_label(add)
     assert tags.labels.all() == []
     tags.add_label("red", None, None, add)  # redo: the same id comes back
@@ -92,3 +95,54 @@ def test_search_ops_and_helpers(ops: tuple[TagOps, Library, dict[str, int]]) -> 
     assert LabelScores(1, np.array([0.1, 0.5, 0.9], np.float32), 2, 0.5, 0.5).count_at(0.5) == 4
     assert describe_model("default:efficientnet:v1") == "offline default"
     assert describe_model("clip:ViT-B-32:openai") == "CLIP ViT-B-32 (openai)"
+
+
+def test_counts_follow_every_decision_change(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    """Two decision sets that the old improvised cache key could not tell apart (same count,
+    same id sums, same number confirmed) must give their own counts."""
+    tags, _library, ids = ops
+    red = tags.add_label("red", None, None, Memo()).value
+    p1, p2, p3, p4 = sorted(ids.values())[:4]  # the issue's example: {1, 4} vs {2, 3} confirmed
+    tags.decide([p1, p4], red.id, CONFIRMED)
+    tags.decide([p2, p3], red.id, REJECTED)
+    first = tags.summaries()[0].photos
+    first_ids = set(tags.photos_for_label(red.id).ids.tolist())
+    tags.decide([p2, p3], red.id, CONFIRMED)
+    tags.decide([p1, p4], red.id, REJECTED)
+    second = tags.summaries()[0].photos
+    second_ids = set(tags.photos_for_label(red.id).ids.tolist())
+    assert {p1, p4} <= first_ids and not {p2, p3} & first_ids
+    assert {p2, p3} <= second_ids and not {p1, p4} & second_ids
+    assert first == len(first_ids) and second == len(second_ids)
+    assert tags.labels.by_id(red.id).revision == revision(tags.conn)  # type: ignore[union-attr]
+
+
+def test_operations_report_their_changes(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    tags, library, ids = ops
+    added = tags.add_labels([NewLabel("red"), NewLabel("green")])
+    red, green = added.value
+    assert added.changes.label_list and added.changes.labels == {red.id, green.id}
+    decided = tags.decide([ids["blue0"]], red.id, CONFIRMED)
+    assert decided.changes.labels == {red.id} and decided.changes.photos == {ids["blue0"]}
+    assert decided.changes.revision == revision(library.conn) > added.changes.revision
+    assert not decided.changes.label_list
+
+
+def test_a_failed_operation_changes_nothing(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    tags, library, _ids = ops
+    tags.add_labels([NewLabel("red")])
+    before = revision(library.conn)
+    with pytest.raises(LabelExists):
+        tags.add_labels([NewLabel("green"), NewLabel("red")])  # the second exists: neither is added
+    assert [lab.name for lab in tags.labels.all()] == ["red"] and revision(library.conn) == before
+
+    class Broken(FakeEmbedder):
+        def embed_label(self, prompts):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the text model failed")
+
+    model_id = tags.engine.model_id if tags.engine else None
+    tags.engine = None
+    tags.use_model(model_id, lambda: Broken())
+    with pytest.raises(RuntimeError, match="text model failed"):
+        tags.add_labels([NewLabel("blue")])
+    assert [lab.name for lab in tags.labels.all()] == ["red"]  # no half-made label
