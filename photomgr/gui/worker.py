@@ -294,7 +294,7 @@ class LibraryWorker(QObject):
             self.vectors_changed(embedding=True)
         try:
             result = index_folders(library, roots, embedder=self.embedder, progress=reporter,
-                                   cancel=self._cancel.event)
+                                   cancel=self._cancel.event, between_batches=self.drain)
             report = result.scan
             if not roots:  # embedding only: the report's count is the whole library's
                 report.photos = PhotoStore(library.conn).count_present()

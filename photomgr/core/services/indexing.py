@@ -67,14 +67,16 @@ def index_folders(
                  cancelled=cancel.is_set if cancel is not None else None)
     try:
         return _index_locked(library, roots, model=model, embedder=embedder, progress=progress,
-                             cancel=cancel, workers=workers, started=started)
+                             cancel=cancel, workers=workers, between_batches=between_batches,
+                             started=started)
     finally:
         lock.release()
 
 
 def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | None,
                   embedder: Embedder | None, progress: Callable[[ScanProgress], None] | None,
-                  cancel: threading.Event | None, workers: int | None, started: float) -> IndexResult:
+                  cancel: threading.Event | None, workers: int | None,
+                  between_batches: Callable[[], None] | None, started: float) -> IndexResult:
     if embedder is not None:
         model = LazyEmbedder.ready(embedder)
     conn = library.conn

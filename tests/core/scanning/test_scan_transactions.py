@@ -10,6 +10,7 @@ import pytest
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.database import Library
+from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.labels import LabelStore
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.scanning import scanner as scanner_module
@@ -68,7 +69,7 @@ def test_label_added_during_a_failed_scan_survives(library: Library, photos: Pat
             library.conn.execute("COMMIT")
             added.append("beach")
 
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises((sqlite3.OperationalError, LibraryError)):  # LibraryFull, translated
         _scanner(library).scan([photos], progress=progress)
     assert added == ["beach"]
     assert [label.name for label in labels.all()] == ["beach"]
