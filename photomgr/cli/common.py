@@ -42,5 +42,9 @@ def open_library(args: argparse.Namespace) -> Library:
 
 
 def print_json(value: object) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    # A file name that is not UTF-8 holds lone surrogates (PEP 383), which cannot be written as
+    # UTF-8: they become JSON's own \udcXX escapes, still valid JSON, and json.loads gives back
+    # the exact name (os.fsencode turns it into the original bytes).
+    sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     sys.stdout.write("\n")

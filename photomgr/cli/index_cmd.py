@@ -9,8 +9,10 @@ from typing import Any
 
 from photomgr.cli.common import CliError, open_library, print_json
 from photomgr.cli.progress import ProgressBar
+from photomgr.core.fspaths import display_path
+from photomgr.core.imaging.errors import TRANSIENT
 from photomgr.core.library.settings import Settings
-from photomgr.core.scanning.scanner import ScanProgress
+from photomgr.core.scanning.scanner import ScanProgress, ScanReport
 from photomgr.core.services.indexing import IndexResult, index_folders
 from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
 
@@ -22,6 +24,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="folders (or files) to scan")
     p.add_argument("--no-embed", action="store_true",
                    help="only record photos and thumbnails; embed later")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="analyse again every file that holds an error, not only the transient ones")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.set_defaults(run=run)
 
@@ -44,10 +48,11 @@ def run(args: argparse.Namespace) -> int:
                 for bar in bars.values():
                     bar.close()
                 bars[p.phase] = ProgressBar(PHASES.get(p.phase, p.phase))
-            bars[p.phase].update(p.done, p.total, p.path)
+            bars[p.phase].update(p.done, p.total, display_path(p.path) if p.path else p.path)
 
         try:
-            result = index_folders(library, roots, model=model, progress=on_progress)
+            result = index_folders(library, roots, model=model, progress=on_progress,
+                                   retry_errors=args.retry_errors)
         finally:
             for bar in bars.values():
                 bar.close()
@@ -66,14 +71,32 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(result: IndexResult) -> None:
     report = result.scan
     for err in report.errors:
-        print(f"error: {err.path}: {err.error}", file=sys.stderr)
+        kind = " (transient: retried on the next run)" if err.kind == TRANSIENT else ""
+        print(f"error: {display_path(err.path)}: {err.error}{kind}", file=sys.stderr)
     print(
         f"{report.photos} photos: {report.new} new, {report.unchanged} unchanged, "
         f"{report.updated} updated, {report.moved} moved, {report.missing} missing, "
         f"{len(report.errors)} errors ({result.seconds:.1f} s)"
         + (f"; {len(report.skipped)} other files are not photos" if report.skipped else "")
     )
+    if report.retried:
+        print(f"retried {report.retried} files that held an error")
+    if report.held_errors:
+        print(_held_errors_line(report))
     if result.model_id:
         rate = f", model {result.embed.model_rate:.1f} photos/s" if result.embed.embedded else ""
         print(f"embedded {result.embed.embedded} photos with {result.model_id}{rate}"
               + (f"; {result.pending} still pending" if result.pending else ""))
+
+
+def _held_errors_line(report: ScanReport) -> str:
+    """What the library holds, not only what this run met: a re-run that meets no new error
+    must not read as "all is well" while hundreds of photos still cannot be shown."""
+    held = report.held_errors
+    transient = sum(1 for e in held if e.kind == TRANSIENT)
+    parts = [f"{len(held) - transient} permanent"]
+    if transient:
+        parts.append(f"{transient} transient (retried on every run)")
+    return (f"{len(held)} photos in these folders hold an error: {', '.join(parts)}; "
+            "`photomgr index --retry-errors PATH` tries them all again, "
+            "`--json` lists them")

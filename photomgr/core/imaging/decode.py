@@ -6,22 +6,30 @@ size in a fraction of the time), HEIF uses an embedded thumbnail when one is big
 uses the camera's embedded preview. Everything is then shrunk to at most 2 x `min_side`.
 
 A bad file is data, not a crash: every failure, whatever Pillow or a codec raises, comes out as
-an `ImageError` with a one-line reason, so one broken file can never stop a scan.
+an `ImageError` with a one-line reason, so one broken file can never stop a scan. The error says
+whether it is transient (I/O, permission, memory: worth trying again) or permanent.
+
+The file is opened once, safely (`open_photo_file`: regular files only, non-blocking, size
+capped), and a full-size decode first reserves its memory from `DECODE_BUDGET`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError, features
 
+from photomgr.core.imaging.budget import DECODE_BUDGET, estimate_decode_bytes
 from photomgr.core.imaging.convert import to_small_rgb, upright
 from photomgr.core.imaging.errors import ImageError, PhotoMissingError
-from photomgr.core.imaging.formats import IMAGE_FORMATS, sniff_format
+from photomgr.core.imaging.files import open_photo_file
+from photomgr.core.imaging.formats import HEAD_SIZE, IMAGE_FORMATS, sniff_format
 from photomgr.core.imaging.metadata import PhotoMetadata, read_metadata
 from photomgr.core.imaging.raw import open_raw_preview
 
@@ -79,28 +87,37 @@ def _quiet_warnings() -> None:
 _register_plugins()
 
 
-def decode_photo(path: Path, *, min_side: int = 256, fmt: str | None = None) -> DecodedPhoto:
+def decode_photo(path: Path, *, min_side: int = 256, fmt: str | None = None,
+                 file: BinaryIO | None = None) -> DecodedPhoto:
     """Decode `path` into an upright RGB image with long side in [min_side, 2*min_side].
 
-    `fmt` is the result of `sniff_format` when the caller already has it. Raises `ImageError`
-    (a `PhotoMissingError`, also a FileNotFoundError, when the file has vanished) and nothing else.
-    The file is only ever opened for reading.
+    `fmt` is the result of `sniff_format` when the caller already has it; `file` the file
+    already opened with `open_photo_file` (then `path` only names it in messages). Raises
+    `ImageError` (a `PhotoMissingError`, also a FileNotFoundError, when the file has vanished)
+    and nothing else. The file is only ever opened for reading.
     """
     if min_side < 1:
         raise ValueError(f"min_side must be positive, not {min_side}")
     _quiet_warnings()
     path = Path(path)
     label = _LABELS.get(fmt or "", "image")
+    opened: BinaryIO | None = None
     try:
+        if file is None:
+            file = opened = open_photo_file(path)
         if fmt is None:
-            fmt = sniff_format(path)
+            file.seek(0)
+            head = file.read(HEAD_SIZE)
+            fmt = sniff_format(path, head)
             label = _LABELS.get(fmt or "", "image")
-        if fmt is None:
-            empty = path.stat().st_size == 0
-            raise ImageError("not an image (empty file)" if empty else "not an image (unrecognised content)")
+            if fmt is None:
+                empty = not head and os.fstat(file.fileno()).st_size == 0
+                raise ImageError("not an image (empty file)" if empty
+                                 else "not an image (unrecognised content)")
         if fmt not in IMAGE_FORMATS or not _plugin_available(fmt):
             raise ImageError(f"unsupported format: no {label} decoder is installed")
-        return _decode(path, fmt, min_side)
+        file.seek(0)
+        return _decode(path, file, fmt, min_side)
     except ImageError:
         raise
     except FileNotFoundError as exc:
@@ -110,29 +127,34 @@ def decode_photo(path: Path, *, min_side: int = 256, fmt: str | None = None) -> 
     except UnidentifiedImageError as exc:
         raise ImageError(f"corrupt {label}: the decoder cannot identify its content") from exc
     except MemoryError:
-        raise ImageError(f"out of memory while decoding this {label} (image too large?)") from None
+        raise ImageError(f"out of memory while decoding this {label} (image too large?)",
+                         transient=True) from None
     except OSError as exc:
-        if exc.errno is not None:  # the file system, not the content
-            raise ImageError(f"cannot read file: {exc.strerror or exc}") from exc
+        if exc.errno is not None:  # the file system, not the content: worth another try later
+            raise ImageError(f"cannot read file: {exc.strerror or exc}", transient=True) from exc
         raise ImageError(_corrupt_message(label, exc)) from exc
     except (SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError,
             ZeroDivisionError, OverflowError, RuntimeError, NotImplementedError) as exc:
         raise ImageError(_corrupt_message(label, exc)) from exc
     except Exception as exc:  # one bad file must never crash a scan
         raise ImageError(f"could not decode: {type(exc).__name__}: {_one_line(exc)}") from exc
+    finally:
+        if opened is not None:
+            opened.close()
 
 
-def _decode(path: Path, fmt: str, min_side: int) -> DecodedPhoto:
+def _decode(path: Path, file: BinaryIO, fmt: str, min_side: int) -> DecodedPhoto:
     """The decode itself; raises whatever the codecs raise, decode_photo translates it."""
     long_side = 2 * min_side
     if fmt == "raw":
         try:
-            preview, metadata, is_upright = open_raw_preview(path, min_side)
+            preview, metadata, is_upright = open_raw_preview(file, min_side)
         except ImageError as raw_error:
-            if not _has_tiff_magic(path):
+            if not _has_tiff_magic(file):
                 raise
             try:  # a plain TIFF named .dng/.nef (or a TIFF-based raw LibRaw lacks): try it as TIFF
-                return _decode(path, "tiff", min_side)
+                file.seek(0)
+                return _decode(path, file, "tiff", min_side)
             except Exception:
                 raise raw_error from raw_error.__cause__  # the RAW reason is the one that matters
         with preview:
@@ -143,17 +165,19 @@ def _decode(path: Path, fmt: str, min_side: int) -> DecodedPhoto:
             out = small if is_upright else upright(small, metadata.orientation)
             return DecodedPhoto(metadata, out.copy() if out is preview else out)
 
-    with Image.open(path, formats=_PIL_FORMATS[fmt]) as image:
+    with Image.open(file, formats=_PIL_FORMATS[fmt]) as image:
+        drafted: PhotoMetadata | None = None
         if fmt in _DRAFT_FORMATS:
-            metadata = read_metadata(image, fmt)  # full size, before draft() shrinks it
+            drafted = read_metadata(image, fmt)  # full size, before draft() shrinks it
             image.draft("RGB", (min_side, min_side))
+        # The size is known from the header (after draft, the reduced one): reserve the memory
+        # of the full decode before making it.
+        with DECODE_BUDGET.reserve(estimate_decode_bytes(image)):
             image.load()  # forced here so a truncated file fails now, inside the try
-        else:
-            image.load()
-            metadata = read_metadata(image, fmt)
-        out = upright(to_small_rgb(image, long_side), metadata.orientation)
-        # The `with` closes the file *and* the pixels of `image`: never hand that object out.
-        return DecodedPhoto(metadata, out.copy() if out is image else out)
+            meta = drafted if drafted is not None else read_metadata(image, fmt)
+            out = upright(to_small_rgb(image, long_side), meta.orientation)
+            # The `with` closes the pixels of `image`: never hand that object out.
+            return DecodedPhoto(meta, out.copy() if out is image else out)
 
 
 def _plugin_available(fmt: str) -> bool:
@@ -164,9 +188,9 @@ def _plugin_available(fmt: str) -> bool:
     return all(name in Image.OPEN for name in _PIL_FORMATS[fmt])
 
 
-def _has_tiff_magic(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(4) in (b"II*\x00", b"MM\x00*")
+def _has_tiff_magic(file: BinaryIO) -> bool:
+    file.seek(0)
+    return file.read(4) in (b"II*\x00", b"MM\x00*")
 
 
 def _one_line(exc: BaseException) -> str:

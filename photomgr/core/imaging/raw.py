@@ -7,11 +7,11 @@ JPEG) decodes in milliseconds with draft mode and is what the photographer saw o
 from __future__ import annotations
 
 import io
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image
 
+from photomgr.core.imaging.budget import DECODE_BUDGET
 from photomgr.core.imaging.errors import ImageError
 from photomgr.core.imaging.metadata import (
     TAG_ORIENTATION,
@@ -27,8 +27,8 @@ _FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
 _CONTAINER_EXIF_BYTES = 1 << 19  # IFD0 and the EXIF IFD of TIFF-based raws sit near the start
 
 
-def open_raw_preview(path: Path, min_side: int) -> tuple[Image.Image, PhotoMetadata, bool]:
-    """(image, metadata, already_upright) for a RAW file.
+def open_raw_preview(file: BinaryIO, min_side: int) -> tuple[Image.Image, PhotoMetadata, bool]:
+    """(image, metadata, already_upright) for a RAW file, opened (see imaging/files.py).
 
     The image is an opened Pillow image (a JPEG preview, not yet loaded, so the caller can use
     draft mode) or an in-memory bitmap. `already_upright` is True when the pixels came from
@@ -40,13 +40,17 @@ def open_raw_preview(path: Path, min_side: int) -> tuple[Image.Image, PhotoMetad
         raise ImageError("RAW support is not installed (the rawpy package is missing)") from exc
 
     try:
-        with rawpy.imread(str(path)) as raw:
+        file.seek(0)
+        with rawpy.imread(file) as raw:
             flip_orientation = _FLIP_TO_ORIENTATION.get(int(raw.sizes.flip), 1)
             preview = _embedded_preview(raw, rawpy, min_side)
             if preview is None:
                 _check_pixel_limit(raw.sizes.width, raw.sizes.height)
-                pixels = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)
-                preview = Image.fromarray(pixels)
+                # Half-size demosaic: 3 bytes a pixel in numpy, then 4 in Pillow's copy.
+                with DECODE_BUDGET.reserve(raw.sizes.width * raw.sizes.height * 7 // 4):
+                    pixels = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)
+                    preview = Image.fromarray(pixels)
+                    del pixels
                 upright = True
             else:
                 upright = False
@@ -54,7 +58,7 @@ def open_raw_preview(path: Path, min_side: int) -> tuple[Image.Image, PhotoMetad
         raise ImageError(f"unreadable RAW ({_libraw_message(exc)})") from exc
 
     preview_exif = read_exif(preview)
-    exif = preview_exif if len(preview_exif) else _container_exif(path)  # previews rarely carry EXIF
+    exif = preview_exif if len(preview_exif) else _container_exif(file)  # previews rarely carry EXIF
     if upright:
         orientation = 1  # LibRaw already turned the pixels
     elif TAG_ORIENTATION in preview_exif:
@@ -92,12 +96,12 @@ def _check_pixel_limit(width: int, height: int) -> None:
         raise ImageError(f"decompression bomb: {width * height} pixels exceeds limit of {2 * limit}")
 
 
-def _container_exif(path: Path) -> Image.Exif:
+def _container_exif(file: BinaryIO) -> Image.Exif:
     """EXIF read straight from a TIFF-based raw's header (DNG, NEF, CR2, ARW...)."""
     exif = Image.Exif()
     try:
-        with path.open("rb") as fh:
-            head = fh.read(_CONTAINER_EXIF_BYTES)
+        file.seek(0)
+        head = file.read(_CONTAINER_EXIF_BYTES)
         if head[:4] in (b"II*\x00", b"MM\x00*"):
             exif.load(head)
     except Exception:  # metadata is optional; the picture is what matters

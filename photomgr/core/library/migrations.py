@@ -125,6 +125,22 @@ MIGRATIONS: Sequence[Migration] = (
         ALTER TABLE labels ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        6,
+        "each photo error is permanent or transient (transient ones are retried by the next scan)",
+        # Errors recorded before errors had a class: the file system's and memory's (these
+        # message prefixes) are transient, the rest are about the file's content.
+        """
+        ALTER TABLE photos ADD COLUMN error_kind TEXT
+            CHECK (error_kind IS NULL OR error_kind IN ('permanent', 'transient'));
+        UPDATE photos SET error_kind = CASE
+            WHEN error LIKE 'cannot read file:%' OR error LIKE 'out of memory%'
+                 OR error LIKE 'could not make a thumbnail: OSError%'
+                 OR error LIKE 'could not make a thumbnail: MemoryError%'
+            THEN 'transient' ELSE 'permanent' END
+        WHERE error IS NOT NULL;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

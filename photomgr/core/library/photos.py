@@ -1,4 +1,8 @@
-"""Typed reads and writes of the `photos` and `roots` tables."""
+"""Typed reads and writes of the `photos` and `roots` tables.
+
+Paths cross this boundary as exact file-system paths (`str`, surrogateescape for bytes that
+are not UTF-8) and are stored as text by `path_to_db` (see core/fspaths.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from photomgr.core.fspaths import path_from_db, path_to_db
 from photomgr.core.imaging.metadata import PhotoMetadata
 from photomgr.core.library.transaction import write_transaction
 
@@ -28,6 +33,7 @@ class KnownPhoto:
     content_hash: str | None
     missing: bool
     error: str | None
+    error_kind: str | None = None  # "permanent" | "transient" when error is set
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class PhotoRecord:
     content_hash: str | None
     metadata: PhotoMetadata | None
     error: str | None
+    error_kind: str | None = None  # "permanent" | "transient" when error is set
 
 
 @dataclass(frozen=True)
@@ -61,23 +68,32 @@ class PhotoRow:
     gps_lon: float | None
     error: str | None
     missing: bool
+    error_kind: str | None = None  # "permanent" | "transient" when error is set
 
 
-_KNOWN_COLUMNS = "id, path, size, mtime_ns, content_hash, missing, error"
+_KNOWN_COLUMNS = "id, path, size, mtime_ns, content_hash, missing, error, error_kind"
 _ROW_COLUMNS = (
     "id, path, size, content_hash, format, width, height, orientation, date_taken, "
-    "camera_make, camera_model, gps_lat, gps_lon, error, missing"
+    "camera_make, camera_model, gps_lat, gps_lon, error, missing, error_kind"
 )
 
 
 def _known(row: tuple) -> KnownPhoto:  # type: ignore[type-arg]
-    return KnownPhoto(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+    return KnownPhoto(row[0], path_from_db(row[1]), row[2], row[3], row[4], bool(row[5]), row[6],
+                      row[7])
 
 
 def _row(row: tuple) -> PhotoRow:  # type: ignore[type-arg]
     values = list(row)
-    values[-1] = bool(values[-1])
+    values[1] = path_from_db(values[1])
+    values[14] = bool(values[14])
     return PhotoRow(*values)
+
+
+def _error_kind(record: PhotoRecord) -> str | None:
+    if record.error is None:
+        return None
+    return record.error_kind or "permanent"
 
 
 def _metadata_values(record: PhotoRecord) -> tuple[object, ...]:
@@ -86,6 +102,16 @@ def _metadata_values(record: PhotoRecord) -> tuple[object, ...]:
         return (None,) * 10
     return (m.format, m.width, m.height, m.orientation, m.date_taken, m.camera_make,
             m.camera_model, m.gps_lat, m.gps_lon, None)
+
+
+# A folder and everything below it, as a range on the unique path index ('0' follows '/').
+_UNDER = "(path = ? OR (path >= ? AND path < ?))"
+
+
+def _under_args(root: Path) -> tuple[str, str, str]:
+    text = path_to_db(root)
+    prefix = text.rstrip("/") + "/"
+    return text, prefix, prefix[:-1] + "0"
 
 
 class PhotoStore:
@@ -104,15 +130,24 @@ class PhotoStore:
         """Every photo row whose path is one of `roots` or below them."""
         found: dict[str, KnownPhoto] = {}
         for root in roots:
-            prefix = str(root).rstrip("/") + "/"
-            # A range on the unique path index: '0' is the character after '/'.
-            rows = self.conn.execute(
-                f"SELECT {_KNOWN_COLUMNS} FROM photos WHERE path = ? OR (path >= ? AND path < ?)",
-                (str(root), prefix, prefix[:-1] + "0"),
-            )
-            for row in rows:
-                found[row[1]] = _known(row)
+            for row in self.conn.execute(
+                f"SELECT {_KNOWN_COLUMNS} FROM photos WHERE {_UNDER}", _under_args(root)
+            ):
+                photo = _known(row)
+                found[photo.path] = photo
         return found
+
+    def errors_under(self, roots: Iterable[Path]) -> list[KnownPhoto]:
+        """Photos below `roots` that are present and hold an error, by path: what a scan
+        reports as the library's errors, whether or not this run met them."""
+        found: dict[int, KnownPhoto] = {}
+        for root in roots:
+            for row in self.conn.execute(
+                f"SELECT {_KNOWN_COLUMNS} FROM photos WHERE error IS NOT NULL AND missing = 0"
+                f" AND {_UNDER}", _under_args(root)
+            ):
+                found[row[0]] = _known(row)
+        return sorted(found.values(), key=lambda p: p.path)
 
     def missing_with_hash(self) -> list[KnownPhoto]:
         """Photos marked missing anywhere in the library: candidates for a move."""
@@ -122,7 +157,8 @@ class PhotoStore:
         return [_known(r) for r in rows]
 
     def by_path(self, path: str) -> PhotoRow | None:
-        row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE path = ?", (path,)).fetchone()
+        row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE path = ?",
+                                (path_to_db(path),)).fetchone()
         return _row(row) if row else None
 
     def by_id(self, photo_id: int) -> PhotoRow | None:
@@ -138,7 +174,7 @@ class PhotoStore:
             for pid, path in self.conn.execute(
                 f"SELECT id, path FROM photos WHERE id IN ({marks})", chunk
             ):
-                out[pid] = path
+                out[pid] = path_from_db(path)
         return out
 
     def count_present(self, roots: Iterable[Path] | None = None) -> int:
@@ -150,12 +186,12 @@ class PhotoStore:
         return sum(1 for p in self.known_under(roots).values() if not p.missing and p.error is None)
 
     def roots(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT path FROM roots ORDER BY path")]
+        return [path_from_db(r[0]) for r in self.conn.execute("SELECT path FROM roots ORDER BY path")]
 
     # -- writes (call inside transaction()) ---------------------------------------------
     def add_root(self, root: Path) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?, ?)", (str(root), utc_now()))
+            "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?, ?)", (path_to_db(root), utc_now()))
 
     def insert(self, record: PhotoRecord) -> int:
         now = utc_now()
@@ -163,9 +199,10 @@ class PhotoStore:
         cur = self.conn.execute(
             "INSERT INTO photos (path, size, mtime_ns, content_hash, format, width, height,"
             " orientation, date_taken, camera_make, camera_model, gps_lat, gps_lon, error,"
-            " missing, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)",
-            (record.path, record.size, record.mtime_ns, record.content_hash, *meta[:9],
-             record.error, now, now),
+            " error_kind, missing, added_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)",
+            (path_to_db(record.path), record.size, record.mtime_ns, record.content_hash, *meta[:9],
+             record.error, _error_kind(record), now, now),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
@@ -182,9 +219,9 @@ class PhotoStore:
         self.conn.execute(
             "UPDATE photos SET path=?, size=?, mtime_ns=?, content_hash=?, format=?, width=?,"
             " height=?, orientation=?, date_taken=?, camera_make=?, camera_model=?, gps_lat=?,"
-            " gps_lon=?, error=?, missing=0, updated_at=? WHERE id=?",
-            (record.path, record.size, record.mtime_ns, record.content_hash, *meta[:9],
-             record.error, utc_now(), photo_id),
+            " gps_lon=?, error=?, error_kind=?, missing=0, updated_at=? WHERE id=?",
+            (path_to_db(record.path), record.size, record.mtime_ns, record.content_hash, *meta[:9],
+             record.error, _error_kind(record), utc_now(), photo_id),
         )
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:

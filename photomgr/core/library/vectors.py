@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photomgr.core.fspaths import path_from_db
 from photomgr.core.library.photos import utc_now
 
 STORE_DTYPE = np.float16
@@ -96,7 +97,7 @@ class VectorStore:
             " ORDER BY p.id",
             (model_id, model_id),
         )
-        return [PendingPhoto(r[0], r[1]) for r in rows]
+        return [PendingPhoto(r[0], path_from_db(r[1])) for r in rows]
 
     def count(self, model_id: str) -> int:
         row = self.conn.execute(

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from photomgr.core.imaging.decode import decode_photo
-from photomgr.core.imaging.errors import ImageError
-from photomgr.core.imaging.formats import sniff_format
+from photomgr.core.imaging.errors import PERMANENT, TRANSIENT, ErrorKind, ImageError, os_error_kind
+from photomgr.core.imaging.files import FileTooLargeError, NotRegularFileError, open_photo_file
+from photomgr.core.imaging.formats import HEAD_SIZE, sniff_format
 from photomgr.core.imaging.metadata import PhotoMetadata
 from photomgr.core.imaging.thumbnails import ThumbnailCache
-from photomgr.core.scanning.hashing import hash_file, read_head
+from photomgr.core.scanning.hashing import hash_stream
 from photomgr.core.scanning.walker import FileEntry
 
 # Extensions that promise an image. A file with one of these that is not an image is
@@ -44,6 +46,7 @@ class Analyzed:
     metadata: PhotoMetadata | None = None
     error: str | None = None
     prepared: object | None = None  # model input, when a `prepare` function was given
+    error_kind: ErrorKind | None = None  # for "bad": is it worth trying again next scan?
 
 
 def analyze_file(
@@ -51,43 +54,68 @@ def analyze_file(
     thumbnails: ThumbnailCache,
     prepare: Callable[[object], object] | None = None,
 ) -> Analyzed:
-    """Never raises: every failure becomes an `Analyzed` that says why."""
-    path = entry.path
-    try:
-        fmt = sniff_format(path, read_head(path))
-        suffix = path.suffix.lower()
-        # Only image files are hashed: hashing every video in a Pictures folder costs minutes.
-        if fmt is None and suffix not in IMAGE_EXTENSIONS:
-            if suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
-                return Analyzed(entry, "bad", content_hash=hash_file(path),
-                                error=f"unsupported image format ({suffix}): photomgr reads JPEG, "
-                                      "PNG, WebP, TIFF, GIF, BMP, HEIC/HEIF, AVIF and camera RAW")
-            return Analyzed(entry, "not_image", error="not an image")
-        content_hash = hash_file(path)
-    except FileNotFoundError:
-        return Analyzed(entry, "vanished", error="vanished during the scan")
-    except OSError as exc:
-        return Analyzed(entry, "bad", error=f"cannot read file: {exc.strerror or exc}")
+    """Never raises: every failure becomes an `Analyzed` that says why.
 
+    The file is opened once (regular files only, non-blocking, size-capped: see
+    imaging/files.py) and its header, hash and decode all read that one descriptor.
+    """
+    path = entry.path
+    promises_image = path.suffix.lower() in IMAGE_EXTENSIONS | UNSUPPORTED_IMAGE_EXTENSIONS
+    try:
+        with open_photo_file(path) as fh:
+            return _analyze_open(entry, fh, thumbnails, prepare)
+    except FileNotFoundError:  # PhotoMissingError too
+        return Analyzed(entry, "vanished", error="vanished during the scan", error_kind=TRANSIENT)
+    except (NotRegularFileError, FileTooLargeError) as exc:
+        if not promises_image:  # a pipe called "fifo" or a 40 GB video is simply not a photo
+            return Analyzed(entry, "not_image", error=str(exc))
+        return Analyzed(entry, "bad", error=str(exc), error_kind=PERMANENT)
+    except MemoryError:
+        return Analyzed(entry, "bad", error="out of memory while reading this file",
+                        error_kind=TRANSIENT)
+    except OSError as exc:  # permission, I/O error, a disk that went away: try again next time
+        return Analyzed(entry, "bad", error=f"cannot read file: {exc.strerror or exc}",
+                        error_kind=os_error_kind(exc))
+    except Exception as exc:  # a bad file is data: whatever it raises, the scan goes on
+        return Analyzed(entry, "bad", error=f"could not read: {type(exc).__name__}: {exc}",
+                        error_kind=PERMANENT)
+
+
+def _analyze_open(entry: FileEntry, fh: BinaryIO, thumbnails: ThumbnailCache,
+                  prepare: Callable[[object], object] | None) -> Analyzed:
+    path = entry.path
+    fmt = sniff_format(path, fh.read(HEAD_SIZE))
+    suffix = path.suffix.lower()
+    # Only image content is hashed: hashing every video in a Pictures folder costs minutes,
+    # and a 40 GB disk image named .jpg must not be read to learn it is not a photo.
+    if fmt is None and suffix not in IMAGE_EXTENSIONS:
+        if suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
+            return Analyzed(entry, "bad", content_hash=hash_stream(fh), error_kind=PERMANENT,
+                            error=f"unsupported image format ({suffix}): photomgr reads JPEG, "
+                                  "PNG, WebP, TIFF, GIF, BMP, HEIC/HEIF, AVIF and camera RAW")
+        return Analyzed(entry, "not_image", error="not an image")
     if fmt is None:
         reason = "not an image: empty file" if entry.size == 0 else (
             "not an image: the content is not a recognised image format "
             f"despite the {path.suffix} extension")
-        return Analyzed(entry, "bad", content_hash=content_hash, error=reason)
+        return Analyzed(entry, "bad", error=reason, error_kind=PERMANENT)
+    content_hash = hash_stream(fh)
 
     try:
-        decoded = decode_photo(path, fmt=fmt)
+        decoded = decode_photo(path, fmt=fmt, file=fh)
     except FileNotFoundError:
-        return Analyzed(entry, "vanished", error="vanished during the scan")
+        return Analyzed(entry, "vanished", error="vanished during the scan", error_kind=TRANSIENT)
     except ImageError as exc:
-        return Analyzed(entry, "bad", content_hash=content_hash, error=str(exc))
+        return Analyzed(entry, "bad", content_hash=content_hash, error=str(exc),
+                        error_kind=exc.kind)
 
     try:
         if not thumbnails.exists(content_hash):
             thumbnails.save(content_hash, decoded.image)
         prepared = prepare(decoded.image) if prepare is not None else None
     except Exception as exc:  # a bad file is data: the scan must go on
-        return Analyzed(entry, "bad", content_hash=content_hash,
+        # A full disk or a lost thumbnail folder is the machine's state, not the photo's.
+        return Analyzed(entry, "bad", content_hash=content_hash, error_kind=os_error_kind(exc),
                         error=f"could not make a thumbnail: {type(exc).__name__}: {exc}")
     return Analyzed(entry, "photo", content_hash=content_hash, metadata=decoded.metadata,
                     prepared=prepared)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from photomgr.core.imaging.decode import decode_photo
-from photomgr.core.imaging.errors import ImageError
+from photomgr.core.imaging.errors import TRANSIENT, ImageError, os_error_kind
 from photomgr.core.library.vectors import PendingPhoto, VectorStore
 from photomgr.core.models.base import Embedder
 from photomgr.core.pipeline.lookahead import lookahead_map
@@ -104,6 +104,7 @@ class _Prepared:
     photo: PendingPhoto
     tensor: torch.Tensor | None
     error: str | None
+    transient: bool = False  # not recorded: the photo stays pending and the next run retries it
 
 
 def embed_pending(
@@ -134,16 +135,18 @@ def embed_pending(
         except FileNotFoundError:
             return _Prepared(photo, None, None)  # gone since the scan; the next scan marks it missing
         except ImageError as exc:
-            return _Prepared(photo, None, str(exc))
+            return _Prepared(photo, None, str(exc), exc.transient)
         except Exception as exc:  # one photo must never stop the run
-            return _Prepared(photo, None, f"{type(exc).__name__}: {exc}")
+            return _Prepared(photo, None, f"{type(exc).__name__}: {exc}",
+                             os_error_kind(exc) == TRANSIENT)
 
     items = lookahead_map(prepare, pending, workers=workers, ahead=batch_size * 2, cancel=cancel)
     for done, item in enumerate(items, start=1):
         if item.tensor is not None:
             sink.add(item.photo.id, item.tensor)
         elif item.error is not None:
-            vectors.record_errors(model_id, [(item.photo.id, item.error)])
+            if not item.transient:
+                vectors.record_errors(model_id, [(item.photo.id, item.error)])
             sink.stats.failed += 1
         if progress:
             progress(done, total)

@@ -26,26 +26,32 @@ def lookahead_map(
     """Yield fn(item) for every item, in completion order, with at most `ahead` in flight.
 
     `fn` must not raise: it turns failures into values (a bad file is data, not a crash).
-    When `cancel` is set, no new work starts and the pending results are dropped.
+    When `cancel` is set, no new work starts and the pending results are dropped; so are
+    they when the consumer stops early (closes the generator, or Ctrl-C), without waiting.
     """
     source = iter(items)
     pending: set[Future[R]] = set()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode") as pool:
-        try:
-            while True:
-                while len(pending) < ahead and not (cancel and cancel.is_set()):
-                    try:
-                        item = next(source)
-                    except StopIteration:
-                        break
-                    pending.add(pool.submit(fn, item))
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-                if cancel and cancel.is_set():
-                    return
-        finally:
-            for future in pending:
-                future.cancel()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode")
+    finished = False
+    try:
+        while True:
+            while len(pending) < ahead and not (cancel and cancel.is_set()):
+                try:
+                    item = next(source)
+                except StopIteration:
+                    break
+                pending.add(pool.submit(fn, item))
+            if not pending:
+                finished = True
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+            if cancel and cancel.is_set():
+                return
+    finally:
+        # Stopped early (cancel, Ctrl-C, an error in the consumer): do not wait for the files
+        # being decoded right now; they finish in the background and their results are dropped.
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=finished, cancel_futures=True)

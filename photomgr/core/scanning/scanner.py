@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from photomgr.core.imaging.errors import PERMANENT, TRANSIENT
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.photos import KnownPhoto, PhotoRecord, PhotoStore
 from photomgr.core.pipeline.analyze import Analyzed, analyze_file
@@ -38,6 +39,7 @@ COMMIT_SECONDS = 0.5
 class ScanError:
     path: str
     error: str
+    kind: str = PERMANENT  # "permanent" | "transient" (retried by the next scan)
 
 
 @dataclass
@@ -48,19 +50,28 @@ class ScanReport:
     updated: int = 0
     moved: int = 0
     missing: int = 0
-    errors: list[ScanError] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)  # met by this scan
     skipped: list[ScanError] = field(default_factory=list)  # files that are not photos at all
     cancelled: bool = False
     seconds: float = 0.0
+    retried: int = 0  # unchanged files with an error analysed again (transient, or asked to)
+    # Every photo under the scanned folders that holds an error now, met by this scan or not.
+    held_errors: list[ScanError] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
             "photos": self.photos, "new": self.new, "unchanged": self.unchanged,
             "updated": self.updated, "moved": self.moved, "missing": self.missing,
-            "errors": [{"path": e.path, "error": e.error} for e in self.errors],
+            "errors": [_error_json(e) for e in self.errors],
             "skipped": [{"path": e.path, "reason": e.error} for e in self.skipped],
             "cancelled": self.cancelled, "seconds": round(self.seconds, 3),
+            "retried": self.retried,
+            "held_errors": [_error_json(e) for e in self.held_errors],
         }
+
+
+def _error_json(e: ScanError) -> dict[str, str]:
+    return {"path": e.path, "error": e.error, "kind": e.kind}
 
 
 @dataclass(frozen=True)
@@ -93,13 +104,17 @@ class Scanner:
 
     def scan(self, roots: list[Path], *, progress: ProgressFn | None = None,
              cancel: threading.Event | None = None, sink: FrameSink | None = None,
-             between_batches: BetweenBatchesFn | None = None) -> ScanReport:
+             between_batches: BetweenBatchesFn | None = None,
+             retry_errors: bool = False) -> ScanReport:
         """Scan `roots` and record what changed.
 
         `progress` and `between_batches` are both called with no transaction open, from the
         calling thread. `between_batches` runs after every committed batch (at least every
         COMMIT_SECONDS while files are being analysed) and now and then during the walk: the
         place for a caller to run queued user operations, each in its own transaction.
+
+        Unchanged files whose error is transient are analysed again; with `retry_errors`,
+        every unchanged file that has an error is.
         """
         started = time.perf_counter()
         report = ScanReport()
@@ -111,12 +126,16 @@ class Scanner:
         restored: list[int] = []
         for item in walk(roots, skip=self.skip):
             if isinstance(item, WalkProblem):
-                report.errors.append(ScanError(str(item.path), item.reason))
+                report.errors.append(ScanError(str(item.path), item.reason, TRANSIENT))
                 continue
             key = str(item.path)
             seen.add(key)
             old = known.get(key)
             if old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
+                if old.error is not None and (retry_errors or old.error_kind != PERMANENT):
+                    report.retried += 1
+                    to_analyse.append(item)
+                    continue
                 report.unchanged += 1
                 if old.missing:
                     restored.append(old.id)
@@ -170,6 +189,8 @@ class Scanner:
         if sink is not None:
             sink.flush()
         report.photos = self.store.count_present(roots)
+        report.held_errors = [ScanError(p.path, p.error or "", p.error_kind or PERMANENT)
+                              for p in self.store.errors_under(roots)]
         report.seconds = time.perf_counter() - started
         return report
 
@@ -183,12 +204,13 @@ class Scanner:
             report.skipped.append(ScanError(key, result.error or "not an image"))
             return None
         if result.kind == "vanished":
-            report.errors.append(ScanError(key, result.error or "vanished during the scan"))
+            report.errors.append(ScanError(key, result.error or "vanished during the scan", TRANSIENT))
             return None
+        kind = result.error_kind or PERMANENT
         record = PhotoRecord(key, entry.size, entry.mtime_ns, result.content_hash,
-                             result.metadata, result.error)
+                             result.metadata, result.error, kind if result.error else None)
         if result.kind == "bad":
-            report.errors.append(ScanError(key, result.error or "unknown error"))
+            report.errors.append(ScanError(key, result.error or "unknown error", kind))
         old = known.get(key)
         if old is not None:
             self.store.update(old.id, record)

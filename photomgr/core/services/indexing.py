@@ -54,12 +54,14 @@ def index_folders(
     cancel: threading.Event | None = None,
     workers: int | None = None,
     between_batches: Callable[[], None] | None = None,
+    retry_errors: bool = False,
 ) -> IndexResult:
     """Scan `roots`, embed with `model` (loaded on first need) or an already loaded `embedder`;
     with neither, only photos and thumbnails are recorded.
 
     `between_batches` is called often, with no transaction open, between the scan's and the
     embedding's short write transactions: where the GUI worker runs queued user operations.
+    `retry_errors` analyses again every file that holds an error (transient ones always are).
     """
     started = time.perf_counter()
     lock = library.index_lock()  # one indexing run per library, across processes
@@ -85,7 +87,7 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
     scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
                       skip={library.paths.root}, workers=workers)
     report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink,
-                          between_batches=between_batches)
+                          between_batches=between_batches, retry_errors=retry_errors)
     result = IndexResult(report)
     if model is not None and sink is not None:
         result.embed = sink.stats

@@ -4,6 +4,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -65,8 +66,8 @@ def test_rescan_touches_nothing_unchanged(library: Library, photos: Path,
     scanner = _scanner(library)
     scanner.scan([photos])
     opened: list[Path] = []
-    original = analyze.read_head
-    monkeypatch.setattr(analyze, "read_head", lambda p, *a: opened.append(p) or original(p, *a))
+    original = analyze.open_photo_file
+    monkeypatch.setattr(analyze, "open_photo_file", lambda p, *a: opened.append(p) or original(p, *a))
     report = scanner.scan([photos])
     assert report.unchanged == 9  # 7 photos + 2 recorded bad files
     assert (report.new, report.updated, report.moved, report.missing) == (0, 0, 0, 0)
@@ -151,14 +152,14 @@ def test_unreadable_folder_is_reported_and_skipped(library: Library, photos: Pat
 
 def test_file_vanishing_mid_scan(library: Library, photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     victim = photos / "album0" / "p2.jpg"
-    original = analyze.read_head
+    original = analyze.open_photo_file
 
-    def read_head(path: Path, *args: int) -> bytes:
+    def open_photo_file(path: Path, **kwargs: int) -> BinaryIO:
         if path == victim:
             path.unlink()
-        return original(path, *args)
+        return original(path, **kwargs)
 
-    monkeypatch.setattr(analyze, "read_head", read_head)
+    monkeypatch.setattr(analyze, "open_photo_file", open_photo_file)
     report = _scanner(library).scan([photos])
     assert any(e.path == str(victim) and "vanished" in e.error for e in report.errors)
     assert report.new == 6
