@@ -70,6 +70,7 @@ def index_folders(
     try:
         return _index_locked(library, roots, model=model, embedder=embedder, progress=progress,
                              cancel=cancel, workers=workers, between_batches=between_batches,
+                             retry_errors=retry_errors,
                              started=started)
     finally:
         lock.release()
@@ -78,7 +79,8 @@ def index_folders(
 def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | None,
                   embedder: Embedder | None, progress: Callable[[ScanProgress], None] | None,
                   cancel: threading.Event | None, workers: int | None,
-                  between_batches: Callable[[], None] | None, started: float) -> IndexResult:
+                  between_batches: Callable[[], None] | None, started: float,
+                  retry_errors: bool = False) -> IndexResult:
     if embedder is not None:
         model = LazyEmbedder.ready(embedder)
     conn = library.conn

@@ -5,6 +5,7 @@ deliverable 4)."""
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -12,12 +13,13 @@ import pytest
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.database import Library
-from photomgr.core.library.migrations import migrate
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.pipeline import analyze
 from photomgr.core.scanning.hashing import hash_file
 from photomgr.core.scanning.scanner import Scanner
 from tests.conftest import make_photo
+
+FROZEN = Path(__file__).parents[1] / "library" / "frozen"
 
 
 @pytest.fixture
@@ -106,10 +108,13 @@ def test_held_errors_are_those_under_the_scanned_folders(library: Library, tmp_p
 
 
 def test_migration_classifies_errors_recorded_before_classes(tmp_path: Path) -> None:
-    """A library written before errors had a class: I/O and memory errors become transient
-    (so the next scan retries them), the rest permanent."""
-    conn = sqlite3.connect(tmp_path / "library.db", isolation_level=None)
-    migrate(conn, target=4)
+    """A library written by the last release before errors had a class (the frozen v4 file,
+    plus errors of each sort): I/O and memory errors become transient, so the next scan
+    retries them; the rest are permanent."""
+    root = tmp_path / "library"
+    root.mkdir()
+    shutil.copy(FROZEN / "library-v4.db", root / "library.db")
+    conn = sqlite3.connect(root / "library.db", isolation_level=None)
     rows = [
         ("/p/denied.jpg", "cannot read file: Permission denied"),
         ("/p/oom.png", "out of memory while decoding this PNG (image too large?)"),
@@ -120,8 +125,11 @@ def test_migration_classifies_errors_recorded_before_classes(tmp_path: Path) -> 
     conn.executemany(
         "INSERT INTO photos (path, size, mtime_ns, error, added_at, updated_at)"
         " VALUES (?, 1, 1, ?, 'now', 'now')", rows)
-    migrate(conn)
-    kinds = dict(conn.execute("SELECT path, error_kind FROM photos"))
+    conn.close()
+    with Library(root) as library:
+        kinds = dict(library.conn.execute("SELECT path, error_kind FROM photos WHERE path LIKE '/p/%'"))
+        frozen_broken = library.conn.execute(
+            "SELECT error_kind FROM photos WHERE path = '/photos/broken.jpg'").fetchone()[0]
     assert kinds == {"/p/denied.jpg": "transient", "/p/oom.png": "transient",
                      "/p/full.jpg": "transient", "/p/corrupt.jpg": "permanent", "/p/ok.jpg": None}
-    conn.close()
+    assert frozen_broken == "permanent"  # "truncated JPEG": the file's content
