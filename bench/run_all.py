@@ -13,6 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = [
     ["-m", "bench.bench_decode"],
+    ["-m", "bench.bench_decode_memory"],  # the "off" run needs ~8 GB of RAM
     ["-m", "bench.bench_reindex"],
     ["-m", "bench.bench_rescore"],
     ["-m", "bench.bench_similar"],

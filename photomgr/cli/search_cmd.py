@@ -8,6 +8,7 @@ from typing import Any
 
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.gallery import content_hashes
 from photomgr.core.ops.results import Hit
 from photomgr.core.search.duplicates import duplicate_groups
@@ -41,7 +42,7 @@ def _emit(args: argparse.Namespace, hits: list[Hit]) -> None:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['score']:.3f}  {r['path']}")
+            print(f"{r['score']:.3f}  {display_path(str(r['path']))}")
 
 
 def _check_k(k: int) -> None:
@@ -84,6 +85,6 @@ def run_duplicates(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         for g in out:
-            print("\n".join(g) + "\n")
+            print("\n".join(display_path(p) for p in g) + "\n")
         print(f"{len(out)} groups")
     return 0

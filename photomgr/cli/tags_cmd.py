@@ -8,6 +8,7 @@ from typing import Any
 
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.labels import CONFIRMED, REJECTED, NoSuchLabel
 from photomgr.core.services.tagging import TagInfo
 
@@ -51,14 +52,14 @@ def run_tags(args: argparse.Namespace) -> int:
             else:
                 for pid, tags in rows:
                     names = ", ".join(t.label for t in tags if t.applies)
-                    print(f"{paths[pid]}: {names}")
+                    print(f"{display_path(paths[pid])}: {names}")
             return 0
         photo = ctx.photo(args.path)
         tags = ctx.ops.tags.tags_for_photo(photo.id)
     if args.json:
         print_json([t.as_json() for t in tags])
     else:
-        print(photo.path)
+        print(display_path(photo.path))
         _print_tags(tags)
     return 0
 
@@ -76,5 +77,5 @@ def run_tag(args: argparse.Namespace) -> int:
     if args.json:
         print_json(after.as_json())
     else:
-        print(f"{photo.path}: {after.label} {after.state} ({after.source})")
+        print(f"{display_path(photo.path)}: {after.label} {after.state} ({after.source})")
     return 0

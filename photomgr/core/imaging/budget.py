@@ -10,7 +10,11 @@ alone. Reservations are served in arrival order, so a big image is never starved
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -64,9 +68,32 @@ class MemoryBudget:
         try:
             yield
         finally:
+            if need >= _TRIM_ABOVE:
+                _give_back_to_the_os()
             with self._cond:
                 self.in_use -= need
                 self._cond.notify_all()
+
+
+# glibc keeps freed memory in per-thread arenas: without a trim, each decode thread would hold
+# on to the peak of the biggest image it ever decoded (6 threads: 2.3 GB instead of 1.3 GB).
+_TRIM_ABOVE = 64 << 20
+
+
+def _load_malloc_trim() -> object | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _give_back_to_the_os() -> None:
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)  # type: ignore[operator]
 
 
 def _capacity_from_env() -> int:

@@ -176,8 +176,12 @@ def _decode(path: Path, file: BinaryIO, fmt: str, min_side: int) -> DecodedPhoto
             image.load()  # forced here so a truncated file fails now, inside the try
             meta = drafted if drafted is not None else read_metadata(image, fmt)
             out = upright(to_small_rgb(image, long_side), meta.orientation)
-            # The `with` closes the pixels of `image`: never hand that object out.
-            return DecodedPhoto(meta, out.copy() if out is image else out)
+            decoded = DecodedPhoto(meta, out.copy() if out is image else out)
+            # Free the full-size pixels now, inside the reservation, not when `image` is
+            # collected after the next decode has started. (Image.close, not ImageFile.close:
+            # the file belongs to the caller.)
+            Image.Image.close(image)
+        return decoded
 
 
 def _plugin_available(fmt: str) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from photomgr.core.fspaths import path_from_db, path_to_db
 from photomgr.core.library.photos import PhotoRow, PhotoStore
 
 
@@ -45,6 +46,7 @@ _ORDER = "ORDER BY date_taken IS NULL, date_taken, path"
 
 def _under(folder: str) -> tuple[str, tuple[str, str, str]]:
     """A WHERE clause for `folder` and everything below it, as a range on the path index."""
+    folder = path_to_db(folder)  # stored text of the path (core/fspaths.py)
     prefix = folder.rstrip("/") + "/"
     # '0' is the character after '/', so [prefix, prefix-with-'0') is exactly "below folder".
     return "(path = ? OR (path >= ? AND path < ?))", (folder, prefix, prefix[:-1] + "0")
@@ -58,7 +60,7 @@ def _rows(cursor: sqlite3.Cursor) -> GalleryRows:
     for pid, content_hash, path, error in cursor:
         ids.append(pid)
         hashes.append(content_hash)
-        paths.append(path)
+        paths.append(path_from_db(path))
         errors.append(error is not None)
     return GalleryRows(np.asarray(ids, dtype=np.int64), hashes, paths, errors)
 
@@ -84,7 +86,7 @@ def rows_for_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> GalleryRows:
             f"SELECT id, content_hash, path, error FROM photos WHERE missing = 0 AND id IN ({marks})",
             chunk,
         ):
-            found[pid] = (content_hash, path, error is not None)
+            found[pid] = (content_hash, path_from_db(path), error is not None)
     kept = [i for i in wanted if i in found]
     return GalleryRows(
         np.asarray(kept, dtype=np.int64),
@@ -135,7 +137,7 @@ def paths_and_hashes(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, 
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT id, path, content_hash FROM photos WHERE missing = 0 AND id IN ({marks})"
         for pid, path, content_hash in conn.execute(sql, chunk):
-            found[pid] = (path, content_hash)
+            found[pid] = (path_from_db(path), content_hash)
     return found
 
 

@@ -214,3 +214,21 @@ def test_stopping_early_does_not_wait_for_a_stuck_decode() -> None:
         assert not closer.is_alive(), "closing the pool waited for the stuck decode"
     finally:
         release.set()
+
+
+@posix_only
+def test_gallery_reads_a_folder_that_is_not_utf8(library: Library, tmp_path: Path) -> None:
+    """The window's folder list and gallery query by folder: the stored text, not the raw name."""
+    from photomgr.core.library import gallery
+
+    try:
+        folder = tmp_path / os.fsdecode(b"album \xe9")
+        make_photo(folder / os.fsdecode(b"p\xff.jpg"))
+    except (UnicodeError, OSError):
+        pytest.skip("this file system does not take names that are not UTF-8")
+    _scanner(library).scan([folder])
+    counts = gallery.folder_counts(library.conn)
+    assert [(c.path, c.photos) for c in counts] == [(str(folder), 1)]
+    rows = gallery.gallery_rows(library.conn, str(folder))
+    assert rows.paths == [str(folder / os.fsdecode(b"p\xff.jpg"))]
+    assert Path(rows.paths[0]).is_file()
