@@ -50,7 +50,8 @@ class Decision:
     photo_id: int
     label_id: int
     state: str  # CONFIRMED | REJECTED
-    source: str  # "auto": the user judged an auto tag; "manual": the user added the tag
+    source: str  # "auto": the user judged an auto tag; "manual": the user added the tag;
+    # "keyword": confirmed because the photo's keywords (XMP, IPTC) say so
 
 
 def _label(row: tuple) -> Label:  # type: ignore[type-arg]
@@ -67,7 +68,7 @@ class LabelStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def _touch(self, label_id: int) -> None:
+    def touch(self, label_id: int) -> None:
         """Stamp a label with the revision of the transaction changing it (see Label.revision)."""
         self.conn.execute(
             "UPDATE labels SET revision = COALESCE((SELECT CAST(value AS INTEGER) FROM settings"
@@ -109,7 +110,7 @@ class LabelStore:
         except sqlite3.IntegrityError as exc:
             raise LabelExists(f"a label named {name!r} already exists") from exc
         assert cur.lastrowid is not None
-        self._touch(cur.lastrowid)
+        self.touch(cur.lastrowid)
         return self._get(cur.lastrowid)
 
     def rename(self, old: str, new: str) -> Label:
@@ -122,7 +123,7 @@ class LabelStore:
                               (new, utc_now(), label.id))
         except sqlite3.IntegrityError as exc:
             raise LabelExists(f"a label named {new!r} already exists") from exc
-        self._touch(label.id)
+        self.touch(label.id)
         return self._get(label.id)
 
     def update(self, label_id: int, *, prompts: list[str] | None = None,
@@ -134,7 +135,7 @@ class LabelStore:
         new_threshold = None if clear_threshold else (threshold if threshold is not None else label.threshold)
         self.conn.execute("UPDATE labels SET prompts = ?, threshold = ?, updated_at = ? WHERE id = ?",
                           (json.dumps(list(new_prompts)), new_threshold, utc_now(), label_id))
-        self._touch(label_id)
+        self.touch(label_id)
         return self._get(label_id)
 
     def remove(self, name: str) -> Label:
@@ -153,7 +154,7 @@ class LabelStore:
             "INSERT INTO labels (id, name, prompts, threshold, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (label.id, label.name, json.dumps(list(label.prompts)), label.threshold, now, now))
-        self._touch(label.id)
+        self.touch(label.id)
         for d in decisions:
             self.set_decision(d.photo_id, d.label_id, d.state, d.source)
 
@@ -181,12 +182,12 @@ class LabelStore:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT(photo_id, label_id) DO UPDATE SET"
             " state = excluded.state, source = excluded.source, decided_at = excluded.decided_at",
             (photo_id, label_id, state, source, utc_now()))
-        self._touch(label_id)
+        self.touch(label_id)
 
     def clear_decision(self, photo_id: int, label_id: int) -> None:
         self.conn.execute("DELETE FROM tag_decisions WHERE photo_id = ? AND label_id = ?",
                           (photo_id, label_id))
-        self._touch(label_id)
+        self.touch(label_id)
 
     def decisions_for_label(self, label_id: int) -> list[Decision]:
         rows = self.conn.execute(

@@ -141,6 +141,36 @@ MIGRATIONS: Sequence[Migration] = (
         WHERE error IS NOT NULL;
         """,
     ),
+    Migration(
+        7,
+        "decisions may come from a photo's keywords (source 'keyword'); what XMP said per photo",
+        # SQLite cannot alter a CHECK constraint: the table is rebuilt (create, copy, drop,
+        # rename, the documented procedure), inside this migration's one transaction.
+        """
+        CREATE TABLE tag_decisions_v7 (
+            photo_id    INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            label_id    INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            state       TEXT    NOT NULL CHECK (state IN ('confirmed', 'rejected')),
+            source      TEXT    NOT NULL CHECK (source IN ('auto', 'manual', 'keyword')),
+            decided_at  TEXT    NOT NULL,
+            PRIMARY KEY (photo_id, label_id)
+        );
+        INSERT INTO tag_decisions_v7 (photo_id, label_id, state, source, decided_at)
+            SELECT photo_id, label_id, state, source, decided_at FROM tag_decisions;
+        DROP TABLE tag_decisions;
+        ALTER TABLE tag_decisions_v7 RENAME TO tag_decisions;
+        CREATE INDEX tag_decisions_label ON tag_decisions(label_id);
+        CREATE TABLE photo_xmp (
+            photo_id     INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            signature    TEXT    NOT NULL,
+            keywords     TEXT    NOT NULL DEFAULT '[]',
+            description  TEXT,
+            rating       INTEGER,
+            problems     TEXT,
+            read_at      TEXT    NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from photomgr.core.library.database import Library
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.transaction import revision
+from photomgr.core.ops.interop import InteropOps
 from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import TagOps
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class LibraryOps:
-    """The operations of one library: `tags` (labels, decisions, counts) and `search`.
+    """The operations of one library: `tags` (labels, decisions, counts), `search` and `interop`.
 
     Single-threaded by design: the GUI calls it from its worker thread only, the CLI from its
     main thread. Another process may write the same library in between; `sync()` notices that
@@ -28,6 +29,7 @@ class LibraryOps:
         self.conn = library.conn
         self.tags = TagOps(library.conn, library.wait)
         self.search = SearchOps(library.conn, library.paths.index_dir, library.paths.thumbnails)
+        self.interop = InteropOps(library.conn, library.wait)  # XMP keywords, sidecars, folders
         self._seen_revision = revision(library.conn)
 
     @property

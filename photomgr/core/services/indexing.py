@@ -17,6 +17,7 @@ from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.models.base import Embedder
+from photomgr.core.ops.interop import InteropOps, KeywordImport, removed_folders
 from photomgr.core.pipeline.embedding import EmbeddingSink, EmbedStats, embed_pending
 from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
 from photomgr.core.services.model_choice import LazyEmbedder, active_model_id, set_active_model_id
@@ -30,6 +31,7 @@ class IndexResult:
     embed: EmbedStats = field(default_factory=EmbedStats)
     pending: int = 0  # photos still without a vector for the model (cancelled, or no model)
     seconds: float = 0.0
+    keywords: KeywordImport | None = None  # XMP/IPTC keywords read after the scan
 
     def as_json(self) -> dict[str, object]:
         out = self.scan.as_json()
@@ -41,6 +43,8 @@ class IndexResult:
             "model_seconds": round(self.embed.model_seconds, 3),
             "seconds": round(self.seconds, 3),
         })
+        if self.keywords is not None:
+            out["keywords"] = {k: v for k, v in self.keywords.as_json().items() if k != "keywords"}
         return out
 
 
@@ -87,10 +91,13 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
     vectors = VectorStore(conn)
     sink = EmbeddingSink(model.get, vectors) if model is not None else None
     scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
-                      skip={library.paths.root}, workers=workers)
+                      skip={library.paths.root, *removed_folders(conn, roots)}, workers=workers)
     report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink,
                           between_batches=between_batches, retry_errors=retry_errors)
     result = IndexResult(report)
+    if not report.cancelled:  # keywords in XMP and IPTC become confirmed labels (ops/interop.py)
+        result.keywords = InteropOps(conn, library.wait).import_keywords(
+            roots, between_batches=between_batches).value
     if model is not None and sink is not None:
         result.embed = sink.stats
         # Photos the scan did not decode (unchanged, moved in from elsewhere, or left over from

@@ -1,0 +1,110 @@
+"""`photomgr xmp read|write|config [PATH...]`: keywords in and out of XMP sidecars.
+
+`read` imports the keywords of photos already in the library (embedded XMP, IPTC, sidecars)
+as labels with those photos confirmed; indexing does the same by itself. `write` merges the
+library's tags into sidecars next to the photos (never into an original).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from photomgr.cli.common import CliError, open_library, print_json
+from photomgr.cli.context import CliContext
+from photomgr.core.ops.interop import InteropOps
+from photomgr.core.xmp.sidecar import NAMINGS
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("xmp", help="read keywords from XMP/IPTC, or write tags into XMP sidecars")
+    xsub = p.add_subparsers(dest="xmp_command", metavar="ACTION", required=True)
+
+    r = xsub.add_parser("read", help="import keywords of photos in the library as confirmed labels")
+    r.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="photos or folders (default: the whole library)")
+    r.add_argument("--force", action="store_true", help="re-read even what has not changed")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(run=run_read)
+
+    w = xsub.add_parser("write", help="write confirmed tags into a sidecar per photo (merged)")
+    w.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="photos or folders (default: the whole library)")
+    w.add_argument("--auto", action="store_true",
+                   help="also write auto tags above threshold, under an 'auto' parent keyword")
+    w.add_argument("--naming", choices=NAMINGS,
+                   help="ext: IMG_1.jpg.xmp (default), base: IMG_1.xmp (default: the library's setting)")
+    w.add_argument("--json", action="store_true")
+    w.set_defaults(run=run_write)
+
+    c = xsub.add_parser("config", help="show or change sidecar settings")
+    c.add_argument("--naming", choices=NAMINGS, help="which sidecar name `write` uses")
+    c.add_argument("--keep-updated", choices=("on", "off"),
+                   help="the window writes sidecars after each change of tags")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(run=run_config)
+
+
+def _roots(paths: list[Path]) -> list[Path] | None:
+    if not paths:
+        return None
+    out = []
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+        out.append(path.expanduser().resolve())
+    return out
+
+
+def run_read(args: argparse.Namespace) -> int:
+    roots = _roots(args.paths)
+    with open_library(args) as library:
+        report = InteropOps(library.conn, library.wait).import_keywords(roots, force=args.force).value
+    if args.json:
+        print_json(report.as_json())
+        return 0
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"{report.photos} photos, {report.read} read: {report.with_keywords} with keywords; "
+          f"{len(report.labels_added)} labels added, {report.confirmed} tags confirmed from keywords"
+          + (f", {report.withdrawn} withdrawn" if report.withdrawn else ""))
+    if report.labels_added:
+        print("new labels: " + ", ".join(report.labels_added))
+    return 0
+
+
+def run_write(args: argparse.Namespace) -> int:
+    roots = _roots(args.paths)
+    if args.auto:  # auto tags need the active model's vectors (and maybe its text side)
+        with CliContext(args) as ctx:
+            report = ctx.ops.interop.write_sidecars(roots, engine=ctx.engine, include_auto=True,
+                                                    naming=args.naming).value
+    else:
+        with open_library(args) as library:
+            report = InteropOps(library.conn, library.wait).write_sidecars(
+                roots, naming=args.naming).value
+    if args.json:
+        print_json(report.as_json())
+    else:
+        for path, error in report.failed:
+            print(f"error: {path}: {error}", file=sys.stderr)
+        print(f"{report.photos} photos: {len(report.written)} sidecars written, "
+              f"{report.unchanged} unchanged, {len(report.failed)} failed")
+    return 1 if report.failed else 0
+
+
+def run_config(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        ops = InteropOps(library.conn, library.wait)
+        if args.naming is not None or args.keep_updated is not None:
+            keep = None if args.keep_updated is None else args.keep_updated == "on"
+            ops.configure(naming=args.naming, keep_updated=keep)
+        out = {"naming": ops.naming(), "keep_updated": ops.keep_updated()}
+    if args.json:
+        print_json(out)
+    else:
+        print(f"sidecar naming: {out['naming']}; keep sidecars up to date: "
+              f"{'on' if out['keep_updated'] else 'off'}")
+    return 0

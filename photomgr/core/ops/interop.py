@@ -1,0 +1,256 @@
+"""Keywords that travel: import keywords as confirmed labels, write sidecars, remove folders.
+
+- `import_keywords`: every photo whose XMP (embedded, IPTC, sidecars) changed since it was
+  last read is parsed *outside* any transaction, then its keywords become labels (the leaf of
+  a hierarchy is the label's name: "Animals|Dog" -> "Dog", because a label is matched by its
+  text and "Dog" is what the text model understands) and the photo is confirmed for them with
+  source 'keyword', so they act as few-shot examples for every other photo at once. A user's
+  own decision on a photo is never overridden; a keyword that disappears from a photo's XMP
+  takes back only the confirmation it made. Batches of photos commit in short transactions.
+- `write_sidecars`: opt-in; never touches an original, merges into existing sidecars
+  (core/xmp/merge.py).
+- `remove_folder`: photos under a folder leave the library; nothing on disk changes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from photomgr.core.library.keywords import KeywordStore, PresentPhoto
+from photomgr.core.library.labels import CONFIRMED, LabelStore
+from photomgr.core.library.settings import Settings
+from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, write_transaction
+from photomgr.core.ops.changes import OpChanges, OpResult
+from photomgr.core.xmp.merge import SidecarContent, SidecarError, read_text, write_sidecar
+from photomgr.core.xmp.parse import KeywordPath
+from photomgr.core.xmp.sidecar import EXT_NAMING, NAMINGS, PhotoKeywords, SidecarFinder, read_photo
+from photomgr.core.xmp.sidecar import sidecar_path as sidecar_path_for
+from photomgr.core.xmp.sidecar import signature as make_signature
+
+if TYPE_CHECKING:
+    from photomgr.core.services.tagging import TagEngine
+
+BATCH = 200  # photos parsed, then written in one short transaction
+NAMING_KEY = "xmp.sidecar_naming"  # "ext" (IMG_1.jpg.xmp, default) or "base" (IMG_1.xmp)
+KEEP_UPDATED_KEY = "xmp.keep_sidecars_updated"  # "1": write sidecars after each change
+
+
+@dataclass
+class KeywordImport:
+    photos: int = 0  # photos looked at
+    read: int = 0  # photos whose XMP changed and was read
+    with_keywords: int = 0
+    labels_added: list[str] = field(default_factory=list)
+    confirmed: int = 0  # decisions added from keywords
+    withdrawn: int = 0  # keyword decisions taken back (the keyword left the photo's XMP)
+    problems: list[str] = field(default_factory=list)
+    keywords: dict[str, list[str]] = field(default_factory=dict)  # path -> keywords read
+
+    def as_json(self) -> dict[str, object]:
+        return {"photos": self.photos, "read": self.read, "with_keywords": self.with_keywords,
+                "labels_added": self.labels_added, "confirmed": self.confirmed,
+                "withdrawn": self.withdrawn, "problems": self.problems, "keywords": self.keywords}
+
+
+@dataclass
+class SidecarReport:
+    photos: int = 0
+    written: list[str] = field(default_factory=list)  # sidecar paths written
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (photo path, reason)
+
+    def as_json(self) -> dict[str, object]:
+        return {"photos": self.photos, "written": self.written, "unchanged": self.unchanged,
+                "failed": [{"path": p, "error": e} for p, e in self.failed]}
+
+
+@dataclass(frozen=True)
+class FolderRemoval:
+    folder: str
+    photos: int
+    roots: tuple[str, ...]
+
+
+def label_name(path: KeywordPath) -> str:
+    """The label a keyword becomes: the leaf of its hierarchy."""
+    return path[-1]
+
+
+class InteropOps:
+    def __init__(self, conn: sqlite3.Connection, wait: WaitPolicy = DEFAULT_WAIT) -> None:
+        self.conn = conn
+        self.wait = wait
+        self.store = KeywordStore(conn)
+        self.labels = LabelStore(conn)
+
+    # -- settings --------------------------------------------------------------------------
+    def naming(self) -> str:
+        value = Settings(self.conn).get(NAMING_KEY, EXT_NAMING)
+        return value if value in NAMINGS else EXT_NAMING
+
+    def keep_updated(self) -> bool:
+        return Settings(self.conn).get(KEEP_UPDATED_KEY) == "1"
+
+    def configure(self, *, naming: str | None = None, keep_updated: bool | None = None
+                  ) -> OpResult[None]:
+        if naming is not None and naming not in NAMINGS:
+            raise ValueError(f"unknown sidecar naming {naming!r} (use {' or '.join(NAMINGS)})")
+        with write_transaction(self.conn, self.wait) as revision:
+            settings = Settings(self.conn)
+            if naming is not None:
+                settings.set(NAMING_KEY, naming)
+            if keep_updated is not None:
+                settings.set(KEEP_UPDATED_KEY, "1" if keep_updated else None)
+        return OpResult(None, OpChanges(revision))
+
+    # -- reading keywords ------------------------------------------------------------------
+    def import_keywords(self, roots: Sequence[Path] | None = None, *, force: bool = False,
+                        between_batches: Callable[[], None] | None = None,
+                        ) -> OpResult[KeywordImport]:
+        """Read the keywords of photos under `roots` (None: the whole library) whose photo or
+        sidecars changed since the last read (`force`: all of them) and apply them."""
+        report = KeywordImport()
+        photos = self.store.present(roots)
+        report.photos = len(photos)
+        finder = SidecarFinder()
+        known = {} if force else self.store.signatures([p.id for p in photos])
+        todo: list[tuple[PresentPhoto, str, list[tuple[Path, int]]]] = []
+        for photo in photos:
+            sidecars = finder.sidecars(Path(photo.path))
+            sig = make_signature(photo.size, photo.mtime_ns, sidecars)
+            if known.get(photo.id) != sig:
+                todo.append((photo, sig, sidecars))
+        labels: set[int] = set()
+        touched: set[int] = set()
+        last_revision = 0
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start:start + BATCH]
+            read = [(p, sig, read_photo(Path(p.path), sidecars)) for p, sig, sidecars in batch]
+            with write_transaction(self.conn, self.wait) as revision:
+                last_revision = revision
+                for photo, sig, found in read:
+                    changed = self._apply(photo, sig, found, report)
+                    labels |= changed
+                    if changed:
+                        touched.add(photo.id)
+            if between_batches is not None:
+                between_batches()
+        report.read = len(todo)
+        return OpResult(report, OpChanges(last_revision, label_list=bool(report.labels_added),
+                                          labels=frozenset(labels), photos=frozenset(touched)))
+
+    def _apply(self, photo: PresentPhoto, sig: str, found: PhotoKeywords, report: KeywordImport
+               ) -> set[int]:
+        """One photo's keywords into the library (inside the batch's transaction)."""
+        data = found.data
+        report.problems.extend(found.problems)
+        ids_by_name = self.store.label_ids_by_name()
+        wanted: set[int] = set()
+        for path in data.keywords:
+            name = label_name(path)
+            label_id = ids_by_name.get(name.casefold())
+            if label_id is None:
+                label_id = self.labels.add(name).id
+                ids_by_name[name.casefold()] = label_id
+                report.labels_added.append(name)
+            wanted.add(label_id)
+        changed: set[int] = set()
+        for label_id in wanted:
+            if self.store.confirm_from_keyword(photo.id, label_id):
+                report.confirmed += 1
+                changed.add(label_id)
+        for label_id in self.store.keyword_decisions(photo.id) - wanted:
+            self.store.drop_keyword_decision(photo.id, label_id)
+            report.withdrawn += 1
+            changed.add(label_id)
+        for label_id in changed:
+            self.labels.touch(label_id)
+        self.store.record(photo.id, sig, data.keywords, data.description, data.rating, found.problems)
+        if data.keywords:
+            report.with_keywords += 1
+            report.keywords[photo.path] = ["|".join(k) for k in data.keywords]
+        return changed
+
+    # -- writing sidecars ------------------------------------------------------------------
+    def sidecar_contents(self, photos: Sequence[PresentPhoto], engine: TagEngine | None,
+                         include_auto: bool) -> dict[int, SidecarContent]:
+        """What photomgr says about each photo: confirmed tags (with the hierarchy a keyword
+        came with), auto tags above threshold when asked, the description it read."""
+        all_labels = self.labels.all()
+        names = {lab.id: lab.name for lab in all_labels}
+        managed = frozenset(n.casefold() for n in names.values())
+        confirmed: dict[int, list[int]] = {}
+        decided: set[tuple[int, int]] = set()
+        for d in self.labels.all_decisions():
+            decided.add((d.photo_id, d.label_id))
+            if d.state == CONFIRMED:
+                confirmed.setdefault(d.photo_id, []).append(d.label_id)
+        auto: dict[int, list[str]] = {}
+        if include_auto and engine is not None and all_labels and len(engine.matrix().ids):
+            labels, table = engine.score_table(all_labels)
+            thresholds = [engine.threshold(lab) for lab in labels]
+            for row, pid in enumerate(engine.matrix().ids.tolist()):
+                auto[pid] = [lab.name for j, lab in enumerate(labels)
+                             if table[row, j] >= thresholds[j] and (pid, lab.id) not in decided]
+        out: dict[int, SidecarContent] = {}
+        for photo in photos:
+            stored = self.store.stored(photo.id)
+            paths = {label_name(k).casefold(): k for k in (stored.keywords if stored else ())}
+            keywords = [paths.get(names[lid].casefold(), (names[lid],))
+                        for lid in sorted(confirmed.get(photo.id, []), key=lambda i: names[i].casefold())]
+            out[photo.id] = SidecarContent(keywords, auto.get(photo.id, []),
+                                           stored.description if stored else None, managed)
+        return out
+
+    def write_sidecars(self, roots: Sequence[Path] | None = None, *, engine: TagEngine | None = None,
+                       include_auto: bool = False, naming: str | None = None,
+                       photo_ids: Sequence[int] | None = None) -> OpResult[SidecarReport]:
+        """Write (merge) a sidecar for every photo under `roots`, or the given photos. Photos
+        with nothing to say and no sidecar yet get none. Originals are never opened for writing."""
+        naming = naming or self.naming()
+        photos = self.store.present(roots)
+        if photo_ids is not None:
+            wanted = set(photo_ids)
+            photos = [p for p in photos if p.id in wanted]
+        report = SidecarReport(photos=len(photos))
+        contents = self.sidecar_contents(photos, engine, include_auto)
+        for photo in photos:
+            content = contents[photo.id]
+            target = sidecar_path_for(Path(photo.path), naming)
+            try:
+                nothing = not (content.keywords or content.auto or content.description)
+                if nothing and read_text(target) is None:
+                    report.unchanged += 1
+                    continue
+                if write_sidecar(target, content):
+                    report.written.append(str(target))
+                else:
+                    report.unchanged += 1
+            except (OSError, SidecarError) as exc:
+                report.failed.append((photo.path, str(exc)))
+        return OpResult(report)
+
+    # -- folders ---------------------------------------------------------------------------
+    def remove_folder(self, folder: Path) -> OpResult[FolderRemoval]:
+        """Its photos leave the library (with their vectors and decisions); files stay on disk."""
+        with write_transaction(self.conn, self.wait) as revision:
+            photo_ids = self.store.photos_in_folder(folder)
+            labels = {d.label_id for pid in photo_ids for d in self.labels.decisions_for_photo(pid)}
+            removed, roots = self.store.remove_folder(folder)
+            for label_id in labels:
+                self.labels.touch(label_id)
+        return OpResult(FolderRemoval(str(folder), removed, tuple(roots)),
+                        OpChanges(revision, labels=frozenset(labels), photos=frozenset(photo_ids),
+                                  vectors=bool(removed)))
+
+
+
+def removed_folders(conn: sqlite3.Connection, roots: Sequence[Path]) -> set[Path]:
+    """Folders the user removed from the library that lie strictly inside `roots`: the scan
+    must not bring their photos back. Scanning a removed folder itself brings it back."""
+    return {folder for folder in KeywordStore(conn).removed_folders()
+            if any(root in folder.parents for root in roots)}
