@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from photomgr import __version__
-from photomgr.cli import index_cmd, labels_cmd, model_cmd, search_cmd, tags_cmd, xmp_cmd
+from photomgr.cli import index_cmd, labels_cmd, model_cmd, search_cmd, tags_cmd, watch_cmd, xmp_cmd
 from photomgr.cli.common import CliError
 from photomgr.core.library.errors import LibraryBusy, LibraryError
 from photomgr.core.library.transaction import translate
 
-COMMANDS = (index_cmd, model_cmd, labels_cmd, tags_cmd, search_cmd, xmp_cmd)
+COMMANDS = (index_cmd, model_cmd, labels_cmd, tags_cmd, search_cmd, xmp_cmd, watch_cmd)
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # also an unusable library: the message says which
