@@ -32,6 +32,7 @@ from photomgr.core.scanning.scanner import ScanReport
 from photomgr.gui import window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.details_panel import DetailsPanel
+from photomgr.gui.folder_watch import FolderWatch
 from photomgr.gui.gallery_feed import GalleryFeed
 from photomgr.gui.gallery_model import GalleryModel, HashRole, IdRole
 from photomgr.gui.gallery_view import THUMB, GalleryView
@@ -79,6 +80,8 @@ class MainWindow(QMainWindow):
 
         self._build_widgets()
         self.menu_actions = window_menus.build_menus(self)
+        self.folder_watch = FolderWatch(self.host, self)  # watched folders, sidecar setting
+        self.folder_watch.add_to_menu(self.menuBar(), before=self.menu_actions.quit)
         self._sidebar_query = CoalescedQuery(self.reader, lambda: queries.sidebar_data, self._on_sidebar_data,
                                              min_interval_ms=1000, parent=self)
         self._connect_worker()
@@ -410,6 +413,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every background thread: the worker cancels its scan and closes the library."""
+        self.folder_watch.stop()
         self.host.shutdown()
         self.reader.close()
         self.thumbnails.shutdown()
