@@ -32,6 +32,7 @@ from photomgr.core.scanning.scanner import ScanReport
 from photomgr.gui import window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.details_panel import DetailsPanel
+from photomgr.gui.folder_actions import ask_remove_folder
 from photomgr.gui.folder_watch import FolderWatch
 from photomgr.gui.gallery_feed import GalleryFeed
 from photomgr.gui.gallery_model import GalleryModel, HashRole, IdRole
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_label_requested.connect(self.delete_label)
         self.sidebar.edit_label_requested.connect(lambda label_id: self.show_label_editor(label_id))
         self.sidebar.add_label_requested.connect(lambda: window_menus.ask_new_label(self))
+        self.sidebar.remove_folder_requested.connect(lambda folder: ask_remove_folder(self, folder))
         self.gallery.selectionModel().currentChanged.connect(self._on_current_changed)
         self.gallery.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.gallery.customContextMenuRequested.connect(self._show_context_menu)

@@ -1,5 +1,6 @@
-"""The sidebar: Folders (the library's roots, with photo counts), Labels (with photo counts) and
-Duplicates. Choosing an entry changes what the gallery shows; the counts come from the worker.
+"""The sidebar: Folders (a tree of the library's roots and the folders below them), Labels
+(with photo counts) and Duplicates. Choosing an entry changes what the gallery shows; the
+counts come from the worker.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Sidebar(QTreeWidget):
     delete_label_requested = Signal(int)  # Del on a label (the window asks for an undoable delete)
     edit_label_requested = Signal(int)  # double-click / "Edit…"
     add_label_requested = Signal()
+    remove_folder_requested = Signal(str)  # "Remove from Library…" on a folder
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,10 +64,12 @@ class Sidebar(QTreeWidget):
 
     # -- folders -----------------------------------------------------------------------------
     def set_folders(self, folders: list[FolderCount], total: int) -> None:
-        """Replace the folder list, keeping the current choice when it still exists."""
+        """Replace the folder tree (roots, and the folders below them that hold photos),
+        keeping the current choice and which folders are open when they still exist."""
         current = self.currentItem()
         was_folder = current is not None and current.data(0, FolderRole) is not None
         folder = self.current_folder()
+        expanded = {p for p, item in self._folder_items().items() if item.isExpanded()}
         self.blockSignals(True)
         try:
             self.all_photos.setText(0, f"All photos ({total:,})")
@@ -74,13 +78,19 @@ class Sidebar(QTreeWidget):
                 if child is not None and child is not self.all_photos:
                     self.folders.removeChild(child)
             keep = self.all_photos
-            for f in folders:
-                name = os.path.basename(f.path.rstrip("/")) or f.path
-                item = QTreeWidgetItem(self.folders, [f"{name} ({f.photos:,})"])
+            made: dict[str, QTreeWidgetItem] = {}
+            for f in sorted(folders, key=lambda f: f.path):
+                parent = self._parent_item(f.path, made)
+                name = (os.path.basename(f.path.rstrip("/")) or f.path)
+                item = QTreeWidgetItem(parent, [f"{name} ({f.photos:,})"])
                 item.setData(0, FolderRole, f.path)
                 item.setToolTip(0, f.path)
+                made[f.path] = item
                 if f.path == folder:
                     keep = item
+            for path in expanded:
+                if path in made:
+                    made[path].setExpanded(True)
             if was_folder:
                 self.setCurrentItem(keep)
         finally:
@@ -88,17 +98,41 @@ class Sidebar(QTreeWidget):
         if was_folder and (folder or ALL_PHOTOS) != (self.current_folder() or ALL_PHOTOS):
             self.folder_selected.emit(self.current_folder())  # the folder we showed is gone
 
+    def _parent_item(self, path: str, made: dict[str, QTreeWidgetItem]) -> QTreeWidgetItem:
+        """The item of the nearest folder above `path` already in the tree (else the section)."""
+        parent = os.path.dirname(path.rstrip("/"))
+        while parent and parent not in made:
+            up = os.path.dirname(parent)
+            if up == parent:
+                break
+            parent = up
+        return made.get(parent, self.folders)
+
+    def _folder_items(self) -> dict[str, QTreeWidgetItem]:
+        out: dict[str, QTreeWidgetItem] = {}
+        stack = [self.folders.child(i) for i in range(self.folders.childCount())]
+        while stack:
+            item = stack.pop()
+            if item is None:
+                continue
+            path = item.data(0, FolderRole)
+            if path:
+                out[str(path)] = item
+            stack.extend(item.child(i) for i in range(item.childCount()))
+        return out
+
     def current_folder(self) -> str | None:
         item = self.currentItem()
         value = item.data(0, FolderRole) if item is not None else None
         return value or None
 
     def select_folder(self, folder: str | None) -> None:
-        for i in range(self.folders.childCount()):
-            child = self.folders.child(i)
-            if child is not None and (child.data(0, FolderRole) or None) == folder:
-                self.setCurrentItem(child)
-                return
+        if folder is None:
+            self.setCurrentItem(self.all_photos)
+            return
+        item = self._folder_items().get(folder)
+        if item is not None:
+            self.setCurrentItem(item)
 
     def mark_duplicates(self) -> None:
         """Show Duplicates as the current entry (chosen from a menu) without signalling it again."""
@@ -182,6 +216,11 @@ class Sidebar(QTreeWidget):
     def _show_menu(self, pos: QPoint) -> None:
         item = self.itemAt(pos)
         menu = QMenu(self)
+        folder = item.data(0, FolderRole) if item is not None else None
+        if folder:
+            menu.addAction("Remove from Library…", lambda: self.remove_folder_requested.emit(folder))
+            menu.exec(self.viewport().mapToGlobal(pos))
+            return
         if item is not None and item.data(0, LabelRole) is not None:
             label_id = int(item.data(0, LabelRole))
             menu.addAction("Edit…", lambda: self.edit_label_requested.emit(label_id))

@@ -79,8 +79,8 @@ def test_exiftool_reads_every_keyword_and_description_jpeg(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     photos = tmp_path / "photos"
     make_photo(photos / "red.jpg", (220, 20, 20), seed=1)
-    Image.new("RGB", (64, 48), (20, 20, 220)).save(
-        photos / "blue.jpg", "JPEG", xmp=DESCRIBED.format(description="Dusk, 5 &lt; 6 &amp; “quotes”").encode())
+    packet = DESCRIBED.format(description="Dusk, 5 &lt; 6 &amp; “quotes”").encode()
+    Image.new("RGB", (64, 48), (20, 20, 220)).save(photos / "blue.jpg", "JPEG", xmp=packet)
     originals = {p.name: sha(p) for p in photos.iterdir()}
     L = _library_with_tags(tmp_path, capsys, photos, {"red.jpg": ["red", "Straße"], "blue.jpg": ["blue"]})
     out = run(capsys, *L, "xmp", "write", "--json")
@@ -140,7 +140,8 @@ def test_exiftool_reads_back_heic_and_dng_sidecars(shared_photos: Path, tmp_path
     shutil.copy(dng, photos / "camera.dng")
     (photos / "camera.xmp").write_text(DESCRIBED.format(description="Raw from a cinema camera"))
     originals = {p.name: sha(p) for p in photos.iterdir() if p.suffix != ".xmp"}
-    L = _library_with_tags(tmp_path, capsys, photos, {"pug.heic": ["pug", "Hund"], "camera.dng": ["test chart"]})
+    L = _library_with_tags(tmp_path, capsys, photos,
+                           {"pug.heic": ["pug", "Hund"], "camera.dng": ["test chart"]})
     out = run(capsys, *L, "xmp", "write", "--json")
     assert isinstance(out, dict) and out["failed"] == []
     pug = exiftool_read(photos / "pug.heic.xmp")

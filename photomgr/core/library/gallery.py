@@ -6,6 +6,7 @@ read-only connection (WAL: it never waits for the scanning worker), never on the
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,31 @@ def folder_counts(conn: sqlite3.Connection) -> list[FolderCount]:
     return out
 
 
+def folder_tree(conn: sqlite3.Connection) -> list[FolderCount]:
+    """The roots and every folder below them that holds usable photos, sorted by path; each
+    count includes the folders below it (what the gallery shows when the folder is chosen)."""
+    roots = PhotoStore(conn).roots()
+    counts: dict[str, int] = dict.fromkeys(roots, 0)
+    per_folder: dict[str, int] = {}
+    for (path,) in conn.execute("SELECT path FROM photos WHERE missing = 0 AND error IS NULL"):
+        folder = os.path.dirname(path)
+        per_folder[folder] = per_folder.get(folder, 0) + 1
+    prefixes = tuple(r.rstrip("/") + "/" for r in roots)
+
+    def in_library(folder: str) -> bool:
+        return folder in counts or folder.startswith(prefixes)
+
+    for folder, n in per_folder.items():
+        current = folder
+        while in_library(current):  # the photo counts for each folder above it, up to its root
+            counts[current] = counts.get(current, 0) + n
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+    return [FolderCount(path, n) for path, n in sorted(counts.items())]
+
+
 def present_count(conn: sqlite3.Connection) -> int:
     return PhotoStore(conn).count_present()
 
@@ -124,8 +150,8 @@ def photo_details(conn: sqlite3.Connection, photo_id: int) -> PhotoRow | None:
 
 
 def sidebar_data(conn: sqlite3.Connection) -> tuple[list[FolderCount], int]:
-    """The sidebar's folder list and the number of photos, in one query run."""
-    return folder_counts(conn), present_count(conn)
+    """The sidebar's folder tree and the number of photos, in one query run."""
+    return folder_tree(conn), present_count(conn)
 
 
 def paths_and_hashes(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:

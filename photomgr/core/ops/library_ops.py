@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photomgr.core.library.database import Library
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.transaction import revision
-from photomgr.core.ops.interop import InteropOps
+from photomgr.core.ops.changes import OpResult
+from photomgr.core.ops.interop import FolderRemoval, InteropOps
 from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import TagOps
 
@@ -44,6 +46,12 @@ class LibraryOps:
         self.tags.use_model(model_id, encoder)
         self.search.invalidate()
         return model_id
+
+    def remove_folder(self, folder: Path) -> OpResult[FolderRemoval]:
+        """Photos under `folder` leave the library (files stay); scores and search forget them."""
+        result = self.interop.remove_folder(folder)
+        self.vectors_changed()
+        return result
 
     def vectors_changed(self) -> None:
         """Photos or vectors changed (an index run): re-read them on next use."""
