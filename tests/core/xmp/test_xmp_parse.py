@@ -132,3 +132,16 @@ def test_real_files_with_xmp_and_iptc(shared_photos: Path, tmp_path: Path) -> No
     none = tmp_path / "no_exif.jpg"
     shutil.copy(folder / "no_exif.jpg", none)
     assert read_embedded(none)[1] is None
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None,
+                    reason="exiftool not installed (apt-get install libimage-exiftool-perl)")
+def test_iptc_keywords_and_caption(tmp_path: Path) -> None:
+    import subprocess
+
+    photo = make_photo(tmp_path / "iptc.jpg")
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-charset", "iptc=UTF8", "-IPTC:Keywords=Hafen",
+                    "-IPTC:Keywords=Möwe", "-IPTC:Caption-Abstract=Am Kai", str(photo)], check=True)
+    data, problem = read_embedded(photo)
+    assert problem is None and find_packet(photo) is None  # IPTC only: no XMP packet
+    assert data.keywords == (("Hafen",), ("Möwe",)) and data.description == "Am Kai"
