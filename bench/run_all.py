@@ -20,6 +20,7 @@ SCRIPTS = [
     ["-m", "bench.bench_indexing"],
     ["-m", "bench.bench_gui"],
     ["bench/eval_tagging.py"],
+    ["bench/eval_keywords.py"],
 ]
 
 

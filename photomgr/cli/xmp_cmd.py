@@ -14,6 +14,7 @@ from typing import Any
 
 from photomgr.cli.common import CliError, open_library, print_json
 from photomgr.cli.context import CliContext
+from photomgr.core.fspaths import display_path
 from photomgr.core.ops.interop import InteropOps
 from photomgr.core.xmp.sidecar import NAMINGS
 
@@ -66,7 +67,7 @@ def run_read(args: argparse.Namespace) -> int:
         print_json(report.as_json())
         return 0
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {display_path(problem)}", file=sys.stderr)
     print(f"{report.photos} photos, {report.read} read: {report.with_keywords} with keywords; "
           f"{len(report.labels_added)} labels added, {report.confirmed} tags confirmed from keywords"
           + (f", {report.withdrawn} withdrawn" if report.withdrawn else ""))
@@ -89,7 +90,7 @@ def run_write(args: argparse.Namespace) -> int:
         print_json(report.as_json())
     else:
         for path, error in report.failed:
-            print(f"error: {path}: {error}", file=sys.stderr)
+            print(f"error: {display_path(path)}: {display_path(error)}", file=sys.stderr)
         print(f"{report.photos} photos: {len(report.written)} sidecars written, "
               f"{report.unchanged} unchanged, {len(report.failed)} failed")
     return 1 if report.failed else 0

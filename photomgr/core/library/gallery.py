@@ -116,7 +116,7 @@ def folder_tree(conn: sqlite3.Connection) -> list[FolderCount]:
     counts: dict[str, int] = dict.fromkeys(roots, 0)
     per_folder: dict[str, int] = {}
     for (path,) in conn.execute("SELECT path FROM photos WHERE missing = 0 AND error IS NULL"):
-        folder = os.path.dirname(path)
+        folder = os.path.dirname(path_from_db(path))
         per_folder[folder] = per_folder.get(folder, 0) + 1
     prefixes = tuple(r.rstrip("/") + "/" for r in roots)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from photomgr.core.fspaths import path_from_db, path_to_db
 from photomgr.core.library.photos import utc_now
 
 REMOVED_FOLDERS_KEY = "library.removed_folders"  # JSON list of folders the user removed
@@ -36,6 +37,7 @@ class StoredXmp:
 
 
 def _under(column: str, root: str) -> tuple[str, tuple[str, str, str]]:
+    root = path_to_db(root)  # the stored text of the path (core/fspaths.py)
     prefix = root.rstrip("/") + "/"
     # A range on the path index: '0' is the character after '/'.
     return f"({column} = ? OR ({column} >= ? AND {column} < ?))", (root, prefix, prefix[:-1] + "0")
@@ -60,12 +62,13 @@ class KeywordStore:
         """Usable photos (present, no error), all or those under `roots` (folders or files)."""
         base = "SELECT id, path, size, mtime_ns FROM photos WHERE missing = 0 AND error IS NULL"
         if roots is None:
-            return [PresentPhoto(*r) for r in self.conn.execute(base + " ORDER BY path")]
+            return [PresentPhoto(r[0], path_from_db(r[1]), r[2], r[3])
+                    for r in self.conn.execute(base + " ORDER BY path")]
         out: dict[int, PresentPhoto] = {}
         for root in roots:
             where, args = _under("path", str(root))
             for r in self.conn.execute(f"{base} AND {where}", args):
-                out[r[0]] = PresentPhoto(*r)
+                out[r[0]] = PresentPhoto(r[0], path_from_db(r[1]), r[2], r[3])
         return sorted(out.values(), key=lambda p: p.path)
 
     def signatures(self, photo_ids: Sequence[int]) -> dict[int, str]:
@@ -74,8 +77,9 @@ class KeywordStore:
         for start in range(0, len(ids), 900):  # under SQLite's variable limit
             chunk = ids[start:start + 900]
             marks = ",".join("?" * len(chunk))
-            out.update(self.conn.execute(
-                f"SELECT photo_id, signature FROM photo_xmp WHERE photo_id IN ({marks})", chunk))
+            for pid, sig in self.conn.execute(
+                    f"SELECT photo_id, signature FROM photo_xmp WHERE photo_id IN ({marks})", chunk):
+                out[pid] = path_from_db(sig)
         return out
 
     def stored(self, photo_id: int) -> StoredXmp | None:
@@ -105,8 +109,9 @@ class KeywordStore:
             " signature = excluded.signature, keywords = excluded.keywords,"
             " description = excluded.description, rating = excluded.rating,"
             " problems = excluded.problems, read_at = excluded.read_at",
-            (photo_id, signature, json.dumps([list(k) for k in keywords], ensure_ascii=False),
-             description, rating, "\n".join(problems) or None, utc_now()))
+            # signature and problems name files: stored as path text (core/fspaths.py)
+            (photo_id, path_to_db(signature), json.dumps([list(k) for k in keywords], ensure_ascii=False),
+             description, rating, path_to_db("\n".join(problems)) or None, utc_now()))
 
     def confirm_from_keyword(self, photo_id: int, label_id: int) -> bool:
         """Confirm a label on a photo from its keywords, unless the user already decided (their
@@ -131,7 +136,7 @@ class KeywordStore:
         """Forget every photo under `folder` (their vectors, decisions and XMP rows go with them,
         ON DELETE CASCADE) and the roots at or below it. Returns (photos removed, roots removed)."""
         where, args = _under("path", str(folder))
-        roots = [r[0] for r in self.conn.execute(f"SELECT path FROM roots WHERE {where}", args)]
+        roots = [path_from_db(r[0]) for r in self.conn.execute(f"SELECT path FROM roots WHERE {where}", args)]
         self.conn.execute(f"DELETE FROM roots WHERE {where}", args)
         cur = self.conn.execute(f"DELETE FROM photos WHERE {where}", args)
         removed = sorted({*self._removed_setting(), str(folder)})
@@ -151,7 +156,7 @@ class KeywordStore:
     def removed_folders(self) -> list[Path]:
         """Folders removed from the library and not added back since (adding a folder back
         makes it a root again, which ends its removal)."""
-        roots = [Path(r[0]) for r in self.conn.execute("SELECT path FROM roots")]
+        roots = [Path(path_from_db(r[0])) for r in self.conn.execute("SELECT path FROM roots")]
         out = []
         for text in self._removed_setting():
             folder = Path(text)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.keywords import KeywordStore, PresentPhoto
 from photomgr.core.library.labels import CONFIRMED, LabelStore
 from photomgr.core.library.settings import Settings
@@ -53,7 +54,8 @@ class KeywordImport:
     def as_json(self) -> dict[str, object]:
         return {"photos": self.photos, "read": self.read, "with_keywords": self.with_keywords,
                 "labels_added": self.labels_added, "confirmed": self.confirmed,
-                "withdrawn": self.withdrawn, "problems": self.problems, "keywords": self.keywords}
+                "withdrawn": self.withdrawn, "problems": [display_path(p) for p in self.problems],
+                "keywords": {display_path(k): v for k, v in self.keywords.items()}}
 
 
 @dataclass
@@ -64,8 +66,9 @@ class SidecarReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (photo path, reason)
 
     def as_json(self) -> dict[str, object]:
-        return {"photos": self.photos, "written": self.written, "unchanged": self.unchanged,
-                "failed": [{"path": p, "error": e} for p, e in self.failed]}
+        return {"photos": self.photos, "written": [display_path(p) for p in self.written],
+                "unchanged": self.unchanged,
+                "failed": [{"path": display_path(p), "error": display_path(e)} for p, e in self.failed]}
 
 
 @dataclass(frozen=True)

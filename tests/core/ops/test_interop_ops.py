@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from photomgr.core.fspaths import path_from_db
 from photomgr.core.library.database import Library
 from photomgr.core.library.keywords import KeywordStore
 from photomgr.core.library.labels import CONFIRMED, REJECTED
@@ -58,7 +59,7 @@ def _decisions(library: Library) -> dict[tuple[str, str], tuple[str, str]]:
     rows = library.conn.execute(
         "SELECT p.path, l.name, d.state, d.source FROM tag_decisions d JOIN photos p ON p.id = d.photo_id"
         " JOIN labels l ON l.id = d.label_id")
-    return {(Path(path).name, name): (state, source) for path, name, state, source in rows}
+    return {(Path(path_from_db(path)).name, name): (state, source) for path, name, state, source in rows}
 
 
 def test_indexing_turns_keywords_into_confirmed_labels(library: Library, tree: Path) -> None:
@@ -194,3 +195,20 @@ def test_remove_folder_forgets_photos_and_keeps_files(library: Library, tree: Pa
     assert whole.photos == 4 and set(whole.roots) == {str(tree), str(tree / "sub")}
     assert library.conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 0
     assert library.conn.execute("SELECT COUNT(*) FROM tag_decisions").fetchone()[0] == 0
+
+
+def test_names_that_are_not_utf8(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "bytes"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9")
+    make_photo(folder / f"{name}.jpg", seed=5)
+    (folder / f"{name}.jpg.xmp").write_text(DARKTABLE)
+    index_folders(library, [folder])
+    assert _decisions(library)[(f"{name}.jpg", "snow")] == (CONFIRMED, "keyword")
+    tags = TagOps(library.conn)
+    pid = next(i for i, p in library.conn.execute("SELECT id, path FROM photos"))
+    tags.decide([pid], tags.labels.by_name("mountain").id, REJECTED)
+    report = InteropOps(library.conn).write_sidecars([folder]).value
+    assert report.failed == [] and len(report.written) == 1
+    assert ("mountain",) not in parse_packet((folder / f"{name}.jpg.xmp").read_bytes()).keywords
+    assert "\\xe9" in str(report.as_json()["written"])
