@@ -97,14 +97,17 @@ class FolderWatcher:
 
     def start(self) -> None:
         observer = Observer()
+        observer.daemon = True
+        observer.start()  # first: a watch scheduled on a running observer fails on its own
         handler = _Collector(self)
         for root in self.roots:
+            if not root.is_dir():  # a drive that is not plugged in: its photos wait, unwatched
+                self.problems.append(f"{root}: not present, not watched")
+                continue
             try:
                 observer.schedule(handler, str(root), recursive=True)
-            except OSError as exc:  # gone, or out of inotify watches (fs.inotify.max_user_watches)
+            except OSError as exc:  # vanished meanwhile, or out of inotify watches
                 self.problems.append(f"{root}: cannot watch ({exc})")
-        observer.daemon = True
-        observer.start()
         self._observer = observer
         self._thread = threading.Thread(target=self._debounce, name="photomgr-watch", daemon=True)
         self._thread.start()

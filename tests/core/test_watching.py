@@ -131,3 +131,17 @@ def test_copied_photos_arrive_embedded_and_tagged(
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_a_missing_root_is_reported_not_fatal(tmp_path: Path) -> None:
+    calls: list[list[Path]] = []
+    here = tmp_path / "here"
+    here.mkdir()
+    watcher = FolderWatcher([tmp_path / "unplugged", here], calls.append, quiet=0.3)
+    watcher.start()
+    try:
+        assert watcher.problems == [f"{tmp_path / 'unplugged'}: not present, not watched"]
+        (here / "a.jpg").write_bytes(b"x")
+        assert wait_for(lambda: calls == [[here]], 10)
+    finally:
+        watcher.stop()
