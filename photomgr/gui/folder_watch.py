@@ -9,6 +9,7 @@ worker, through InteropOps.write_sidecars; coalesced over a second).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from photomgr.gui.worker_host import WorkerHost
 
 SIDECAR_DELAY_MS = 1000
+log = logging.getLogger(__name__)
 
 
 def _roots_and_setting(ops: LibraryOps) -> tuple[list[str], bool, str]:
@@ -81,6 +83,8 @@ class FolderWatch(QObject):
                 self.watcher = FolderWatcher([Path(r) for r in roots], self._changed.emit,
                                              ignore=[Path(library_root)])
                 self.watcher.start()
+                for problem in self.watcher.problems:  # e.g. a drive not plugged in: not an error
+                    log.info("watched folders: %s", problem)
 
     @Slot(list)
     def _rescan(self, roots: list[Path]) -> None:
