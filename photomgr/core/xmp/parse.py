@@ -153,12 +153,27 @@ def unique(paths: Iterable[KeywordPath]) -> tuple[KeywordPath, ...]:
     return tuple(out)
 
 
+def _text(data: bytes | str) -> bytes | str:
+    """XMP must be Unicode, but some writers put Latin-1 bytes in packets that claim UTF-8
+    (exiftool reads them as Latin-1 too); bytes that are valid UTF-8 are left to the parser."""
+    if isinstance(data, str) or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        if text.startswith("<?xml"):  # a str must not carry an encoding declaration
+            text = text[text.find("?>") + 2:] if "?>" in text else text
+        return text
+    return data
+
+
 def parse_packet(data: bytes | str) -> XmpData:
     """Keywords, description and rating of one XMP packet (an x:xmpmeta or rdf:RDF document)."""
     if len(data) > MAX_PACKET:
         raise XmpError(f"XMP packet of {len(data):,} bytes is over the {MAX_PACKET:,}-byte limit")
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = fromstring(_text(data), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ET.ParseError, DefusedXmlException, ValueError) as exc:
         raise XmpError(f"not usable XMP: {exc}") from exc
     into = _Collected()
@@ -187,7 +202,7 @@ def combine(parts: Iterable[XmpData]) -> XmpData:
 def property_items(data: bytes | str, namespace: str, local: str) -> list[str]:
     """Every value of one list property across the packet's rdf:Descriptions, in order
     (attribute short form included). Used by the sidecar merge to know what is there."""
-    root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    root = fromstring(_text(data), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     out: list[str] = []
     for description in _descriptions(root):
         value = description.get(f"{{{namespace}}}{local}")

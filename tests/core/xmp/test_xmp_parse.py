@@ -145,3 +145,18 @@ def test_iptc_keywords_and_caption(tmp_path: Path) -> None:
     data, problem = read_embedded(photo)
     assert problem is None and find_packet(photo) is None  # IPTC only: no XMP packet
     assert data.keywords == (("Hafen",), ("Möwe",)) and data.description == "Am Kai"
+
+
+def test_latin1_bytes_in_a_packet_are_read_as_latin1() -> None:
+    packet = ('<?xml version="1.0" encoding="UTF-8"?>' + PACKET.format(kw="Caf\xe9")).encode("latin-1")
+    assert parse_packet(packet).keywords == (("Café",),)
+    assert parse_packet(PACKET.format(kw="Café").encode("utf-8")).keywords == (("Café",),)
+
+
+@pytest.mark.shared
+def test_real_heic_with_a_latin1_packet(shared_photos: Path) -> None:
+    heic = shared_photos / "formats" / "heif" / "images" / "heif_other" / "L_xmp_latin1.heic"
+    if not heic.is_file():
+        pytest.skip(f"{heic} not found")
+    data, problem = read_embedded(heic)
+    assert problem is None and data.description is not None and "Aimé" in data.description
