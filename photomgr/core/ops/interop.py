@@ -135,8 +135,9 @@ class InteropOps:
             read = [(p, sig, read_photo(Path(p.path), sidecars)) for p, sig, sidecars in batch]
             with write_transaction(self.conn, self.wait) as revision:
                 last_revision = revision
+                ids_by_name = self.store.label_ids_by_name()  # once per batch, kept current below
                 for photo, sig, found in read:
-                    changed = self._apply(photo, sig, found, report)
+                    changed = self._apply(photo, sig, found, report, ids_by_name)
                     labels |= changed
                     if changed:
                         touched.add(photo.id)
@@ -146,12 +147,11 @@ class InteropOps:
         return OpResult(report, OpChanges(last_revision, label_list=bool(report.labels_added),
                                           labels=frozenset(labels), photos=frozenset(touched)))
 
-    def _apply(self, photo: PresentPhoto, sig: str, found: PhotoKeywords, report: KeywordImport
-               ) -> set[int]:
+    def _apply(self, photo: PresentPhoto, sig: str, found: PhotoKeywords, report: KeywordImport,
+               ids_by_name: dict[str, int]) -> set[int]:
         """One photo's keywords into the library (inside the batch's transaction)."""
         data = found.data
         report.problems.extend(found.problems)
-        ids_by_name = self.store.label_ids_by_name()
         wanted: set[int] = set()
         for path in data.keywords:
             name = label_name(path)
