@@ -65,11 +65,12 @@ class FakeEmbedder:
 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
-    """Make every model load in photomgr return the fake embedder."""
+    """Make every model load in photomgr (whole model or text side) return the fake embedder."""
     fake = FakeEmbedder()
 
     def load(backend: str, **kwargs: object) -> FakeEmbedder:
         return fake
 
     monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", load)
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_text_encoder", load)
     return fake

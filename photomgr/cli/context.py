@@ -13,11 +13,11 @@ from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoRow, PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.ops.library_ops import LibraryOps
-from photomgr.core.services.model_choice import ModelChoice, active_model_id, load_for_model_id
+from photomgr.core.services.model_choice import ModelChoice, active_model_id, text_encoder_for_model_id
 from photomgr.core.services.tagging import TagEngine
 
-if TYPE_CHECKING:
-    from photomgr.core.models.base import Embedder
+if TYPE_CHECKING:  # torch is imported only by the commands that embed a text
+    from photomgr.core.models.base import TextEncoder
 
 
 class CliContext:
@@ -25,7 +25,7 @@ class CliContext:
         self.library: Library = open_library(args)
         self.settings = Settings(self.library.conn)
         self.photos = PhotoStore(self.library.conn)
-        self._encoder: Embedder | None = None
+        self._encoder: TextEncoder | None = None
 
     def __enter__(self) -> CliContext:
         return self
@@ -41,11 +41,12 @@ class CliContext:
             raise CliError("no photo has been embedded yet: run `photomgr index PATH` first")
         return model_id
 
-    def encoder(self) -> Embedder:
-        """The active model's text side, loaded on first use (only when a text must be embedded)."""
+    def encoder(self) -> TextEncoder:
+        """The text side of the active model (label texts, search queries), loaded on first use:
+        commands that only read scores never load a model."""
         if self._encoder is None:
-            self._encoder = load_for_model_id(self.model_id, ModelChoice.read(self.settings),
-                                              cache_dir=self.library.paths.cache_dir)
+            self._encoder = text_encoder_for_model_id(self.model_id, ModelChoice.read(self.settings),
+                                                      cache_dir=self.library.paths.cache_dir)
         return self._encoder
 
     @cached_property

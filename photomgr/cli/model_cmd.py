@@ -12,6 +12,7 @@ from photomgr.cli.progress import ProgressBar
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.models.base import DownloadCancelled, ModelUnavailable
+from photomgr.core.models.registry import DEFAULT_CLIP_MODEL
 from photomgr.core.services.model_choice import ModelChoice, active_model_id
 
 CLIP_PRETRAINED = ("laion2b_s34b_b79k", "openai")
@@ -38,17 +39,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _clip_state(choice: ModelChoice) -> dict[str, object]:
-    # Imported here: open_clip is slow to import and most commands never need it.
-    from photomgr.core.models.clip_weights import resolve_clip_weights
-
-    try:
-        path = resolve_clip_weights("ViT-B-32", choice.clip_pretrained, weights_path=choice.clip_weights,
-                                    allow_download=False)
-        return {"pretrained": choice.clip_pretrained, "weights": str(path), "available": True,
-                "message": "weights found"}
-    except ModelUnavailable as exc:
-        return {"pretrained": choice.clip_pretrained, "weights": None, "available": False,
-                "message": str(exc)}
+    clip = choice.clip()
+    return {"pretrained": choice.clip_pretrained, "weights": str(clip.weights) if clip.weights else None,
+            "available": clip.available, "message": clip.message}
 
 
 def status(args: argparse.Namespace) -> dict[str, object]:
@@ -97,9 +90,16 @@ def run_use(args: argparse.Namespace) -> int:
             else (old.clip_weights if args.pretrained is None else None),
         )
         if choice.backend == "clip":
-            state = _clip_state(choice)
-            if not state["available"]:
-                raise CliError(f"{state['message']}")
+            clip = choice.clip()
+            if not clip.available or clip.weights is None:
+                raise CliError(clip.message)
+            # Checked now, not at the next index: a wrong file must not become the library's model
+            from photomgr.core.models.clip_backend import check_clip_weights
+
+            try:
+                check_clip_weights(clip.weights, DEFAULT_CLIP_MODEL, choice.clip_pretrained)
+            except ModelUnavailable as exc:
+                raise CliError(f"{exc}; the library still uses {old.backend}") from exc
         choice.write(settings)
     message = (f"now using {choice.backend}"
                + (f" ({choice.clip_pretrained})" if choice.backend == "clip" else "")
@@ -119,10 +119,10 @@ def run_fetch(args: argparse.Namespace) -> int:
     pretrained = args.pretrained or choice.clip_pretrained
     from photomgr.core.models.clip_weights import resolve_clip_weights
 
-    bar = ProgressBar(f"Downloading CLIP ViT-B-32 {pretrained}")
+    bar = ProgressBar(f"Downloading CLIP ViT-B-32 {pretrained}", unit="B", unit_scale=True)
     cancel = threading.Event()
     try:
-        path = resolve_clip_weights("ViT-B-32", pretrained, allow_download=True,
+        path = resolve_clip_weights(DEFAULT_CLIP_MODEL, pretrained, allow_download=True,
                                     progress=lambda done, total: bar.update(done, total), cancel=cancel)
     except KeyboardInterrupt:
         cancel.set()

@@ -363,27 +363,18 @@ class LibraryWorker(QObject):
 
 
 def _clip_quick_state(choice: ModelChoice) -> tuple[bool, str, bool]:
-    """(available, message, final) without importing open_clip: an explicit weights file (the
-    library's setting or $PHOTOMGR_CLIP_WEIGHTS) answers at once; the download cache needs
-    open_clip's tables, whose import holds the GIL for seconds, so that waits for check_clip()."""
+    """(available, message, final): an explicit weights file (the library's setting or
+    $PHOTOMGR_CLIP_WEIGHTS) answers at once; otherwise the answer waits for check_clip()."""
     explicit = choice.clip_weights or (Path(os.environ[CLIP_ENV]) if os.environ.get(CLIP_ENV) else None)
     if explicit is not None:
-        found = explicit.expanduser().is_file()
-        message = f"CLIP weights: {explicit}" if found else f"CLIP weights file not found: {explicit}"
-        return found, message, True
+        return (*clip_state(choice), True)
     return False, "Looking for CLIP weights…", False
 
 
 def clip_state(choice: ModelChoice) -> tuple[bool, str]:
-    """Are CLIP's weights on this machine? Checks files only; the CLIP code may be absent."""
-    try:
-        from photomgr.core.models.registry import model_status
-
-        status = model_status("clip", clip_pretrained=choice.clip_pretrained,
-                              clip_weights=choice.clip_weights)
-        return status["state"] == "ready", str(status["message"])
-    except Exception as exc:  # ImportError while CLIP support is missing, ModelUnavailable
-        return False, f"CLIP is unavailable: {exc}"
+    """Are CLIP's weights on this machine? The core's one answer (files only)."""
+    clip = choice.clip()
+    return clip.available, clip.message
 
 
 class _ProgressReporter:

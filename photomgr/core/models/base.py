@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-import torch
-from PIL import Image
+
+if TYPE_CHECKING:  # torch takes ~2 s to import: commands that load no model must not pay for it
+    import torch
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,26 @@ class EmbeddingBatch:
 
 
 @runtime_checkable
-class Embedder(Protocol):
+class TextEncoder(Protocol):
+    """The text side of a model: what tagging and search need once photos have vectors.
+
+    Every `Embedder` is one; `registry.load_text_encoder` can give one that loads only the text
+    tower, which is all `labels add` and `search` use.
+    """
+
     info: ModelInfo
+
+    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
+        """(label_dim,) float32: one label from its texts (its name, or the user's prompts)."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """(label_dim,) float32: a free-text search query."""
+        ...
+
+
+@runtime_checkable
+class Embedder(TextEncoder, Protocol):
     device: str  # "cpu" | "cuda" | "mps"
     input_size: int  # side of the square model input, e.g. 224
 
@@ -50,14 +70,6 @@ class Embedder(Protocol):
 
     def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
         """(N, 3, S, S) preprocessed photos -> their image and label-space vectors."""
-        ...
-
-    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
-        """(label_dim,) float32: one label from its texts (its name, or the user's prompts)."""
-        ...
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """(label_dim,) float32: a free-text search query."""
         ...
 
 
@@ -91,6 +103,8 @@ def label_texts(prompts: Sequence[str] | str) -> list[str]:
 
 def cpu_threads() -> None:
     """Use every core for CPU inference: torch's default can be lower in some launchers."""
+    import torch
+
     count = os.cpu_count() or 1
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)

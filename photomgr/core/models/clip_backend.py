@@ -4,21 +4,27 @@ The image vector is also the label-space vector (stored once), and a label's sco
 cosine between the photo and the mean of its normalised prompt embeddings. Weights are found by
 clip_weights.resolve_clip_weights and loaded safely: safetensors, or torch.load with
 weights_only=True (open_clip's loader), never an arbitrary pickle.
+
+`ClipTextEncoder` is the text tower alone, for commands that only embed label texts and search
+queries; `check_clip_weights` tells whether a file holds the tensors a model expects, by names
+and shapes, without loading the model.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from photomgr.core.models.base import EmbeddingBatch, ModelInfo, ModelUnavailable, cpu_threads, l2_normalise
 from photomgr.core.models.prompts import expand_prompts
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # A few of CLIP's ImageNet prompt templates: an ensemble is steadier than any single prompt.
 TEMPLATES = (
@@ -113,3 +119,178 @@ class ClipEmbedder:
 def _image_size(model: torch.nn.Module) -> int:
     size = getattr(getattr(model, "visual", None), "image_size", 224)
     return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
+# -- the text tower alone ---------------------------------------------------------------------------
+
+_SAFETENSORS_MAX_HEADER = 100 << 20  # a real header is a few hundred KiB
+
+
+def is_safetensors(path: Path) -> bool:
+    """By content, not by name: 8-byte little-endian header size, then a JSON object."""
+    with path.open("rb") as fh:
+        head = fh.read(9)
+    return (len(head) == 9 and head[8:9] == b"{"
+            and 0 < int.from_bytes(head[:8], "little") <= _SAFETENSORS_MAX_HEADER)
+
+
+def _unwrap(checkpoint: object) -> dict[str, Any]:
+    """open_clip's conventions: {"state_dict": ...} wrappers and DataParallel's "module." prefix."""
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
+        checkpoint = checkpoint["state_dict"]
+    if not isinstance(checkpoint, dict) or not checkpoint:
+        raise ValueError("the file holds no tensors by name")
+    state = {str(k): v for k, v in checkpoint.items()}
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def read_state_dict(path: Path, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """Tensors of a checkpoint (all, or just `keys`), loaded safely.
+
+    safetensors reads only the tensors asked for; a torch pickle goes through
+    torch.load(weights_only=True), memory-mapped when its format allows it, so the tensors not
+    asked for are never read. Raises ValueError for a file that is neither.
+    """
+    wanted = None if keys is None else set(keys)
+    try:
+        if is_safetensors(path):
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt") as fh:
+                names = list(fh.keys())
+                prefix = "module." if names and all(n.startswith("module.") for n in names) else ""
+                return {n[len(prefix):]: fh.get_tensor(n) for n in names
+                        if wanted is None or n[len(prefix):] in wanted}
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # the legacy (non-zip) format cannot be memory-mapped
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        state = _unwrap(loaded)
+    except ValueError:
+        raise
+    except Exception as exc:  # safetensors' and pickle's own errors: the file is not weights
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"not a safetensors or PyTorch weights file ({type(exc).__name__}: {first_line})") \
+            from exc
+    return state if wanted is None else {k: v for k, v in state.items() if k in wanted}
+
+
+def _model_config(model_name: str, pretrained: str) -> dict[str, Any]:
+    import open_clip
+
+    cfg = open_clip.get_model_config(model_name)
+    if cfg is None:
+        raise ModelUnavailable(f"unknown CLIP architecture {model_name!r}")
+    cfg = dict(cfg)
+    if _preprocess_config(model_name, pretrained)["force_quick_gelu"]:
+        cfg["quick_gelu"] = True
+    return cfg
+
+
+class ClipTextEncoder:
+    """CLIP's text tower alone (ViT-B-32: 63 M of its 151 M parameters), same vectors as
+    `ClipEmbedder.embed_label` / `embed_query` from the same weights."""
+
+    def __init__(self, model_name: str, pretrained: str, weights: Path, *, device: str = "cpu") -> None:
+        import open_clip
+        from open_clip.model import _build_text_tower
+
+        self.device = device
+        if device == "cpu":
+            cpu_threads()
+        cfg = _model_config(model_name, pretrained)
+        text_cfg = cfg.get("text_cfg", {})
+        if cfg.get("custom_text") or (isinstance(text_cfg, dict) and text_cfg.get("hf_model_name")):
+            raise ModelUnavailable(f"CLIP {model_name} has no separate text tower photomgr can load")
+        # Built on the meta device (no memory, no random init), then given the checkpoint's tensors
+        with torch.device("meta"):
+            text = _build_text_tower(cfg["embed_dim"], text_cfg, quick_gelu=bool(cfg.get("quick_gelu")))
+        try:
+            state = read_state_dict(Path(weights), text.state_dict().keys())
+            text.load_state_dict(state, strict=True, assign=True)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailable(f"could not load CLIP {model_name} weights from {weights}: {exc}") from exc
+        if getattr(text, "attn_mask", None) is not None:  # a non-persistent buffer: still on meta
+            text.attn_mask = text.build_causal_mask()
+        self.model = text.to(device).eval()
+        self._tokenizer = open_clip.get_tokenizer(model_name)
+        self._text_lock = threading.Lock()
+        dim = int(cfg["embed_dim"])
+        self.info = ModelInfo(f"clip:{model_name}:{pretrained}", "clip", image_dim=dim, label_dim=dim,
+                              shared_space=True)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        with self._text_lock:
+            tokens = self._tokenizer(list(texts))
+            with torch.inference_mode():
+                vectors = torch.nn.functional.normalize(self.model(tokens.to(self.device)), dim=-1)
+        return l2_normalise(vectors.float().cpu().numpy())
+
+    def _mean_direction(self, sentences: Sequence[str]) -> np.ndarray:
+        return l2_normalise(self.embed_texts(sentences).mean(axis=0))
+
+    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
+        return self._mean_direction(expand_prompts(prompts, TEMPLATES))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        text = text.strip()
+        if not text:
+            raise ValueError("an empty search query")
+        return self._mean_direction([text, *(t.replace("{}", text) for t in QUERY_TEMPLATES)])
+
+
+# -- checking a weights file --------------------------------------------------------------------------
+
+
+def expected_shapes(model_name: str, pretrained: str) -> dict[str, tuple[int, ...]]:
+    """Every tensor name and shape of the model's state dict; the model is built on the meta
+    device, so this allocates nothing and takes milliseconds."""
+    from open_clip.model import CLIP
+
+    cfg = _model_config(model_name, pretrained)
+    if cfg.get("custom_text") or cfg.get("multimodal_cfg"):
+        raise ModelUnavailable(f"photomgr does not check weights of CLIP {model_name}")
+    with torch.device("meta"):
+        model = CLIP(**cfg)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _file_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    if is_safetensors(path):  # only the header is read
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                names = list(fh.keys())
+                prefix = "module." if names and all(n.startswith("module.") for n in names) else ""
+                return {n[len(prefix):]: tuple(fh.get_slice(n).get_shape()) for n in names}
+        except Exception as exc:
+            raise ValueError(f"a damaged safetensors file ({exc})") from exc
+    return {k: tuple(v.shape) for k, v in read_state_dict(path).items() if hasattr(v, "shape")}
+
+
+def check_clip_weights(path: Path, model_name: str = "ViT-B-32",
+                       pretrained: str = "laion2b_s34b_b79k") -> None:
+    """Raise ModelUnavailable unless `path` holds exactly the tensors of CLIP `model_name`
+    (names and shapes); nothing but names and shapes is compared, so this takes well under a
+    second even for a 600 MB file."""
+    try:
+        got = _file_shapes(Path(path))
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"{path} is not usable CLIP weights: {exc}") from exc
+    want = expected_shapes(model_name, pretrained)
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} of its {len(want)} tensors missing (e.g. {missing[0]})")
+    if extra:
+        problems.append(f"{len(extra)} unknown tensors (e.g. {extra[0]})")
+    if wrong:
+        k = wrong[0]
+        problems.append(f"{len(wrong)} tensors of the wrong shape (e.g. {k}: {got[k]}, expected {want[k]})")
+    if problems:
+        raise ModelUnavailable(f"{path} does not hold CLIP {model_name} weights: " + "; ".join(problems))

@@ -1,34 +1,35 @@
-"""Where CLIP weights come from: an explicit file, open_clip's Hugging Face cache, or a download.
+"""Where CLIP weights come from: an explicit file, the Hugging Face cache, or a download.
 
 Order: the `weights_path` argument, then $PHOTOMGR_CLIP_WEIGHTS, then the Hugging Face hub cache
 that open_clip's own `pretrained=` download fills (looked up offline, so weights fetched by any
-open_clip user are found), and only then, if allowed, a download into that same cache layout.
-The repository and file names come from open_clip's pretrained table, not hard-coded URLs.
+open_clip user are found), and only then, if allowed, a download with huggingface_hub's
+`hf_hub_download` into that same cache. Repository and file names are open_clip's: the tags
+photomgr offers are listed in `KNOWN_SOURCES` (checked against open_clip's table by a test) so
+that finding their files never imports open_clip (and torch, ~2 s); other tags are looked up in
+open_clip's pretrained table.
 
-A download is streamed in chunks with progress and cancel, and fails fast without a network
-(short connect timeout): a desktop app must never hang on "Loading model...".
+A download reports progress and honours cancel through a tqdm class handed to huggingface_hub,
+which removes its partial file on any failure. Before it starts, one cheap connection attempt
+with a short deadline makes "no network" fail in seconds: huggingface_hub would otherwise retry
+for about half a minute, and a desktop app must never hang on "Loading model...".
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
+import importlib.util
 import os
-import re
 import socket
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from photomgr.core.models.base import DownloadCancelled, ModelUnavailable
 
 ENV_WEIGHTS = "PHOTOMGR_CLIP_WEIGHTS"
 CONNECT_TIMEOUT = 5.0  # seconds to reach the server: no network must fail in seconds
-READ_TIMEOUT = 60.0  # seconds without a byte before a started download is given up
-CHUNK = 1 << 20
-MAX_REDIRECTS = 5
 Progress = Callable[[int, int], None]
 
 
@@ -43,7 +44,17 @@ class ClipSource:
     quick_gelu: bool
 
 
-def clip_source(model_name: str, pretrained: str) -> ClipSource:
+_OPEN_CLIP_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+KNOWN_SOURCES = {
+    ("ViT-B-32", "laion2b_s34b_b79k"): ClipSource(
+        "ViT-B-32", "laion2b_s34b_b79k", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", _OPEN_CLIP_FILES, False),
+    ("ViT-B-32", "openai"): ClipSource(
+        "ViT-B-32", "openai", "timm/vit_base_patch32_clip_224.openai", _OPEN_CLIP_FILES, True),
+}
+
+
+def open_clip_source(model_name: str, pretrained: str) -> ClipSource:
+    """The source as open_clip's pretrained table gives it (imports open_clip)."""
     import open_clip
     from open_clip.constants import HF_WEIGHTS_NAME
     from open_clip.pretrained import _get_safe_alternatives, get_pretrained_cfg
@@ -64,6 +75,10 @@ def clip_source(model_name: str, pretrained: str) -> ClipSource:
                       bool(cfg.get("quick_gelu", False)))
 
 
+def clip_source(model_name: str, pretrained: str) -> ClipSource:
+    return KNOWN_SOURCES.get((model_name, pretrained)) or open_clip_source(model_name, pretrained)
+
+
 def hub_cache_dir(cache_dir: Path | None = None) -> Path:
     """The Hugging Face hub cache (read at call time, so HF_HUB_CACHE set by the user counts)."""
     if cache_dir is not None:
@@ -82,12 +97,6 @@ def find_cached(source: ClipSource, cache_dir: Path | None = None) -> Path | Non
         if isinstance(found, str) and Path(found).is_file():
             return Path(found)
     return None
-
-
-def weights_url(source: ClipSource, filename: str) -> str:
-    from huggingface_hub import hf_hub_url
-
-    return hf_hub_url(source.repo_id, filename)
 
 
 def _offline_message(source: ClipSource, reason: str) -> str:
@@ -136,139 +145,119 @@ def resolve_clip_weights(
     return download_to_cache(source, hub_cache_dir(cache_dir), progress=progress, cancel=cancel)
 
 
+@dataclass(frozen=True)
+class ClipAvailability:
+    available: bool
+    weights: Path | None
+    message: str  # for the user: where the weights are, or what to do to get them
+
+
+def clip_availability(pretrained: str = "laion2b_s34b_b79k", *, model_name: str = "ViT-B-32",
+                      weights_path: Path | None = None, cache_dir: Path | None = None) -> ClipAvailability:
+    """Can CLIP be used on this machine now? Checks files only: no network, no model, and for
+    the tags in KNOWN_SOURCES no open_clip import, so a status line or menu can ask at once."""
+    if importlib.util.find_spec("open_clip") is None:
+        return ClipAvailability(False, None, "CLIP support is not installed (the open_clip_torch package)")
+    try:
+        path = resolve_clip_weights(model_name, pretrained, weights_path=weights_path, cache_dir=cache_dir,
+                                    allow_download=False)
+    except ModelUnavailable as exc:
+        return ClipAvailability(False, None, str(exc))
+    return ClipAvailability(True, path, f"CLIP {model_name} ({pretrained}) weights: {path}")
+
+
 # -- downloading ---------------------------------------------------------------------------------
 
 
-class _NotFound(Exception):
-    pass
+def hub_endpoint() -> str:
+    """$HF_ENDPOINT read now (huggingface_hub reads it once, at import), else the hub's."""
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
 
 
-def _resolve_host(host: str, port: int) -> None:
-    """Name lookup with a deadline: getaddrinfo has no timeout of its own, and a broken DNS
-    setup can stall it for much longer than CONNECT_TIMEOUT."""
+def check_reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """One TCP connection to `url`'s host within `timeout` seconds, or ModelUnavailable.
+
+    The name lookup runs in a thread because getaddrinfo has no timeout of its own, and a broken
+    DNS setup can stall it far longer than `timeout`.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ModelUnavailable(f"cannot download from {url!r}")
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
     outcome: list[BaseException | None] = []
 
-    def lookup() -> None:
+    def connect() -> None:
         try:
-            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            socket.create_connection((host, port), timeout=timeout).close()
             outcome.append(None)
         except OSError as exc:
             outcome.append(exc)
 
-    worker = threading.Thread(target=lookup, name="dns-lookup", daemon=True)
+    worker = threading.Thread(target=connect, name="hub-reachable", daemon=True)
     worker.start()
-    worker.join(CONNECT_TIMEOUT)
+    worker.join(timeout)
     if not outcome:
-        raise ModelUnavailable(f"cannot reach {host}: name lookup timed out (no network?)")
+        raise ModelUnavailable(f"cannot reach {host}: no answer within {timeout:.0f} s (no network?)")
     if outcome[0] is not None:
         raise ModelUnavailable(f"cannot reach {host}: {outcome[0]} (no network?)")
 
 
-def _open(url: str) -> tuple[http.client.HTTPResponse, dict[str, str]]:
-    """GET `url` following redirects; a short connect timeout, a longer read timeout."""
-    headers_seen: dict[str, str] = {}
-    for _ in range(MAX_REDIRECTS + 1):
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ModelUnavailable(f"cannot download from {url!r}")
-        https = parts.scheme == "https"
-        _resolve_host(parts.hostname, parts.port or (443 if https else 80))
-        cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
-        conn = cls(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT)
-        conn.connect()
-        assert conn.sock is not None
-        conn.sock.settimeout(READ_TIMEOUT)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn.request("GET", path or "/", headers={"User-Agent": "photomgr", "Accept-Encoding": "identity"})
-        response = conn.getresponse()
-        # The hub answers /resolve/ with a redirect carrying the commit and etag headers
-        for key in ("x-repo-commit", "x-linked-etag", "etag"):
-            value = response.getheader(key)
-            if value and key not in headers_seen:
-                headers_seen[key] = value
-        if response.status in (301, 302, 303, 307, 308):
-            location = response.getheader("location") or ""
-            response.close()
-            conn.close()
-            url = urllib.parse.urljoin(url, location)
-            continue
-        if response.status == 404:
-            response.close()
-            conn.close()
-            raise _NotFound(url)
-        if response.status != 200:
-            response.close()
-            conn.close()
-            raise ModelUnavailable(f"download failed: HTTP {response.status} {response.reason} for {url}")
-        return response, headers_seen
-    raise ModelUnavailable(f"download failed: too many redirects for {url}")
+def _reporting_tqdm(progress: Progress | None, cancel: threading.Event | None) -> type[Any]:
+    """A tqdm class for huggingface_hub that forwards (done, total) and stops on cancel.
 
-
-def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
-    while True:
-        chunk = response.read(CHUNK)
-        if not chunk:
-            return
-        yield chunk
-
-
-def download_file(url: str, dest: Path, *, progress: Progress | None = None,
-                  cancel: threading.Event | None = None) -> dict[str, str]:
-    """Stream `url` to `dest` (atomically: a .part file renamed at the end); return headers.
-
-    Raises ModelUnavailable on network failure, DownloadCancelled when `cancel` is set; in both
-    cases the partial file is removed.
+    It draws nothing itself (the caller draws its own bar, or the GUI its dialog). Raising from
+    update() aborts the transfer; huggingface_hub then deletes its partial file.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + f".{os.getpid()}.part")
-    try:
-        response, headers = _open(url)
-        with response, part.open("wb") as fh:
-            total = int(response.getheader("content-length") or 0)
-            done = 0
-            if progress:
-                progress(0, total)
-            for chunk in _chunks(response):
-                if cancel is not None and cancel.is_set():
-                    raise DownloadCancelled("download cancelled")
-                fh.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-            if total and done != total:
-                raise ModelUnavailable(f"download incomplete: {done} of {total} bytes")
-        os.replace(part, dest)
-        return headers
-    except (OSError, http.client.HTTPException) as exc:
-        raise ModelUnavailable(f"download failed: {exc}") from exc
-    finally:
-        part.unlink(missing_ok=True)
+    from huggingface_hub.utils import tqdm as hf_tqdm
 
+    class ReportingTqdm(hf_tqdm):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+            self.done = int(kwargs.get("initial") or 0)
+            if progress is not None:
+                progress(self.done, int(self.total or 0))
 
-_SAFE_REF = re.compile(r"^[0-9A-Za-z._-]{1,128}$")
+        def update(self, n: float | None = 1) -> bool | None:
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled("download cancelled")
+            self.done += int(n or 0)
+            if progress is not None:
+                progress(self.done, int(self.total or 0))
+            return super().update(n)
+
+    return ReportingTqdm
 
 
 def download_to_cache(source: ClipSource, cache_dir: Path, *, progress: Progress | None = None,
                       cancel: threading.Event | None = None) -> Path:
-    """Download the checkpoint into the hub cache layout, so open_clip and we both find it."""
-    repo_dir = cache_dir / ("models--" + source.repo_id.replace("/", "--"))
-    staging = repo_dir / "blobs" / f"download-{os.getpid()}"
+    """Download the first of `source.filenames` the hub has into the hub cache."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    endpoint = hub_endpoint()
+    try:
+        check_reachable(endpoint)
+    except ModelUnavailable as exc:
+        raise ModelUnavailable(_offline_message(source, str(exc))) from exc
+    tqdm_class = _reporting_tqdm(progress, cancel)
     errors = []
     for filename in source.filenames:
         try:
-            headers = download_file(weights_url(source, filename), staging, progress=progress, cancel=cancel)
-        except _NotFound:
+            path = hf_hub_download(source.repo_id, filename, cache_dir=str(cache_dir), endpoint=endpoint,
+                                   etag_timeout=CONNECT_TIMEOUT, tqdm_class=tqdm_class)
+        except DownloadCancelled:
+            raise
+        except LocalEntryNotFoundError as exc:  # the connection failed after all
+            raise ModelUnavailable(_offline_message(source, str(exc))) from exc
+        except EntryNotFoundError:
             errors.append(f"{filename}: not found")
             continue
-        except ModelUnavailable as exc:
-            raise ModelUnavailable(_offline_message(source, str(exc))) from exc
-        commit = headers.get("x-repo-commit", "")
-        if not _SAFE_REF.match(commit):  # a server that sends no commit: a stable local name
-            commit = "photomgr-" + hashlib.sha256(source.repo_id.encode()).hexdigest()[:16]
-        target = repo_dir / "snapshots" / commit / filename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, target)
-        (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
-        (repo_dir / "refs" / "main").write_text(commit)
-        return target
+        except HfHubHTTPError as exc:
+            raise ModelUnavailable(_offline_message(source, f"download failed: {exc}")) from exc
+        except Exception as exc:  # the HTTP client's own errors (a reset, a timeout), a full disk
+            raise ModelUnavailable(_offline_message(source, f"download failed: {exc}")) from exc
+        return Path(path)
     raise ModelUnavailable(_offline_message(source, "; ".join(errors) or "nothing to download"))

@@ -6,9 +6,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
-from photomgr.core.models.base import Embedder, ModelUnavailable
+from photomgr.core.models.base import Embedder, ModelUnavailable, TextEncoder
 
 BACKENDS = ("default", "clip")
 DEFAULT_CLIP_MODEL = "ViT-B-32"
@@ -17,6 +15,8 @@ DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
 
 def pick_device() -> str:
     """cuda if available, else Apple's mps, else cpu."""
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)
@@ -65,6 +65,39 @@ def load_embedder(
     return ClipEmbedder(clip_model, clip_pretrained, path, device=device)
 
 
+def load_text_encoder(
+    backend: str,
+    *,
+    clip_model: str = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str = DEFAULT_CLIP_PRETRAINED,
+    clip_weights: Path | None = None,
+    cache_dir: Path | None = None,
+    device: str | None = None,
+) -> TextEncoder:
+    """Only the text side of a backend, for label texts and search queries; never downloads.
+
+    `labels add` and `search` need no image tower: CLIP loads its text tower alone (about a
+    third of ViT-B-32's weights). A backend module may offer `load_text_encoder(device=...,
+    cache_dir=...)`; one that does not gets its full model loaded, so the answer is the same
+    either way, only slower.
+    """
+    _check_backend(backend)
+    device = device or pick_device()
+    if backend == "default":
+        from photomgr.core.models import default_backend
+
+        text_only = getattr(default_backend, "load_text_encoder", None)
+        if text_only is not None:
+            encoder: TextEncoder = text_only(device=device, cache_dir=cache_dir)
+            return encoder
+        return default_backend.DefaultEmbedder(device=device, cache_dir=cache_dir)
+    from photomgr.core.models.clip_backend import ClipTextEncoder
+    from photomgr.core.models.clip_weights import resolve_clip_weights
+
+    path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights, allow_download=False)
+    return ClipTextEncoder(clip_model, clip_pretrained, path, device=device)
+
+
 def model_status(
     backend: str = "default",
     *,
@@ -90,13 +123,9 @@ def model_status(
             path, state, message = None, "not installed", str(exc)
         return {"backend": backend, "model_id": MODEL_ID, "device": device,
                 "weights": str(path) if path else None, "state": state, "message": message}
-    from photomgr.core.models.clip_weights import resolve_clip_weights
+    from photomgr.core.models.clip_weights import clip_availability
 
-    try:
-        path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights,
-                                    allow_download=False)
-        state, message = "ready", f"CLIP {clip_model} ({clip_pretrained}) weights found"
-    except ModelUnavailable as exc:
-        path, state, message = None, "weights missing", str(exc)
+    clip = clip_availability(clip_pretrained, model_name=clip_model, weights_path=clip_weights)
     return {"backend": backend, "model_id": clip_model_id(clip_model, clip_pretrained), "device": device,
-            "weights": str(path) if path else None, "state": state, "message": message}
+            "weights": str(clip.weights) if clip.weights else None,
+            "state": "ready" if clip.available else "weights missing", "message": clip.message}

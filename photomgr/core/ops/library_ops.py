@@ -15,7 +15,7 @@ from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import TagOps
 
 if TYPE_CHECKING:
-    from photomgr.core.models.base import Embedder
+    from photomgr.core.models.base import TextEncoder
 
 
 class LibraryOps:
@@ -38,7 +38,7 @@ class LibraryOps:
     def settings(self) -> Settings:
         return Settings(self.conn)
 
-    def use_active_model(self, encoder: Callable[[], Embedder]) -> str | None:
+    def use_active_model(self, encoder: Callable[[], TextEncoder]) -> str | None:
         """Point tags and search at the active model's vectors; return its id (None: no vectors)."""
         from photomgr.core.services.model_choice import active_model_id
 

@@ -18,7 +18,7 @@ from photomgr.core.ops.results import Hit, PhotoSet
 
 if TYPE_CHECKING:
     from photomgr.core.index.vector_index import VectorIndex
-    from photomgr.core.models.base import Embedder
+    from photomgr.core.models.base import TextEncoder
     from photomgr.core.services.tagging import TagEngine
 
 DUPLICATE_THRESHOLD = 0.95  # as `photomgr duplicates`
@@ -70,7 +70,7 @@ class SearchOps:
             copies = library_copy_check(self.conn, self.thumbnails_dir)
         return self.hits(find_similar(self.index(engine.model_id), photo_id, got[0], k, copies=copies))
 
-    def text_hits(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int) -> list[Hit]:
+    def text_hits(self, engine: TagEngine | None, encoder: TextEncoder, query: str, k: int) -> list[Hit]:
         """The `k` photos that best match a text query, best first."""
         from photomgr.core.search.similar import text_search
 
@@ -80,7 +80,7 @@ class SearchOps:
             raise ValueError("search text is empty")
         return self.hits(text_search(engine.matrix(), encoder.embed_query(query), k, engine.scorer))
 
-    def text(self, engine: TagEngine | None, encoder: Embedder, query: str, k: int = SEARCH_K) -> PhotoSet:
+    def text(self, engine: TagEngine | None, encoder: TextEncoder, query: str, k: int = SEARCH_K) -> PhotoSet:
         found = [(h.photo_id, h.score) for h in self.text_hits(engine, encoder, query, k)]
         ids = np.asarray([pid for pid, _ in found], dtype=np.int64)
         captions = {pid: f"{score:.2f}" for pid, score in found}

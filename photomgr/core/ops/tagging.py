@@ -26,7 +26,7 @@ from photomgr.core.ops.changes import OpChanges, OpResult
 from photomgr.core.ops.results import LabelScores, LabelSummary, PhotoSet, TagRow
 
 if TYPE_CHECKING:
-    from photomgr.core.models.base import Embedder
+    from photomgr.core.models.base import TextEncoder
     from photomgr.core.services.tagging import TagEngine
 
 DEFAULT_THRESHOLD_NO_MODEL = 0.5
@@ -63,7 +63,7 @@ class TagOps:
         self._generation = 0  # bumped whenever the photos' vectors are re-read
 
     # -- the engine's life -------------------------------------------------------------------
-    def use_model(self, model_id: str | None, encoder: Callable[[], Embedder]) -> None:
+    def use_model(self, model_id: str | None, encoder: Callable[[], TextEncoder]) -> None:
         """Score with `model_id`'s vectors from now on (None: no vectors yet, every count is 0)."""
         if model_id is None:
             self.engine = None

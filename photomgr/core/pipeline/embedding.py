@@ -13,14 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from photomgr.core.imaging.decode import decode_photo
 from photomgr.core.imaging.errors import TRANSIENT, ImageError, os_error_kind
 from photomgr.core.library.vectors import PendingPhoto, VectorStore
 from photomgr.core.models.base import Embedder
 from photomgr.core.pipeline.lookahead import lookahead_map
+
+if TYPE_CHECKING:  # imported where a batch is built: the CLI imports this module for every command
+    import torch
 
 DEFAULT_BATCH = 32
 
@@ -63,6 +65,8 @@ class EmbeddingSink:
         return self.embedder.preprocess(image)  # type: ignore[arg-type]
 
     def add(self, photo_id: int, prepared: object) -> None:
+        import torch
+
         assert isinstance(prepared, torch.Tensor)
         self._ids.append(photo_id)
         self._inputs.append(prepared)
@@ -74,6 +78,8 @@ class EmbeddingSink:
             self._run()
 
     def _run(self) -> None:
+        import torch
+
         ids, inputs = self._ids, self._inputs
         self._ids, self._inputs = [], []
         started = time.perf_counter()

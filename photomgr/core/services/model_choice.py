@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photomgr.core.library.settings import Settings
-from photomgr.core.models.base import Embedder, ModelUnavailable
-from photomgr.core.models.registry import load_embedder
+from photomgr.core.models.base import Embedder, ModelUnavailable, TextEncoder
+from photomgr.core.models.clip_weights import ClipAvailability, clip_availability
+from photomgr.core.models.registry import DEFAULT_CLIP_MODEL, load_embedder, load_text_encoder
 
 BACKEND_KEY = "model.backend"
 PRETRAINED_KEY = "model.clip_pretrained"
@@ -43,6 +44,12 @@ class ModelChoice:
         settings.set(BACKEND_KEY, self.backend)
         settings.set(PRETRAINED_KEY, self.clip_pretrained)
         settings.set(WEIGHTS_KEY, str(self.clip_weights) if self.clip_weights else None)
+
+    def clip(self) -> ClipAvailability:
+        """Is CLIP usable with this choice's weights setting? The one answer the CLI's `model`
+        command, `model use` and the GUI's Model menu all show (files only: instant)."""
+        return clip_availability(self.clip_pretrained, model_name=DEFAULT_CLIP_MODEL,
+                                 weights_path=self.clip_weights)
 
 
 @dataclass
@@ -85,20 +92,43 @@ def backend_of(model_id: str) -> str:
     return model_id.split(":", 1)[0]
 
 
-def load_for_model_id(model_id: str, choice: ModelChoice, *, cache_dir: Path | None = None) -> Embedder:
-    """The embedder that made `model_id`'s vectors (for text vectors and queries), offline."""
-    if backend_of(model_id) == "clip":
-        _, arch, pretrained = [*model_id.split(":"), "", ""][:3]
-        weights = choice.clip_weights if choice.clip_pretrained == pretrained else None
-        embedder = load_embedder("clip", clip_model=arch, clip_pretrained=pretrained,
-                                 clip_weights=weights, cache_dir=cache_dir, allow_download=False)
-    else:
-        embedder = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir)
-    if embedder.info.model_id != model_id:
+def _check_same_model(model_id: str, loaded_id: str) -> None:
+    if loaded_id != model_id:
         raise ModelUnavailable(
             f"the library's vectors were made by {model_id}, but this photomgr provides "
-            f"{embedder.info.model_id}; run `photomgr index` to re-embed")
+            f"{loaded_id}; run `photomgr index` to re-embed")
+
+
+def _clip_args(model_id: str, choice: ModelChoice) -> tuple[str, str, Path | None]:
+    """(architecture, pretrained tag, the chosen weights file if it is for that tag)."""
+    _, arch, pretrained = [*model_id.split(":"), "", ""][:3]
+    return arch, pretrained, choice.clip_weights if choice.clip_pretrained == pretrained else None
+
+
+def load_for_model_id(model_id: str, choice: ModelChoice, *, cache_dir: Path | None = None) -> Embedder:
+    """The whole embedder that made `model_id`'s vectors, offline."""
+    if backend_of(model_id) == "clip":
+        arch, pretrained, weights = _clip_args(model_id, choice)
+        embedder = load_embedder("clip", clip_model=arch, clip_pretrained=pretrained, clip_weights=weights,
+                                 cache_dir=cache_dir, allow_download=False)
+    else:
+        embedder = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir)
+    _check_same_model(model_id, embedder.info.model_id)
     return embedder
+
+
+def text_encoder_for_model_id(model_id: str, choice: ModelChoice, *,
+                              cache_dir: Path | None = None) -> TextEncoder:
+    """Only the text side of the model that made `model_id`'s vectors (label texts, queries):
+    what `labels add` and `search` need, loaded without the image tower."""
+    if backend_of(model_id) == "clip":
+        arch, pretrained, weights = _clip_args(model_id, choice)
+        encoder = load_text_encoder("clip", clip_model=arch, clip_pretrained=pretrained, clip_weights=weights,
+                                    cache_dir=cache_dir)
+    else:
+        encoder = load_text_encoder(DEFAULT_BACKEND, cache_dir=cache_dir)
+    _check_same_model(model_id, encoder.info.model_id)
+    return encoder
 
 
 def expected_model_id(choice: ModelChoice) -> str:
@@ -106,7 +136,7 @@ def expected_model_id(choice: ModelChoice) -> str:
     if choice.backend == "clip":
         from photomgr.core.models.registry import clip_model_id
 
-        return clip_model_id("ViT-B-32", choice.clip_pretrained)
+        return clip_model_id(DEFAULT_CLIP_MODEL, choice.clip_pretrained)
     from photomgr.core.models.default_backend import MODEL_ID
 
     return MODEL_ID

@@ -22,7 +22,7 @@ from photomgr.core.tagging.label_model import LabelVectors
 from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 
 if TYPE_CHECKING:  # the model layer imports torch: the GUI thread uses TagInfo without it
-    from photomgr.core.models.base import Embedder
+    from photomgr.core.models.base import TextEncoder
 
 class UnknownModel(LibraryError):
     """The library's active model id names no backend this photomgr has."""
@@ -53,12 +53,12 @@ class TagInfo:
 class TagEngine:
     """Scores labels for one model's vectors.
 
-    `encoder` is called only when a label's text vector is not cached yet, so listing tags
-    never loads a model; editing a label loads it once.
+    `encoder` is called only when a label's text vector is not cached yet, so listing tags or
+    deciding one never loads a model; adding or editing a label loads the text side once.
     """
 
     def __init__(self, conn: sqlite3.Connection, model_id: str, backend: str,
-                 encoder: Callable[[], Embedder]) -> None:
+                 encoder: Callable[[], TextEncoder]) -> None:
         self.labels = LabelStore(conn)
         self.vectors = VectorStore(conn)
         self.model_id = model_id
@@ -70,11 +70,11 @@ class TagEngine:
                 "not know; run `photomgr model use default` (or `clip`), then `photomgr index` to "
                 "re-embed. Labels and decisions are kept") from exc
         self._encoder_factory = encoder
-        self._encoder: Embedder | None = None
+        self._encoder: TextEncoder | None = None
         self._matrix: PhotoMatrix | None = None
 
     @property
-    def encoder(self) -> Embedder:
+    def encoder(self) -> TextEncoder:
         if self._encoder is None:
             self._encoder = self._encoder_factory()
             if self._encoder.info.model_id != self.model_id:

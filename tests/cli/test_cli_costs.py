@@ -1,0 +1,139 @@
+"""Commands pay only for what they use: no torch for commands that need no model, only the text
+side of the model for label texts and queries, and several labels added in one command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from photomgr.cli.main import main
+from tests.conftest import REPO, make_photo
+from tests.fakes import FakeEmbedder, fake_model  # noqa: F401 - fixture
+
+HEAVY = ("torch", "open_clip", "timm", "sentence_transformers", "transformers")
+
+# Runs the CLI in a fresh interpreter and reports which heavy modules it imported.
+PROBE = """
+import json, sys
+from photomgr.cli.main import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+print("PROBE " + json.dumps({{"code": code, "heavy": heavy}}))
+"""
+
+
+@pytest.fixture
+def lib(tmp_path: Path, fake_model: FakeEmbedder) -> tuple[Path, Path]:  # noqa: F811
+    photos = tmp_path / "photos"
+    for i in range(2):
+        make_photo(photos / f"red{i}.jpg", (220, 20, 20), seed=i)
+        make_photo(photos / f"blue{i}.jpg", (20, 20, 220), seed=10 + i)
+    library = tmp_path / "lib"
+    assert main(["--library", str(library), "index", str(photos), "--json"]) == 0
+    assert main(["--library", str(library), "labels", "add", "red", "blue", "--json"]) == 0
+    return library, photos
+
+
+def probe(library: Path, tmp_path: Path, *argv: str) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_CACHE": str(tmp_path / "empty-hub")}
+    env.pop("PHOTOMGR_CLIP_WEIGHTS", None)
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), "--library", str(library), *argv],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("PROBE ")), None)
+    assert line is not None, proc.stdout + proc.stderr
+    result: dict[str, object] = json.loads(line[len("PROBE "):])
+    assert result["code"] == 0, proc.stderr
+    return result
+
+
+@pytest.mark.parametrize("argv", [
+    ["labels", "list"],
+    ["tags", "{photo}"],
+    ["tags", "--all"],
+    ["model"],
+    ["tag", "{photo}", "red", "--confirm"],
+    ["tag", "{photo}", "blue", "--reject"],
+    ["tag", "{photo}", "red", "--clear"],
+    ["similar", "{photo}", "-k", "2"],
+])
+def test_commands_that_need_no_model_import_no_torch(lib: tuple[Path, Path], tmp_path: Path,
+                                                     argv: list[str]) -> None:
+    library, photos = lib
+    args = [a.format(photo=photos / "red0.jpg") for a in argv]
+    assert probe(library, tmp_path, *args)["heavy"] == []
+
+
+def test_decisions_never_load_a_model(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    library, photos = lib
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", no_model)
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_text_encoder", no_model)
+    L = ["--library", str(library)]
+    for flag in ("--confirm", "--reject", "--clear"):
+        assert main([*L, "tag", str(photos / "blue0.jpg"), "red", flag, "--json"]) == 0
+    capsys.readouterr()
+
+
+def test_label_texts_and_queries_load_only_the_text_side(lib: tuple[Path, Path],
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    library, _ = lib
+    asked: list[str] = []
+
+    def whole_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the whole model was loaded")
+
+    def text_side(backend: str, **kwargs: object) -> FakeEmbedder:
+        asked.append(backend)
+        return FakeEmbedder()
+
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", whole_model)
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_text_encoder", text_side)
+    L = ["--library", str(library)]
+    assert main([*L, "labels", "add", "green", "--json"]) == 0
+    capsys.readouterr()
+    assert main([*L, "search", "something red", "-k", "1", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert [Path(h["path"]).name[:3] for h in hits] == ["red"]
+    assert asked == ["clip", "clip"]  # one text-side load per command
+
+
+def test_add_several_labels_at_once(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    library, _ = lib
+    L = ["--library", str(library)]
+    capsys.readouterr()
+    assert main([*L, "labels", "add", "green", "my car", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in added] == ["green", "my car"]
+    assert added[0]["photos"] == 0 and added[1]["photos"] == 0
+    assert main([*L, "labels", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [x["name"] for x in listing] == ["blue", "green", "my car", "red"]
+    assert {x["name"]: x["photos"] for x in listing}["red"] == 2
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["labels", "add", "a", "b", "--prompt", "a photo of a thing"], "one label"),
+    (["labels", "add", "a", "b", "--threshold", "0.3"], "one label"),
+    (["labels", "add", "a", "red"], "already exists"),
+    (["labels", "add", "a", "a"], "given twice"),
+    (["labels", "add", "a", " "], "needs a name"),
+])
+def test_a_bad_multi_add_adds_nothing(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+                                      argv: list[str], message: str) -> None:
+    library, _ = lib
+    L = ["--library", str(library)]
+    capsys.readouterr()
+    assert main([*L, *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert main([*L, "labels", "list", "--json"]) == 0
+    assert [x["name"] for x in json.loads(capsys.readouterr().out)] == ["blue", "red"]
