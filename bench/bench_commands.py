@@ -97,8 +97,8 @@ def measure(code: Path, library: Path, argv: list[str], undo: list[list[str]], r
     timing = Timing([], [])
     for i in range(repeat + 1):  # the first run warms the disk cache and is not counted
         wall, rss, status, err = run_cli(code, library, argv)
-        for u in undo:
-            run_cli(code, library, u)
+        for u in undo:  # always with this checkout's code: only the timed command differs
+            run_cli(REPO, library, u)
         if status != 0:
             timing.failed = err.strip().splitlines()[-1] if err.strip() else f"exit {status}"
             return timing
