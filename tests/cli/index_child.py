@@ -23,4 +23,5 @@ def _load(backend: str, **kwargs: object) -> FakeEmbedder:
 
 if __name__ == "__main__":
     model_choice.load_embedder = _load  # type: ignore[assignment]
+    model_choice.load_text_encoder = _load  # type: ignore[assignment]
     sys.exit(main(sys.argv[1:]))
