@@ -9,7 +9,9 @@ time includes interpreter start, imports and any model load. Peak RSS is that pr
 default model; the script prints SKIP when the photos are absent.
 
 `--against DIR` also times the same commands with the photomgr code of another checkout (for
-before/after numbers measured in one run, on the same library, interleaved command by command).
+before/after numbers measured in one run, interleaved command by command). Each checkout gets
+its own library built by its own code from the same photos (an older photomgr refuses a library
+a newer one migrated).
 """
 
 from __future__ import annotations
@@ -65,11 +67,14 @@ def pick_photos(root: Path, per_class: int) -> list[Path]:
     return out
 
 
-def build_library(code: Path, library: Path, photos: list[Path], tree: Path) -> None:
+def copy_photos(photos: list[Path], tree: Path) -> None:
     for p in photos:
         target = tree / p.parent.name / p.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(p, target)  # not a symlink: the library stores resolved paths
+
+
+def build_library(code: Path, library: Path, tree: Path) -> None:
     for argv in (["index", str(tree)], ["labels", "add", "dog"], ["labels", "add", "airplane"]):
         wall, _, status, err = run_cli(code, library, argv)
         if status != 0:
@@ -97,8 +102,8 @@ def measure(code: Path, library: Path, argv: list[str], undo: list[list[str]], r
     timing = Timing([], [])
     for i in range(repeat + 1):  # the first run warms the disk cache and is not counted
         wall, rss, status, err = run_cli(code, library, argv)
-        for u in undo:  # always with this checkout's code: only the timed command differs
-            run_cli(REPO, library, u)
+        for u in undo:
+            run_cli(code, library, u)
         if status != 0:
             timing.failed = err.strip().splitlines()[-1] if err.strip() else f"exit {status}"
             return timing
@@ -120,15 +125,18 @@ def main() -> int:
         return 0
     codes = [("this", REPO)] + ([("against", args.against.resolve())] if args.against else [])
     with tempfile.TemporaryDirectory() as tmp:
-        tree, library = Path(tmp) / "photos", Path(tmp) / "lib"
+        tree = Path(tmp) / "photos"
         photos = pick_photos(caltech, args.per_class)
-        print(f"building a {len(photos)}-photo library...", file=sys.stderr)
-        build_library(REPO, library, photos, tree)
+        copy_photos(photos, tree)
+        libraries = {label: Path(tmp) / f"lib-{label}" for label, _ in codes}
+        for label, code in codes:
+            print(f"building a {len(photos)}-photo library with {code}...", file=sys.stderr)
+            build_library(code, libraries[label], tree)
         results: dict[str, dict[str, Timing]] = {}
         for name, argv, undo in commands(tree):
             results[name] = {}
             for label, code in codes:
-                results[name][label] = measure(code, library, argv, undo, args.repeat)
+                results[name][label] = measure(code, libraries[label], argv, undo, args.repeat)
                 t = results[name][label]
                 print(f"  {label:8} {name}: "
                       + (t.failed or f"{t.median:.2f} s, {t.peak:.0f} MiB"), file=sys.stderr)
