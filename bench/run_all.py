@@ -19,6 +19,7 @@ SCRIPTS = [
     ["-m", "bench.bench_similar"],
     ["-m", "bench.bench_indexing"],
     ["-m", "bench.bench_gui"],
+    ["-m", "bench.bench_commands"],
     ["bench/eval_tagging.py"],
     ["bench/eval_keywords.py"],
 ]
