@@ -39,7 +39,7 @@ from photomgr.core.scanning.scanner import ScanProgress, ScanReport
 from photomgr.gui.results import ModelState
 
 if TYPE_CHECKING:
-    from photomgr.core.models.base import Embedder
+    from photomgr.core.models.base import Embedder, TextEncoder
     from photomgr.core.services.model_choice import ModelChoice
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class LibraryWorker(QObject):
         self.library: Library | None = None
         self.ops: LibraryOps | None = None
         self.embedder: Embedder | None = None  # the model that embeds new photos
-        self._text_encoder: Embedder | None = None  # the active model's, when not `embedder`
+        self._text_encoder: TextEncoder | None = None  # the active model's text side, when not `embedder`
         self.state = ModelState()
 
     # -- opening -------------------------------------------------------------------------------
@@ -158,18 +158,19 @@ class LibraryWorker(QObject):
                              "but not tagged or searchable.")
         self.vectors_changed()
 
-    def encoder(self) -> Embedder:
-        """The active model's embedder, for label texts and search queries (loaded on first use)."""
+    def encoder(self) -> TextEncoder:
+        """The active model's text side, for label texts and search queries (loaded on first use):
+        the loaded embedder when it made the active vectors, else only the text tower."""
         library = self.library
         active = self.state.active
         assert library is not None and active is not None
         if self.embedder is not None and self.embedder.info.model_id == active:
             return self.embedder
         if self._text_encoder is None or self._text_encoder.info.model_id != active:
-            from photomgr.core.services.model_choice import ModelChoice, load_for_model_id
+            from photomgr.core.services.model_choice import ModelChoice, text_encoder_for_model_id
 
-            self._text_encoder = load_for_model_id(active, ModelChoice.read(Settings(library.conn)),
-                                                   cache_dir=library.paths.cache_dir)
+            self._text_encoder = text_encoder_for_model_id(
+                active, ModelChoice.read(Settings(library.conn)), cache_dir=library.paths.cache_dir)
         return self._text_encoder
 
     def vectors_changed(self, *, embedding: bool = False) -> None:
