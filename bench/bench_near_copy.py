@@ -1,119 +1,230 @@
-"""Find similar with and without the pixel-level near-copy check, on Caltech-101 dev.
+"""Find similar on crops, resizes and re-saves: constants fitted on FIT pairs, results on REPORT.
 
-    python -m bench.bench_near_copy [--library DIR] [--queries 300]
+    python -m bench.bench_near_copy [--workdir DIR] [--fit] [--queries 200]
 
-Indexes ../shared/photos/caltech101-dev into a temporary library with the offline default
-model (or reuses --library, e.g. the one bench/eval_tagging.py --library left), then runs the
-app's `find_similar` for
-  (1) every Faces_easy photo whose Faces twin is present: is the twin the first result?
-  (2) a random sample of other photos: how often is any candidate promoted as a near-copy,
-      and is it of the query's class (Caltech dev has no true copies outside Faces/Faces_easy,
-      so every promotion there is worth a look)?
-and prints median latencies (k = 10) with and without the check, measured alternately in one run.
+Indexes ../shared/photos/caltech101-dev plus synthetic copies of 150 of its photos (made in
+--workdir, a temporary folder by default; see bench/copy_pairs.py) with the offline default
+model through the app's `index_folders`, then:
+  --fit   prints the constants of photomgr/core/search/similar.py and near_copy.py as fitted on
+          the FIT half of the pairs (and the FIT half of the ordinary queries): the candidate
+          pool, how many candidates are verified, and the copy threshold;
+  always  reports, on the REPORT half, with the shipped constants and the app's `find_similar`
+          (k = 10): is the copy's original the first result, with and without the near-copy
+          check; ordinary queries (photos with no known copy): how many show a photo that is
+          not a copy at "1.000", how many have a photo promoted as a copy; median latencies.
 Skips with a message when the test photos are absent.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import itertools
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import machine, shared_photos
-from photomgr.core.library.database import Library
+from bench.copy_pairs import Pair, build_library, caltech_root, copy_components, ordinary_queries, split
+from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library.vectors import VectorStore
-from photomgr.core.models.registry import load_embedder
-from photomgr.core.search.similar import find_similar
-from photomgr.core.services.indexing import index_folders
+from photomgr.core.search import similar
+from photomgr.core.search.near_copy import NearCopyCheck
+from photomgr.core.search.similar import find_similar, instance_cosines, rerank
 from photomgr.core.services.near_copies import library_copy_check
 from photomgr.core.services.vector_index import load_or_build_index
 
 K = 10
+POOL_MARGIN = 4  # the pool is this many times the worst FIT twin's rank (as a library fraction)
+
+
+class Bench:
+    def __init__(self, workdir: Path) -> None:
+        shared = shared_photos()
+        self.root = caltech_root(shared)
+        self.library, self.pairs, self.classes = build_library(shared, workdir)
+        conn = self.library.conn
+        self.model_id = next(iter(VectorStore(conn).models()))
+        index = load_or_build_index(conn, self.library.paths.index_dir, self.model_id)
+        assert index is not None
+        self.index: VectorIndex = index
+        self.matrix = VectorStore(conn).matrix(self.model_id)
+        self.unit = self.matrix.image / np.linalg.norm(self.matrix.image, axis=1, keepdims=True)
+        self.id_of = {p: int(i) for i, p in conn.execute("SELECT id, path FROM photos")}
+        self.path_of = {i: p for p, i in self.id_of.items()}
+        self.copies_of = copy_components(self.root, self.pairs)
+
+    def vector(self, pid: int) -> np.ndarray:
+        return self.matrix.image[np.searchsorted(self.matrix.ids, pid)]
+
+    def semantic_rank(self, query: int, twin: int) -> int:
+        """Rank of `twin` among every other photo by image-vector cosine (1 = nearest)."""
+        sims = self.unit @ self.unit[np.searchsorted(self.matrix.ids, query)]
+        sims[np.searchsorted(self.matrix.ids, query)] = -np.inf
+        return int((sims > sims[np.searchsorted(self.matrix.ids, twin)]).sum()) + 1
+
+    def check(self) -> NearCopyCheck:
+        return library_copy_check(self.library.conn, self.library.paths.thumbnails)
+
+    def is_copy(self, query: int, other: int) -> bool:
+        return self.path_of[other] in self.copies_of.get(self.path_of[query], set())
+
+    def name(self, pid: int) -> str:
+        path = Path(self.path_of[pid])
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else path.name
+
+
+def verify_lists(b: Bench, query: int, pool: int, top: int) -> tuple[list[int], list[int]]:
+    """Find similar's two lists of candidates (rank key, instance cosine), each cut at `top`."""
+    candidates = b.index.search(b.vector(query), pool, exclude={query})
+    ids = np.array([c[0] for c in candidates], np.int64)
+    own = b.index.instance_rows(np.array([query], np.int64))
+    assert own is not None
+    cosines = instance_cosines(b.index, own[0][0], ids)
+    assert cosines is not None
+    ranked = [pid for pid, _ in rerank(b.index, own[0][0], candidates, len(candidates), cosines=cosines)]
+    values, found = cosines
+    by_instance = [int(ids[i]) for i in np.argsort(-np.where(found, values, -np.inf), kind="stable")]
+    return ranked[:top], by_instance[:top]
+
+
+def fit(b: Bench, pairs: list[Pair], ordinary: list[str]) -> None:
+    n = len(b.index)
+    ranks = [b.semantic_rank(b.id_of[p.copy], b.id_of[p.original]) for p in pairs]
+    fraction = POOL_MARGIN * max(ranks) / n
+    print(f"FIT: {len(pairs)} pairs, library {n:,} photos; worst semantic rank of an original "
+          f"{max(ranks)} -> POOL_FRACTION = {POOL_MARGIN} x {max(ranks)} / {n} = {fraction:.4f}")
+    saved = similar.POOL_FRACTION
+    similar.POOL_FRACTION = fraction
+    pool = similar.candidate_pool(n, K)
+    similar.POOL_FRACTION = saved
+    needs = []
+    for p in pairs:
+        q, t = b.id_of[p.copy], b.id_of[p.original]
+        ranked, by_instance = verify_lists(b, q, pool, pool)
+        need = min(ranked.index(t) + 1 if t in ranked else 10**6,
+                   by_instance.index(t) + 1 if t in by_instance else 10**6)
+        needs.append(need)
+    verify_top = max(similar.VERIFY_TOP, max(needs))
+    print(f"  pool {pool} at this size; the original is within the first n of one list, worst "
+          f"n = {max(needs)} -> VERIFY_TOP = max({similar.VERIFY_TOP}, {max(needs)}) = {verify_top}")
+    check = b.check()
+    positives, negatives = [], []
+    queries = [b.id_of[p.copy] for p in pairs] + [b.id_of[p] for p in ordinary]
+    for q in queries:
+        ranked, by_instance = verify_lists(b, q, pool, verify_top)
+        for c in dict.fromkeys(ranked + by_instance):
+            score = check.similarity(q, c)
+            if score is not None:
+                (positives if b.is_copy(q, c) else negatives).append((score, q, c))
+    negatives.sort(reverse=True)
+    threshold, errors = fewest_errors([s for s, _, _ in positives], [s for s, _, _ in negatives])
+    kept = sum(s >= threshold for s, _, _ in positives)
+    print(f"  copy similarity of {len(negatives)} candidates that are not known copies: best "
+          + ", ".join(f"{s:.3f} ({b.name(q)} ~ {b.name(c)})" for s, q, c in negatives[:6]))
+    print(f"  -> COPY_THRESHOLD = {threshold:.3f} (fewest FIT errors: {errors}); FIT copies verified "
+          f"at it: {kept}/{len(positives)}, non-copies: {sum(s >= threshold for s, _, _ in negatives)}"
+          f" (lowest copies " + ", ".join(f"{s:.3f}" for s, _, _ in sorted(positives)[:5]) + ")")
+
+
+def fewest_errors(positives: list[float], negatives: list[float]) -> tuple[float, int]:
+    """The threshold with the fewest errors (copies under it + non-copies at or above it),
+    in the middle of the widest such gap between observed scores."""
+    values = sorted(set(positives) | set(negatives))
+    cuts = [(a + b) / 2 for a, b in itertools.pairwise(values)]
+    pos, neg = np.array(positives), np.array(negatives)
+    scored = [(int((pos < c).sum() + (neg >= c).sum()), c) for c in cuts]
+    best = min(e for e, _ in scored)
+    # among the best cuts, the middle of the longest run keeps the largest margin either side
+    good = [c for e, c in scored if e == best]
+    return round(float(statistics.median(good)), 3), best
+
+
+def report(b: Bench, pairs: list[Pair], ordinary: list[str]) -> None:
+    print(f"REPORT: {len(pairs)} pairs, {len(ordinary)} ordinary queries, library {len(b.index):,} "
+          f"photos, candidate pool {similar.candidate_pool(len(b.index), K)}, "
+          f"VERIFY_TOP {similar.VERIFY_TOP}, copy threshold {b.check().threshold}")
+    first = {True: Counter(), False: Counter()}
+    strict: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    times: dict[bool, list[float]] = {True: [], False: []}
+    misses = []
+
+    def query(pid: int, with_check: bool) -> list[tuple[int, float]]:
+        started = time.perf_counter()
+        hits = find_similar(b.index, pid, b.vector(pid), K, copies=b.check() if with_check else None)
+        times[with_check].append(1000 * (time.perf_counter() - started))
+        return hits
+
+    ranks = []
+    for p in pairs:
+        q, t = b.id_of[p.copy], b.id_of[p.original]
+        total[p.kind] += 1
+        ranks.append(b.semantic_rank(q, t))
+        for with_check in (False, True):
+            hits = query(q, with_check)
+            # first is the original, or a photo it is a known copy of (Caltech's own copies)
+            ok = bool(hits) and (hits[0][0] == t or b.is_copy(q, hits[0][0]))
+            first[with_check][p.kind] += int(ok)
+            strict[p.kind] += int(with_check and bool(hits) and hits[0][0] == t)
+            if with_check and not ok:
+                misses.append(f"{b.name(q)} (semantic rank {ranks[-1]}; first "
+                              f"{b.name(hits[0][0]) if hits else '-'})")
+    print("| pairs | a copy first, with the check (the original itself) | without the check |")
+    print("|---|---:|---:|")
+    for kind in sorted(total):
+        print(f"| {kind} | {first[True][kind]}/{total[kind]} ({strict[kind]}) | "
+              f"{first[False][kind]}/{total[kind]} |")
+    print(f"| all | {sum(first[True].values())}/{len(pairs)} ({sum(strict.values())}) | "
+          f"{sum(first[False].values())}/{len(pairs)} |")
+    print(f"semantic rank of the original: median {statistics.median(ranks)}, worst {max(ranks)}")
+    for m in misses:
+        print(f"  missed: {m}")
+
+    shown_one = promoted = with_promoted = 0
+    for path in ordinary:
+        q = b.id_of[path]
+        query(q, False)
+        hits = query(q, True)
+        check = b.check()
+        copies = [pid for pid, _ in hits if (check.similarity(q, pid) or -1.0) >= check.threshold]
+        shown_one += sum(f"{s:.3f}" == "1.000" and pid not in copies for pid, s in hits)
+        promoted += len(copies)
+        with_promoted += int(bool(copies))
+        for pid in copies:
+            print(f"  ordinary query promoted a copy: {b.name(q)} -> {b.name(pid)} "
+                  f"(known copy: {b.is_copy(q, pid)})")
+    print(f"ordinary queries: {shown_one} results that are not copies shown as 1.000; "
+          f"{with_promoted} queries with a photo verified as a copy ({promoted} photos)")
+    print(f"latency k={K}, median of {len(times[True])} queries: {statistics.median(times[True]):.1f} ms "
+          f"with the check, {statistics.median(times[False]):.2f} ms without")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--library", type=Path, default=None, help="an already indexed library to reuse")
-    ap.add_argument("--queries", type=int, default=300, help="random non-Faces queries")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="where the copies and the library go (reused when present)")
+    ap.add_argument("--fit", action="store_true", help="print the constants fitted on FIT")
+    ap.add_argument("--queries", type=int, default=200, help="ordinary queries (half FIT, half REPORT)")
     args = ap.parse_args()
-    root = shared_photos() / "caltech101-dev"
-    if not (root / "labels.csv").is_file():
-        print(f"SKIP: Caltech-101 dev photos not found at {root} (set PHOTOMGR_SHARED_PHOTOS)")
+    if not (caltech_root(shared_photos()) / "labels.csv").is_file():
+        print(f"SKIP: Caltech-101 dev photos not found under {shared_photos()} (set PHOTOMGR_SHARED_PHOTOS)")
         return 0
     print(f"machine: {machine()}")
-    truth = {}
-    with (root / "labels.csv").open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            truth[str((root / row["path"]).resolve())] = row["label"]
-
-    lib_root = args.library or Path(tempfile.mkdtemp(prefix="photomgr-bench-copy-"))
-    with Library(lib_root) as library:
-        embedder = load_embedder("default")
-        model_id = embedder.info.model_id
-        started = time.perf_counter()
-        index_folders(library, [root.resolve()], embedder=embedder)
-        print(f"library {lib_root}: indexed / checked in {time.perf_counter() - started:.1f} s")
-        index = load_or_build_index(library.conn, library.paths.index_dir, model_id)
-        assert index is not None
-        matrix = VectorStore(library.conn).matrix(model_id)
-        path_of = dict(library.conn.execute("SELECT id, path FROM photos"))
-        id_of = {p: i for i, p in path_of.items()}
-
-        def query(pid: int, check: bool) -> tuple[list[tuple[int, float]], float]:
-            vector = matrix.image[np.searchsorted(matrix.ids, pid)]
-            t = time.perf_counter()
-            copies = library_copy_check(library.conn, library.paths.thumbnails) if check else None
-            hits = find_similar(index, pid, vector, K, copies=copies)
-            return hits, (time.perf_counter() - t) * 1000
-
-        with_ms: list[float] = []
-        without_ms: list[float] = []
-        twins = {True: 0, False: 0}
-        pairs = 0
-        for path, pid in sorted(id_of.items()):
-            twin = id_of.get(path.replace("/Faces_easy/", "/Faces/"))
-            if "/Faces_easy/" not in path or twin is None:
-                continue
-            pairs += 1
-            for check, times in ((False, without_ms), (True, with_ms)):
-                hits, ms = query(pid, check)
-                times.append(ms)
-                twins[check] += int(bool(hits) and hits[0][0] == twin)
-        print(f"(1) Faces_easy -> Faces twin first: {twins[True]}/{pairs} with the near-copy check, "
-              f"{twins[False]}/{pairs} without")
-
-        rng = np.random.default_rng(0)
-        others = [int(i) for i in matrix.ids if "/Faces" not in path_of[int(i)]]
-        sample = rng.choice(others, size=min(args.queries, len(others)), replace=False)
-        promoted = same_class = queries_with = 0
-        for pid in sample.tolist():
-            plain, ms_plain = query(pid, False)
-            checked, ms_checked = query(pid, True)
-            without_ms.append(ms_plain)
-            with_ms.append(ms_checked)
-            # a promotion shows as a result that was not in the plain top-K, or moved up
-            plain_rank = {p: r for r, (p, _) in enumerate(plain)}
-            moved = [p for r, (p, _) in enumerate(checked) if plain_rank.get(p, K) > r]
-            copies = library_copy_check(library.conn, library.paths.thumbnails)
-            verified = [p for p in moved if (copies.similarity(pid, p) or -1.0) >= copies.threshold]
-            queries_with += int(bool(verified))
-            promoted += len(verified)
-            label = truth.get(path_of[pid])
-            same_class += sum(truth.get(path_of[p]) == label for p in verified)
-            for p in verified:
-                print(f"    promoted: {Path(path_of[pid]).relative_to(root)} -> "
-                      f"{Path(path_of[p]).relative_to(root)}")
-        print(f"(2) {len(sample)} other queries: {queries_with} had a near-copy promoted "
-              f"({promoted} photos, {same_class} of the query's class)")
-        print(f"(3) Find similar k={K}, median of {len(with_ms)} queries: "
-              f"{statistics.median(with_ms):.1f} ms with the check, "
-              f"{statistics.median(without_ms):.2f} ms without")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="photomgr-bench-copy-"))
+    b = Bench(workdir)
+    fit_pairs, report_pairs = split(b.pairs)
+    ordinary_fit, ordinary_report = ordinary_queries(list(b.id_of), b.copies_of, args.queries)
+    try:
+        if args.fit:
+            fit(b, fit_pairs, ordinary_fit)
+        report(b, report_pairs, ordinary_report)
+    finally:
+        b.library.close()
     return 0
 
 

@@ -9,11 +9,9 @@ from typing import Any
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
 from photomgr.core.fspaths import display_path
-from photomgr.core.library.gallery import content_hashes
 from photomgr.core.ops.results import Hit
-from photomgr.core.search.duplicates import duplicate_groups
-
-DEFAULT_DUPLICATE_THRESHOLD = 0.95
+from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD as DEFAULT_DUPLICATE_THRESHOLD
+from photomgr.core.services.near_copies import library_duplicates
 
 
 def add_parser(sub: Any) -> None:
@@ -74,11 +72,8 @@ def run_duplicates(args: argparse.Namespace) -> int:
         raise CliError("--threshold must be in (0, 1]")
     with CliContext(args) as ctx:
         matrix = ctx.engine.matrix()
-        ids = matrix.ids
-        hashes_by_id = content_hashes(ctx.library.conn)
-        hashes = [hashes_by_id.get(int(i), "") or "" for i in ids]
-        groups = duplicate_groups(ids, hashes, matrix.image, args.threshold,
-                                  ctx.ops.search.index(ctx.model_id))
+        groups = library_duplicates(ctx.library.conn, ctx.library.paths.thumbnails, matrix.ids,
+                                    matrix.image, ctx.ops.search.index(ctx.model_id), args.threshold)
         paths = ctx.photos.paths_by_id([pid for g in groups for pid in g])
         out = [[paths[pid] for pid in g] for g in groups]
     if args.json:

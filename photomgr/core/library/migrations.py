@@ -171,6 +171,25 @@ MIGRATIONS: Sequence[Migration] = (
         );
         """,
     ),
+    Migration(
+        8,
+        "fingerprints of thumbnails and near-copy checks already made (Duplicates), by content hash",
+        """
+        CREATE TABLE fingerprints (
+            content_hash  TEXT    NOT NULL,
+            kind          TEXT    NOT NULL,
+            value         INTEGER NOT NULL,
+            PRIMARY KEY (content_hash, kind)
+        );
+        CREATE TABLE copy_checks (
+            hash_a      TEXT NOT NULL,
+            hash_b      TEXT NOT NULL,
+            method      TEXT NOT NULL,
+            similarity  REAL NOT NULL,
+            PRIMARY KEY (hash_a, hash_b, method)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

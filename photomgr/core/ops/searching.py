@@ -15,13 +15,13 @@ import numpy as np
 from photomgr.core.library import gallery
 from photomgr.core.library.errors import LibraryError
 from photomgr.core.ops.results import Hit, PhotoSet
+from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD
 
 if TYPE_CHECKING:
     from photomgr.core.index.vector_index import VectorIndex
     from photomgr.core.models.base import TextEncoder
     from photomgr.core.services.tagging import TagEngine
 
-DUPLICATE_THRESHOLD = 0.95  # as `photomgr duplicates`
 SEARCH_K = 200  # results a text search shows in the gallery
 
 
@@ -87,16 +87,14 @@ class SearchOps:
         return PhotoSet("search", query, ids, captions, f"{len(ids):,} best matches for “{query}”")
 
     def duplicates(self, engine: TagEngine | None, threshold: float = DUPLICATE_THRESHOLD) -> PhotoSet:
-        from photomgr.core.search.duplicates import duplicate_groups
+        from photomgr.core.services.near_copies import library_duplicates
 
         if engine is None:
             raise NotReady("duplicates need embedded photos: add a folder and let it finish embedding")
         matrix = engine.matrix()
-        ids = matrix.ids
-        hashes_by_id = gallery.content_hashes(self.conn)
-        hashes = [hashes_by_id.get(int(i), "") or "" for i in ids]
-        index = self.index(engine.model_id) if len(ids) else None
-        groups = duplicate_groups(ids, hashes, matrix.image, threshold, index)
+        index = self.index(engine.model_id) if len(matrix.ids) else None
+        groups = library_duplicates(self.conn, self.thumbnails_dir, matrix.ids, matrix.image, index,
+                                    threshold)
         ordered = [pid for g in groups for pid in g]
         captions = {pid: f"#{n}" for n, g in enumerate(groups, start=1) for pid in g}
         title = f"{len(groups):,} groups of duplicates ({len(ordered):,} photos)"

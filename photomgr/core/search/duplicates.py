@@ -1,21 +1,49 @@
 """Duplicate and near-duplicate groups.
 
-Identical content hashes always group. Near-duplicates are photos whose image vectors have
-cosine >= threshold; pairs come from a range search on a vector index (never an N x N matrix
-for a big library) and groups are the connected components of those pairs (union-find), so a
-burst of A~B~C groups together even when A and C alone fall just under the threshold.
+Three kinds of pairs join photos into one group:
+  1. identical content hashes;
+  2. image vectors with cosine >= threshold (near-identical shots): exact up to DENSE_LIMIT
+     photos, else among each photo's NEAR_NEIGHBOURS nearest in the vector index (never an
+     N x N matrix for a big library);
+  3. crops, resizes and re-saves, found as image-search systems find them: cheap signals
+     PROPOSE pairs and the pixel-level near-copy check (near_copy.py) VERIFIES each one.
+     Proposals: perceptual-hash fingerprints within PHASH_RADIUS bits (re-saves and resizes;
+     fingerprint.py finds them by multi-index hashing, no N x N), and each photo's nearest
+     neighbours by image vector when both their semantic and instance cosines are high
+     (crops, whose fingerprints differ: a crop's vector cosine is 0.5-0.95, under the cut of 2).
+Groups are the connected components of all pairs (union-find), so a burst of A~B~C groups
+together even when A and C alone fall just under the threshold.
+
+The proposal constants were fitted on the FIT half of the evaluation pairs, the results are
+reported on the REPORT half (bench/bench_duplicates.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import faiss
 import numpy as np
 
 from photomgr.core.index.vector_index import EXACT, VectorIndex, normalized
+from photomgr.core.search.fingerprint import close_pairs
 
 DENSE_LIMIT = 4096  # up to this many photos, blockwise dense products are cheaper than an index
-BLOCK = 1024  # query rows per block: bounds memory of the dense products and range results
+BLOCK = 1024  # query rows per block: bounds memory of the dense products and search results
+NEAR_NEIGHBOURS = 8  # neighbours per photo searched for near-identical pairs in a big library
+SEARCH_NPROBE = 4  # IVF cells per query for those searches (see _neighbour_pairs)
+# Proposals for the near-copy check, fitted on the FIT pairs (`python -m bench.bench_duplicates
+# --fit`): FIT re-saves and resizes were within 2 bits of their originals (crops 14+, unrelated
+# photos ~32), so the radius is 2 + 2 bits of margin; the vector rule is the one that found the
+# most FIT crops while proposing at most 0.25 pairs per photo (each costs one check, ~9 ms,
+# once: results are stored), 48 of the 54 that fingerprints and the 0.95 cut leave.
+PHASH_RADIUS = 4
+PROPOSE_NEIGHBOURS = 1  # each photo's nearest neighbour by image vector ...
+PROPOSE_COSINE = 0.65  # ... with at least this semantic cosine ...
+PROPOSE_INSTANCE = 0.60  # ... and this (centred) instance cosine
+
+# verify(a, b) -> True when photo ids a and b are copies of each other (the near-copy check)
+Verify = Callable[[int, int], bool]
 
 
 class UnionFind:
@@ -53,31 +81,90 @@ def _dense_pairs(vectors: np.ndarray, threshold: float) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
 
 
-def _index_pairs(index: VectorIndex, ids: np.ndarray, vectors: np.ndarray, threshold: float) -> np.ndarray:
-    """(k, 2) row pairs from range searches on the index; hits outside `ids` are ignored."""
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
+def _neighbour_pairs(index: VectorIndex | None, ids: np.ndarray, vecs: np.ndarray,
+                     neighbours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """((k, 2) row pairs, (k,) cosines, (k,) ranks from 0): each photo and its `neighbours`
+    nearest by image vector; exact up to DENSE_LIMIT photos, else by one batched search of
+    `index` with at most SEARCH_NPROBE cells per query (a near-copy sits in its original's cell
+    or the next: the tuned nprobe of Find similar is for the 10th neighbour, not the 1st)."""
+    n = len(vecs)
+    k = min(neighbours, n - 1)
+    rows_out, cols_out, sims_out, ranks_out = [], [], [], []
+    if k <= 0:
+        return np.zeros((0, 2), np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64)
+    if index is None:
+        for start in range(0, n, BLOCK):
+            sims = vecs[start:start + BLOCK] @ vecs.T
+            sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            top_sims = np.take_along_axis(sims, top, axis=1)
+            order = np.argsort(-top_sims, axis=1, kind="stable")
+            rows_out.append(np.repeat(np.arange(start, start + len(sims)), k))
+            cols_out.append(np.take_along_axis(top, order, axis=1).reshape(-1))
+            sims_out.append(np.take_along_axis(top_sims, order, axis=1).reshape(-1))
+            ranks_out.append(np.tile(np.arange(k), len(sims)))
+    else:
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        params = None
+        if index.kind != EXACT:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = min(max(1, index.nprobe), SEARCH_NPROBE)
+        for start in range(0, n, BLOCK):
+            queries = vecs[start:start + BLOCK]
+            if params is None:
+                scores, found = index.index.search(queries, k + 1)
+            else:
+                scores, found = index.index.search(queries, k + 1, params=params)
+            rows = np.repeat(np.arange(start, start + len(found)), found.shape[1])
+            hit = found.reshape(-1)
+            pos = np.minimum(np.searchsorted(sorted_ids, hit), n - 1)
+            known = (hit >= 0) & (sorted_ids[pos] == hit)
+            cols = order[pos]
+            keep = known & (cols != rows)
+            rank = np.cumsum(keep.reshape(found.shape), axis=1).reshape(-1) - 1
+            keep &= rank < k
+            rows_out.append(rows[keep])
+            cols_out.append(cols[keep])
+            sims_out.append(scores.reshape(-1)[keep])
+            ranks_out.append(rank[keep])
+    pairs = np.stack([np.concatenate(rows_out), np.concatenate(cols_out)], axis=1).astype(np.int64)
+    return pairs, np.concatenate(sims_out).astype(np.float32), np.concatenate(ranks_out).astype(np.int64)
+
+
+def copy_proposals(ids: np.ndarray, vecs: np.ndarray, index: VectorIndex | None,
+                   fingerprints: np.ndarray | None, instances: np.ndarray | None,
+                   neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(k, 2) row pairs i < j that may be crops, resizes or re-saves of each other (see the
+    module docstring). `fingerprints`: uint64 per row, 0 for none; `instances`: centred
+    instance vectors per row (zero rows for none), or None when the backend has none;
+    `neighbours`: _neighbour_pairs already computed with at least PROPOSE_NEIGHBOURS."""
     found = []
-    for start in range(0, len(vectors), BLOCK):
-        lims, scores, hit_ids = index.range_search(vectors[start:start + BLOCK], threshold)
-        counts = np.diff(lims)
-        rows = np.repeat(np.arange(start, start + len(counts)), counts)
-        pos = np.minimum(np.searchsorted(sorted_ids, hit_ids), max(0, len(sorted_ids) - 1))
-        known = (sorted_ids[pos] == hit_ids) & (scores >= threshold) if len(sorted_ids) else \
-            np.zeros(len(hit_ids), bool)
-        cols = order[pos[known]]
-        rows = rows[known]
-        keep = rows != cols
-        found.append(np.stack([rows[keep], cols[keep]], axis=1))
-    return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+    if fingerprints is not None:
+        fp = np.asarray(fingerprints, np.uint64)
+        have = np.flatnonzero(fp != 0)
+        pairs = close_pairs(fp[have], PHASH_RADIUS)
+        found.append(have[pairs])
+    if instances is not None and len(vecs) >= 2:
+        pairs, sims, ranks = neighbours or _neighbour_pairs(index, ids, vecs, PROPOSE_NEIGHBOURS)
+        inst = np.einsum("ij,ij->i", instances[pairs[:, 0]], instances[pairs[:, 1]])
+        keep = (ranks < PROPOSE_NEIGHBOURS) & (sims >= PROPOSE_COSINE) & (inst >= PROPOSE_INSTANCE)
+        found.append(np.sort(pairs[keep], axis=1))
+    if not found:
+        return np.zeros((0, 2), np.int64)
+    return np.unique(np.concatenate(found).reshape(-1, 2), axis=0)
 
 
 def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray, threshold: float,
-                     index: VectorIndex | None = None) -> list[list[int]]:
-    """Groups (size >= 2) of photo ids that are identical (same hash) or near-identical.
+                     index: VectorIndex | None = None, *, fingerprints: np.ndarray | None = None,
+                     instances: np.ndarray | None = None,
+                     verify: Verify | None = None) -> list[list[int]]:
+    """Groups (size >= 2) of photo ids that are identical (same hash), near-identical (vector
+    cosine >= threshold) or, with `verify`, verified copies among the proposals (see
+    `copy_proposals`; pairs already in one group are not checked again).
 
-    `index` is reused for the range searches when it is approximate (IVF); an exact index over
-    a big library would make the search N x N, so a temporary size-appropriate index is built
+    `index` is reused for the searches when it is approximate (IVF); an exact index over a big
+    library would make the search N x N, so a temporary size-appropriate index is built
     instead. Each group is sorted; groups are sorted by their first id.
     """
     ids = np.asarray(ids, dtype=np.int64).reshape(-1)
@@ -94,16 +181,25 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
             uf.union(other, row)
     if n >= 2:
         vecs = normalized(vectors)
+        neighbours = None
         if n <= DENSE_LIMIT:
             pairs = _dense_pairs(vecs, threshold)
+            index = None
         else:
             if index is None or index.kind == EXACT:
                 # exact_limit 0: always IVF here; near-duplicates sit in the same or adjacent
-                # cells, so the tuned nprobe finds them and the search costs ~1% of N x N
+                # cells, so a few cells per query find them at ~1% of the cost of N x N
                 index = VectorIndex.build(ids, vecs, "duplicates", "", exact_limit=0)
-            pairs = _index_pairs(index, ids, vecs, threshold)
+            # One batched search gives both the near-identical pairs and the copy proposals.
+            # NEAR_NEIGHBOURS per photo: a bigger burst still joins up through its chains.
+            neighbours = _neighbour_pairs(index, ids, vecs, max(NEAR_NEIGHBOURS, PROPOSE_NEIGHBOURS))
+            pairs = neighbours[0][neighbours[1] >= threshold]
         for a, b in pairs.tolist():
             uf.union(a, b)
+        if verify is not None:
+            for a, b in copy_proposals(ids, vecs, index, fingerprints, instances, neighbours).tolist():
+                if uf.find(a) != uf.find(b) and verify(int(ids[a]), int(ids[b])):
+                    uf.union(a, b)
     groups: dict[int, list[int]] = {}
     for row in range(n):
         groups.setdefault(uf.find(row), []).append(int(ids[row]))

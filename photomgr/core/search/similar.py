@@ -4,20 +4,30 @@ Find similar is two-stage when the index holds instance vectors (the default bac
 FAISS index proposes candidates by the semantic image vector ("what is in it"), then each gets
 a bonus for a strong instance match ("is it the same shot"):
 
-    score = semantic cosine + INSTANCE_WEIGHT * max(0, instance cosine - INSTANCE_FLOOR)
+    rank key = semantic cosine + INSTANCE_WEIGHT * max(0, instance cosine - INSTANCE_FLOOR)
 
 so a crop or re-save of a photo comes before other shots of the same subject in the same place,
 while candidates with an ordinary instance cosine keep their semantic order.
 Candidates come from the semantic index, so a result is always semantically close: the
 re-ranking only reorders a neighbourhood, it never brings in a photo of something else.
 
+How many candidates: a crop's semantic rank grows with the library (more photos of the same
+kind crowd in before it), so the pool is a fraction of the library with a floor and a ceiling
+(`candidate_pool`), fitted on the FIT half of the evaluation pairs (bench/bench_near_copy.py).
+
 A third, optional stage settles what vectors cannot: other shots of the same person in the same
 room can still outrank the crop. Given a `NearCopyCheck`, the likeliest candidates are compared
 pixel by pixel (photomgr/core/search/near_copy.py) and verified crops or re-saves come first.
-On Caltech dev this takes Faces_easy -> Faces twins first from 26/30 to 30/30.
+
+The score shown is a similarity, never the rank key (which can exceed 1): a verified copy shows
+its pixel similarity (near_copy.copy_similarity: 1.00 = the same pixels, >= COPY_THRESHOLD =
+a crop, resize or re-save), every other photo its image-vector cosine (1.00 only for the same
+picture). Results come in rank order (copies first), so scores need not decrease down the list.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -35,22 +45,34 @@ from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 # Instance cosines here are of vectors centred on the library's mean (see vector_index.py).
 INSTANCE_WEIGHT = 4.0
 INSTANCE_FLOOR = 0.66
+# The candidate pool (see candidate_pool), fitted on the FIT pairs (`python -m
+# bench.bench_near_copy --fit`): the worst FIT original ranked 33rd of 3,094 photos by semantic
+# cosine; the pool is 4x that fraction of the library (a margin for libraries denser in one
+# subject than Caltech: 4.3% is ~130 at 3,000 photos, ~430 at 10,000), at least CANDIDATES_MIN,
+# at most CANDIDATES_MAX (an IVF index scans a few cells per query; asking for more than it
+# scans returns no more, and the instance cosines of 4,096 rows cost well under a millisecond).
 CANDIDATES_MIN = 64
+CANDIDATES_MAX = 4096
+POOL_FRACTION = 0.043
 CANDIDATES_PER_RESULT = 8
 # Candidates checked pixel by pixel for being crops or re-saves of the photo: the best this many
-# by the ranking above and by instance cosine alone (~20 photos, ~5 ms each). On Caltech dev every
-# Faces twin is among the first 13 of at least one of the two lists (one is 33rd by the ranking).
+# by the rank key and by instance cosine alone (~20-30 photos, ~5 ms each). On the FIT pairs every
+# original was within the first 2 of one of the two lists; 16 keeps a margin at ~0.1 s a query.
 VERIFY_TOP = 16
+
+
+def candidate_pool(library_size: int, k: int) -> int:
+    """How many semantic neighbours are re-ranked for a query with k results."""
+    by_library = math.ceil(POOL_FRACTION * max(0, library_size))
+    return max(CANDIDATES_MIN, CANDIDATES_PER_RESULT * k, min(CANDIDATES_MAX, by_library))
 
 
 def find_similar(index: VectorIndex, photo_id: int, vector: np.ndarray, k: int,
                  copies: NearCopyCheck | None = None) -> list[tuple[int, float]]:
-    """The k photos most similar to this one, as (photo id, score), best first; itself excluded.
+    """The k photos most similar to this one, as (photo id, score), in rank order; itself excluded.
 
-    The score is the cosine of the image vectors; when the index re-ranks with instance vectors,
-    near-copies get the bonus above, capped at 1.0 (the cap keeps the order non-increasing).
-    With `copies`, candidates verified as crops or re-saves of the photo come first (see
-    `promote_copies`).
+    Order: verified copies first (with `copies`), then by semantic cosine plus the instance
+    bonus. Score: a copy's pixel similarity, anyone else's image-vector cosine (module docstring).
     """
     if k <= 0:
         return []
@@ -59,7 +81,7 @@ def find_similar(index: VectorIndex, photo_id: int, vector: np.ndarray, k: int,
     query_instance = own[0][0] if own is not None and bool(own[1][0]) else None
     if query_instance is None and copies is None:
         return index.search(vector, k, exclude=exclude)
-    candidates = index.search(vector, max(CANDIDATES_MIN, CANDIDATES_PER_RESULT * k), exclude=exclude)
+    candidates = index.search(vector, candidate_pool(len(index), k), exclude=exclude)
     ids = np.array([c[0] for c in candidates], np.int64)
     ranked, by_instance = candidates, []
     if query_instance is not None:
@@ -91,25 +113,22 @@ def _best_by_instance(ids: np.ndarray, cosines: tuple[np.ndarray, np.ndarray], n
 
 
 def promote_copies(ranked: list[tuple[int, float]], copies: dict[int, float]) -> list[tuple[int, float]]:
-    """Verified near-copies first, then the rest in their order.
-
-    A copy's score is the larger of its own and its copy similarity, and never less than the
-    best score after it, so scores stay non-increasing down the list."""
+    """Verified near-copies first, best copy similarity first, each shown with its copy
+    similarity; then the rest in their order with their own scores."""
     if not copies:
         return ranked
     rest = [(pid, score) for pid, score in ranked if pid not in copies]
-    promoted = sorted(((pid, max(score, copies[pid])) for pid, score in ranked if pid in copies),
-                      key=lambda item: (-item[1], -copies[item[0]], item[0]))
-    floor = max((score for _, score in rest), default=0.0)
-    return [(pid, min(1.0, max(score, floor))) for pid, score in promoted] + rest
+    promoted = sorted(((pid, copies[pid]) for pid, _ in ranked if pid in copies),
+                      key=lambda item: (-item[1], item[0]))
+    return promoted + rest
 
 
 def rerank(index: VectorIndex, query_instance: np.ndarray, candidates: list[tuple[int, float]],
            k: int, weight: float = INSTANCE_WEIGHT, floor: float = INSTANCE_FLOOR,
            cosines: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, float]]:
-    """The k best candidates by semantic cosine plus the near-copy bonus; a candidate without
-    an instance vector keeps its semantic cosine. `cosines`: the candidates' instance_cosines,
-    when the caller has them already."""
+    """The k best candidates by semantic cosine plus the near-copy bonus (a candidate without an
+    instance vector has no bonus), each with its semantic cosine: the bonus orders, it is not
+    shown. `cosines`: the candidates' instance_cosines, when the caller has them already."""
     if not candidates:
         return []
     ids = np.array([c[0] for c in candidates], np.int64)
@@ -119,8 +138,8 @@ def rerank(index: VectorIndex, query_instance: np.ndarray, candidates: list[tupl
         return candidates[:k]
     instance, found = got
     bonus = np.where(found, weight * np.maximum(0.0, instance - floor), 0.0)
-    best = top_k(ids, (semantic + bonus).astype(np.float32), k)
-    return [(pid, min(1.0, score)) for pid, score in best]
+    cosine_of = dict(candidates)
+    return [(pid, cosine_of[pid]) for pid, _ in top_k(ids, (semantic + bonus).astype(np.float32), k)]
 
 
 def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -83,3 +83,45 @@ def test_union_find() -> None:
 def test_mismatched_lengths_raise() -> None:
     with pytest.raises(ValueError):
         duplicate_groups(np.arange(3), ["a", "b"], np.zeros((3, 4), np.float32), 0.9)
+
+
+def test_a_crop_under_the_vector_threshold_is_grouped_once_the_pixels_verify_it() -> None:
+    """Photo 1 is a crop of photo 0: image-vector cosine 0.85 (under 0.95), close instance
+    vectors, so it is proposed and verified; photo 2 is proposed the same way but its pixels
+    are another photo's, so it stays out. Before, only cosine >= threshold grouped."""
+    from photomgr.core.search.near_copy import NearCopyCheck
+    from tests.core.search.test_near_copy import resaved, scene
+
+    rng = np.random.default_rng(4)
+    vectors = unit(rng, 40)
+    instances = unit(rng, 40, 16)
+    for row in (1, 2):
+        vectors[row] = near(rng, vectors[0], 0.09)
+        instances[row] = near(rng, instances[0], 0.05)
+    cosines = vectors[[1, 2]] @ vectors[0]
+    assert (cosines < 0.95).all() and (cosines > duplicates.PROPOSE_COSINE).all()
+    images = {100: scene(8), 101: resaved(scene(8).crop((100, 0, 420, 320))), 102: scene(9)}
+    check = NearCopyCheck(images.get)
+    checked = []
+
+    def verify(a: int, b: int) -> bool:
+        checked.append((a, b))
+        score = check.similarity(a, b)
+        return score is not None and score >= check.threshold
+
+    ids = np.arange(40) + 100
+    hashes = [f"h{i}" for i in range(40)]
+    assert duplicate_groups(ids, hashes, vectors, 0.95) == []
+    assert duplicate_groups(ids, hashes, vectors, 0.95, instances=instances, verify=verify) == [[100, 101]]
+    assert {tuple(sorted(p)) for p in checked} >= {(100, 101)}
+
+
+def test_fingerprints_propose_a_resave_whatever_its_vectors() -> None:
+    rng = np.random.default_rng(5)
+    vectors = unit(rng, 30)
+    fingerprints = rng.integers(1, 2**62, 30).astype(np.uint64)
+    fingerprints[7] = fingerprints[3] ^ np.uint64(0b101)  # 2 bits apart
+    ids = np.arange(30)
+    groups = duplicate_groups(ids, [""] * 30, vectors, 0.95, fingerprints=fingerprints,
+                              verify=lambda a, b: {a, b} == {3, 7})
+    assert groups == [[3, 7]]

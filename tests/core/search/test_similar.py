@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.search.similar import find_similar, text_search, top_k
@@ -60,7 +61,32 @@ def test_instance_vectors_put_a_near_copy_first() -> None:
     assert plain[0][0] == 102
     reranked = find_similar(VectorIndex.build(ids, vectors, "m", "fp", instance=instance), 100, vectors[0], 3)
     assert [i for i, _ in reranked][:2] == [101, 102] and 100 not in [i for i, _ in reranked]
-    assert [s for _, s in reranked] == sorted((s for _, s in reranked), reverse=True)
-    assert all(s <= 1.0 for _, s in reranked)
+    # the bonus orders, it is not shown: each photo keeps its image-vector cosine
+    cosines = {pid: float(vectors[pid - 100] @ vectors[0]) for pid, _ in reranked}
+    assert dict(reranked) == pytest.approx(cosines, abs=1e-5)
     # a photo the index has no instance vector for falls back to the plain ranking
     assert find_similar(VectorIndex.build(ids, vectors, "m", "fp", instance=instance), 999, vectors[0], 1)
+
+
+def test_a_strong_instance_match_that_is_not_a_copy_never_shows_1() -> None:
+    """Other photos with a high instance cosine got rank key sem + 4 * (inst - 0.66) > 1 and
+    showed "1.000" next to true copies; now they show their cosine (here ~0.8)."""
+    rng = np.random.default_rng(3)
+    vectors = unit(rng.standard_normal((50, 16)))
+    instance = unit(rng.standard_normal((50, 32)))
+    for j in (1, 2, 3):
+        vectors[j] = unit(vectors[0] + 0.7 * unit(rng.standard_normal(16)))
+        instance[j] = unit(instance[0] + 0.3 * unit(rng.standard_normal(32)))
+    ids = np.arange(50) + 100
+    index = VectorIndex.build(ids, vectors, "m", "fp", instance=instance)
+    hits = find_similar(index, 100, vectors[0], 5)
+    assert {101, 102, 103} <= {pid for pid, _ in hits[:3]}
+    assert all(score < 0.99 for _, score in hits)
+
+
+def test_the_candidate_pool_grows_with_the_library() -> None:
+    from photomgr.core.search.similar import CANDIDATES_MAX, CANDIDATES_MIN, candidate_pool
+
+    assert candidate_pool(100, 10) == max(CANDIDATES_MIN, 80)
+    assert candidate_pool(3_000, 1) < candidate_pool(30_000, 1) < candidate_pool(10_000_000, 1)
+    assert candidate_pool(10_000_000, 1) == CANDIDATES_MAX

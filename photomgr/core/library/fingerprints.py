@@ -1,0 +1,54 @@
+"""Reads and writes of the `fingerprints` and `copy_checks` tables (Duplicates' derived data).
+
+`fingerprints`: one perceptual hash per content hash and kind. `copy_checks`: the similarity the
+near-copy check found for a pair of content hashes (hash_a < hash_b) with a given method, so a
+pair is compared once, not on every Duplicates run. Both are keyed by content hash like the
+thumbnails they are made from: a renamed or moved photo keeps them, identical files share them,
+and a photo whose bytes change gets new ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+
+class FingerprintStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get(self, kind: str) -> dict[str, int]:
+        """Stored fingerprints of this kind by content hash (signed 64-bit, as SQLite keeps them)."""
+        return dict(self.conn.execute(
+            "SELECT content_hash, value FROM fingerprints WHERE kind = ?", (kind,)))
+
+    def put_many(self, kind: str, rows: Iterable[tuple[str, int]]) -> None:
+        """Store (content hash, signed value) pairs, in one transaction of their own (derived
+        data: a crash loses only fingerprints that are made again on the next use)."""
+        self._write("INSERT OR REPLACE INTO fingerprints(content_hash, kind, value) VALUES (?, ?, ?)",
+                    [(h, kind, int(v)) for h, v in rows])
+
+    def checks(self, method: str) -> dict[tuple[str, str], float]:
+        """Similarity by (hash_a, hash_b), hash_a < hash_b, of every pair checked with `method`."""
+        return {(a, b): float(s) for a, b, s in self.conn.execute(
+            "SELECT hash_a, hash_b, similarity FROM copy_checks WHERE method = ?", (method,))}
+
+    def put_checks(self, method: str, rows: Iterable[tuple[str, str, float]]) -> None:
+        """Store (hash_a, hash_b, similarity) rows, hash_a < hash_b, in one transaction."""
+        self._write("INSERT OR REPLACE INTO copy_checks(hash_a, hash_b, method, similarity) "
+                    "VALUES (?, ?, ?, ?)", [(a, b, method, float(s)) for a, b, s in rows])
+
+    def forget_checks(self) -> None:
+        """Drop every stored check (they are made again on the next use)."""
+        self._write("DELETE FROM copy_checks WHERE 1 = ?", [(1,)])
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        if not rows:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.executemany(sql, rows)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,69 @@
+"""Duplicates over a real library (photos, thumbnails, fingerprints, stored checks), the one
+function the GUI and the CLI both call; image vectors are made up so no model is needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from photomgr.core.index.vector_index import VectorIndex
+from photomgr.core.library.database import Library
+from photomgr.core.library.fingerprints import FingerprintStore
+from photomgr.core.search import near_copy
+from photomgr.core.services.indexing import index_folders
+from photomgr.core.services.near_copies import library_duplicates
+from tests.core.search.test_near_copy import scene
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    scene(1).save(folder / "a.jpg", quality=92)
+    scene(1).save(folder / "a_resaved.jpg", quality=45)  # re-save: fingerprint within a few bits
+    scene(2).save(folder / "b.jpg", quality=92)
+    scene(2).crop((80, 40, 400, 300)).save(folder / "b_crop.jpg", quality=85)  # crop: vectors propose
+    for seed in range(3, 9):
+        scene(seed).save(folder / f"other{seed}.jpg", quality=90)
+    with Library(tmp_path / "lib") as library:
+        index_folders(library, [folder])  # photos and thumbnails, no model
+        id_of = {Path(p).name: int(i) for i, p in library.conn.execute("SELECT id, path FROM photos")}
+        ids = np.array(sorted(id_of.values()), np.int64)
+        rng = np.random.default_rng(0)
+        vectors = unit(rng.standard_normal((len(ids), 32)))
+        instances = unit(rng.standard_normal((len(ids), 16)))
+        row = {pid: r for r, pid in enumerate(ids)}
+        b, crop = row[id_of["b.jpg"]], row[id_of["b_crop.jpg"]]
+        vectors[crop] = unit(vectors[b] + 0.08 * rng.standard_normal(32))  # cosine ~0.9 < 0.95
+        instances[crop] = unit(instances[b] + 0.02 * rng.standard_normal(16))
+        # other 3 looks like other 4 to the vectors, but the pixels say no
+        look, alike = row[id_of["other3.jpg"]], row[id_of["other4.jpg"]]
+        vectors[alike] = unit(vectors[look] + 0.08 * rng.standard_normal(32))
+        instances[alike] = unit(instances[look] + 0.02 * rng.standard_normal(16))
+        index = VectorIndex.build(ids, vectors, "m", "fp", instance=instances)
+        thumbs = library.paths.thumbnails
+        groups = library_duplicates(library.conn, thumbs, ids, vectors, index)
+        names = {v: k for k, v in id_of.items()}
+        assert sorted(sorted(names[p] for p in g) for g in groups) == [
+            ["a.jpg", "a_resaved.jpg"], ["b.jpg", "b_crop.jpg"]]
+        store = FingerprintStore(library.conn)
+        assert len(store.get("phash64-v1")) == len(ids)
+        stored = store.checks(near_copy.METHOD)
+        assert len(stored) >= 3  # the re-save, the crop and the look-alike were each checked once
+
+        calls = []
+        real = near_copy.NearCopyCheck.similarity
+
+        def counting(self, a: int, b: int) -> float | None:  # type: ignore[no-untyped-def]
+            calls.append((a, b))
+            return real(self, a, b)
+
+        monkeypatch.setattr(near_copy.NearCopyCheck, "similarity", counting)
+        assert library_duplicates(library.conn, thumbs, ids, vectors, index) == groups
+        assert calls == []  # every pair answered from the stored checks
+        # without thumbnails (the check is off): identical and near-identical photos only
+        assert library_duplicates(library.conn, None, ids, vectors, index) == []
