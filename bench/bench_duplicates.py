@@ -130,7 +130,7 @@ def photos_part(workdir: Path, do_fit: bool) -> float | None:
     print(f"groups with photos of different classes: {mixed}; other groups not of known copies: {unknown}")
     print(f"Duplicates end to end: {timings[0]:.1f} s, again {timings[1]:.1f} s; {len(proposals)} pairs "
           f"proposed for the near-copy check ({len(proposals) / len(matrix.ids):.3f} per photo), "
-          f"{ms_per_pair:.1f} ms per pair checked (median of none: mean of {len(sample)})")
+          f"{ms_per_pair:.1f} ms per pair checked (mean of {len(sample)} pairs, fresh probes)")
     library.close()
     return ms_per_pair
 

@@ -30,8 +30,15 @@ from photomgr.core.search.fingerprint import close_pairs
 
 DENSE_LIMIT = 4096  # up to this many photos, blockwise dense products are cheaper than an index
 BLOCK = 1024  # query rows per block: bounds memory of the dense products and search results
-NEAR_NEIGHBOURS = 8  # neighbours per photo searched for near-identical pairs in a big library
+NEAR_NEIGHBOURS = 8  # neighbours per photo kept for near-identical pairs in a big library
 SEARCH_NPROBE = 4  # IVF cells per query for those searches (see _neighbour_pairs)
+# A big library's neighbours are searched in the SEARCH_DIM principal components of its image
+# vectors (1280 floats a photo for the default backend: a pass over 100,000 of them per query
+# batch is what made Duplicates take minutes), SEARCH_CANDIDATES per photo; the candidates are
+# then ranked by their true cosine.
+SEARCH_DIM = 128
+SEARCH_CANDIDATES = 16
+PCA_SAMPLE = 20_000
 # Proposals for the near-copy check, fitted on the FIT pairs (`python -m bench.bench_duplicates
 # --fit`): FIT re-saves and resizes were within 2 bits of their originals (crops 14+, unrelated
 # photos ~32), so the radius is 2 + 2 bits of margin; the vector rule is the one that found the
@@ -132,6 +139,36 @@ def _neighbour_pairs(index: VectorIndex | None, ids: np.ndarray, vecs: np.ndarra
     return pairs, np.concatenate(sims_out).astype(np.float32), np.concatenate(ranks_out).astype(np.int64)
 
 
+def _projected(vecs: np.ndarray) -> np.ndarray:
+    """The vectors in their SEARCH_DIM principal components (from a fixed sample), centred
+    and renormalised; unchanged when they are that small already."""
+    if vecs.shape[1] <= SEARCH_DIM:
+        return vecs
+    rng = np.random.default_rng(0)
+    sample = vecs[np.sort(rng.choice(len(vecs), min(len(vecs), PCA_SAMPLE), replace=False))]
+    mean = sample.mean(axis=0)
+    centred = sample - mean
+    _, basis = np.linalg.eigh(centred.T @ centred)  # eigenvalues ascending
+    top = np.ascontiguousarray(basis[:, ::-1][:, :SEARCH_DIM], dtype=np.float32)
+    return normalized((vecs - mean) @ top)
+
+
+def _big_library_neighbours(ids: np.ndarray, vecs: np.ndarray,
+                            neighbours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_neighbour_pairs for a big library: SEARCH_CANDIDATES per photo from an IVF index over
+    the projected vectors, then the best `neighbours` of them by true cosine."""
+    reduced = _projected(vecs)
+    index = VectorIndex.build(ids, reduced, "duplicates", "", exact_limit=0)
+    pairs, _, _ = _neighbour_pairs(index, ids, reduced, max(neighbours, SEARCH_CANDIDATES))
+    sims = np.einsum("ij,ij->i", vecs[pairs[:, 0]], vecs[pairs[:, 1]])
+    order = np.lexsort((-sims, pairs[:, 0]))
+    pairs, sims = pairs[order], sims[order]
+    starts = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0]])
+    ranks = np.arange(len(pairs)) - np.repeat(starts, np.diff(np.r_[starts, len(pairs)]))
+    keep = ranks < neighbours
+    return pairs[keep], sims[keep].astype(np.float32), ranks[keep]
+
+
 def copy_proposals(ids: np.ndarray, vecs: np.ndarray, index: VectorIndex | None,
                    fingerprints: np.ndarray | None, instances: np.ndarray | None,
                    neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -163,9 +200,9 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
     cosine >= threshold) or, with `verify`, verified copies among the proposals (see
     `copy_proposals`; pairs already in one group are not checked again).
 
-    `index` is reused for the searches when it is approximate (IVF); an exact index over a big
-    library would make the search N x N, so a temporary size-appropriate index is built
-    instead. Each group is sorted; groups are sorted by their first id.
+    Up to DENSE_LIMIT photos the search is exact; above, it runs on a temporary IVF index of
+    the vectors' principal components (see _big_library_neighbours), not on `index`, which is
+    accepted for the callers' convenience. Each group is sorted; groups by their first id.
     """
     ids = np.asarray(ids, dtype=np.int64).reshape(-1)
     n = len(ids)
@@ -186,13 +223,9 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
             pairs = _dense_pairs(vecs, threshold)
             index = None
         else:
-            if index is None or index.kind == EXACT:
-                # exact_limit 0: always IVF here; near-duplicates sit in the same or adjacent
-                # cells, so a few cells per query find them at ~1% of the cost of N x N
-                index = VectorIndex.build(ids, vecs, "duplicates", "", exact_limit=0)
             # One batched search gives both the near-identical pairs and the copy proposals.
             # NEAR_NEIGHBOURS per photo: a bigger burst still joins up through its chains.
-            neighbours = _neighbour_pairs(index, ids, vecs, max(NEAR_NEIGHBOURS, PROPOSE_NEIGHBOURS))
+            neighbours = _big_library_neighbours(ids, vecs, max(NEAR_NEIGHBOURS, PROPOSE_NEIGHBOURS))
             pairs = neighbours[0][neighbours[1] >= threshold]
         for a, b in pairs.tolist():
             uf.union(a, b)
