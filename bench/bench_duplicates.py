@@ -169,7 +169,7 @@ def fit(pairs: list[Pair], id_of: dict[str, int], row_of: dict[int, int], finger
           f"proposals (unlimited, the best rule finds {max(r[0] for r in results)})")
 
 
-def synthetic_part(n: int, ms_per_pair: float | None) -> None:
+def synthetic_part(n: int, ms_per_pair: float | None, rounds: int) -> None:
     rng = np.random.default_rng(0)
     dim = 1280
     started = time.perf_counter()
@@ -205,7 +205,7 @@ def synthetic_part(n: int, ms_per_pair: float | None) -> None:
         return (a, b) in truth or (b, a) in truth
 
     times = []
-    for _ in range(3):
+    for _ in range(rounds):
         checked.clear()
         started = time.perf_counter()
         groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index,
@@ -213,7 +213,7 @@ def synthetic_part(n: int, ms_per_pair: float | None) -> None:
         times.append(time.perf_counter() - started)
     found = sum(1 for g in groups for a in g for b in g if (a, b) in truth)
     verify_s = f"{len(checked) * ms_per_pair / 1000:.1f} s" if ms_per_pair else "(part 1 skipped)"
-    print(f"| photos | duplicates, without the pixel checks (median of 3) | pairs checked | "
+    print(f"| photos | duplicates, without the pixel checks (median of {rounds}) | pairs checked | "
           f"pixel checks at {ms_per_pair or 0:.1f} ms | planted copies grouped |")
     print("|---:|---:|---:|---:|---:|")
     print(f"| {n:,} | {statistics.median(times):.1f} s | {len(checked):,} | {verify_s} | "
@@ -226,12 +226,13 @@ def main() -> int:
     ap.add_argument("--fit", action="store_true", help="print the proposal constants fitted on FIT")
     ap.add_argument("--size", type=int, default=100_000, help="photos in the synthetic part")
     ap.add_argument("--skip-photos", action="store_true", help="only the synthetic part")
+    ap.add_argument("--rounds", type=int, default=1, help="timed runs of the synthetic part (median)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     ms = None
     if not args.skip_photos:
         ms = photos_part(args.workdir or Path(tempfile.mkdtemp(prefix="photomgr-bench-dup-")), args.fit)
-    synthetic_part(args.size, ms)
+    synthetic_part(args.size, ms, args.rounds)
     return 0
 
 
