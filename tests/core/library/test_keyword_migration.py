@@ -23,7 +23,7 @@ def test_decisions_survive_and_keyword_is_a_source(tmp_path: Path) -> None:
     conn.commit()
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("UPDATE tag_decisions SET source = 'keyword'")
-    assert migrate(conn) == [7] and stored_version(conn) == 7
+    assert migrate(conn, target=7) == [7] and stored_version(conn) == 7
     assert conn.execute("SELECT * FROM tag_decisions").fetchall() == [(1, 1, "rejected", "manual", NOW)]
     conn.execute("UPDATE tag_decisions SET source = 'keyword'")
     with pytest.raises(sqlite3.IntegrityError):
