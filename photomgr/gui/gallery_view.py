@@ -188,14 +188,16 @@ class GalleryView(QListView):
         index = self.currentIndex()
         return int(index.data(IdRole)) if index.isValid() else None
 
-    def select_photo(self, photo_id: int) -> bool:
-        """Make `photo_id` the current, only selected photo and scroll to it; False if not shown."""
+    def select_photo(self, photo_id: int, *, centre: bool = True) -> bool:
+        """Make `photo_id` the current, only selected photo and scroll to it (to the middle, or
+        only as far as needed); False if not shown."""
         row = self._model.row_of(photo_id)
         if row < 0:
             return False
         index = self._model.index(row)
         self.selectionModel().setCurrentIndex(index, self.selectionModel().SelectionFlag.ClearAndSelect)
-        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter if centre
+                      else QAbstractItemView.ScrollHint.EnsureVisible)
         return True
 
     def apply_rows(self, rows: GalleryRows, captions: dict[int, str] | None = None, *,

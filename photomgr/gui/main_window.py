@@ -46,6 +46,8 @@ from photomgr.gui.similar_panel import SimilarPanel
 from photomgr.gui.status_bar import ScanStatus, scan_summary
 from photomgr.gui.thumbnail_loader import ThumbnailLoader
 from photomgr.gui.undo import LabelActions
+from photomgr.gui.viewer.loader import ViewerLoader
+from photomgr.gui.viewer.page import ViewerPage
 from photomgr.gui.welcome import WelcomePage
 from photomgr.gui.worker_host import WorkerHost
 
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
             ThumbnailCache(self.paths.thumbnails).path_for, THUMB, parent=self,
             device_pixel_ratio=screen.devicePixelRatio() if screen is not None else 1.0)
         self.previews = PreviewLoader(self)
+        self.viewer_loader = ViewerLoader(self)
         self.undo_stack = QUndoStack(self)
         self.label_actions = LabelActions(self.host, self.undo_stack)
 
@@ -119,6 +122,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.loading)  # until the first query says whether the library is empty
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
+        self.viewer = ViewerPage(self.model, self.viewer_loader)
+        self.pages.addWidget(self.viewer)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -143,6 +148,12 @@ class MainWindow(QMainWindow):
         self.gallery.selectionModel().currentChanged.connect(self._on_current_changed)
         self.gallery.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.gallery.customContextMenuRequested.connect(self._show_context_menu)
+        self.gallery.activated.connect(self.open_viewer)  # double-click or Enter
+        self.viewer.closed.connect(self.close_viewer)
+        self.viewer.photo_shown.connect(self._on_viewer_photo)
+        self.viewer.tags_wanted.connect(self.host.request_tags)
+        self.viewer.tags.decide.connect(self.label_actions.decide)
+        self.model.modelReset.connect(self._on_model_reset)
         self.details.tags.decide.connect(self.label_actions.decide)
         self.similar.photo_activated.connect(self.select_photo)
         self.search.returnPressed.connect(self.run_search)
@@ -173,6 +184,7 @@ class MainWindow(QMainWindow):
         worker.model_state.connect(self._on_model_state)
         worker.labels_changed.connect(self._on_labels_changed)
         worker.photo_tags.connect(self.details.show_tags)
+        worker.photo_tags.connect(self.viewer.show_tags)
         worker.similar.connect(self.similar.show_hits)
 
     # -- user actions ------------------------------------------------------------------------
@@ -275,6 +287,51 @@ class MainWindow(QMainWindow):
         self.sidebar.select_folder(None)
         self.feed.set_folder(None)
 
+    # -- the viewer ----------------------------------------------------------------------------
+    @property
+    def viewing(self) -> bool:
+        return self.pages.currentWidget() is self.viewer
+
+    @Slot(QModelIndex)
+    def open_viewer(self, index: QModelIndex | None = None) -> None:
+        """View the photo at `index` (default: the current one) large, in place of the gallery."""
+        index = index if index is not None and index.isValid() else self.gallery.currentIndex()
+        if not index.isValid():
+            return
+        self.pages.setCurrentWidget(self.viewer)
+        self.viewer.open_row(index.row())
+
+    @Slot()
+    def close_viewer(self) -> None:
+        """Back to the gallery, the last viewed photo selected and in view."""
+        if not self.viewing:
+            return
+        self.pages.setCurrentWidget(self.splitter)
+        self.gallery.setFocus()
+        self._on_current_changed(self.gallery.currentIndex(), QModelIndex())  # skipped while viewing
+
+    @Slot(int)
+    def _on_viewer_photo(self, photo_id: int) -> None:
+        self.gallery.select_photo(photo_id, centre=False)
+
+    @Slot()
+    def _on_model_reset(self) -> None:
+        """The gallery's rows were replaced: the viewer finds its photo again, or closes."""
+        if self.viewing and self.viewer.photo_id is not None:
+            row = self.model.row_of(self.viewer.photo_id)
+            if row < 0:
+                self.close_viewer()
+            else:
+                self.viewer.row = row
+
+    @Slot()
+    def on_escape(self) -> None:
+        """Esc leaves the viewer; in the gallery it cancels a scan."""
+        if self.viewing:
+            self.close_viewer()
+        else:
+            self.cancel_scan()
+
     @Slot()
     def toggle_top_tag(self) -> None:
         top = self.details.tags.top_tag()
@@ -325,8 +382,12 @@ class MainWindow(QMainWindow):
         self.sidebar.set_labels(labels)
         self.label_editor.set_labels(labels)
         self.details.tags.set_labels(labels)
+        self.viewer.tags.set_labels(labels)
         if self.details.photo_id is not None:
             self.host.request_tags(self.details.photo_id)
+        viewed = self.viewer.photo_id
+        if self.viewing and viewed is not None and viewed != self.details.photo_id:
+            self.host.request_tags(viewed)
         if self.feed.showing.kind == "label":  # its photos may have changed
             self.feed.refetch()
 
@@ -361,7 +422,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(200, self.host.load_model)
         if empty and not self.host.busy:
             self.pages.setCurrentWidget(self.welcome)
-        elif self.pages.currentWidget() is not self.splitter:
+        elif self.pages.currentWidget() not in (self.splitter, self.viewer):
             self.pages.setCurrentWidget(self.splitter)
 
     def _on_sidebar_data(self, data: tuple[list[queries.FolderCount], int]) -> None:
@@ -373,6 +434,8 @@ class MainWindow(QMainWindow):
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
             self.details.clear()
+            return
+        if self.viewing:  # hidden behind the viewer: filled in when the gallery comes back
             return
         photo_id = int(current.data(IdRole))
         if photo_id == self.details.photo_id:
@@ -420,3 +483,4 @@ class MainWindow(QMainWindow):
         self.reader.close()
         self.thumbnails.shutdown()
         self.previews.shutdown()
+        self.viewer_loader.shutdown()

@@ -112,7 +112,7 @@ def build_menus(win: MainWindow) -> WindowActions:
     win.addToolBar(toolbar)
 
     win.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), win)
-    win.cancel_shortcut.activated.connect(win.cancel_scan)
+    win.cancel_shortcut.activated.connect(win.on_escape)
     # Space on the gallery: confirm (or un-confirm) the selected photo's top tag.
     space = QShortcut(QKeySequence(Qt.Key.Key_Space), win.gallery)
     space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
