@@ -2,13 +2,16 @@
 with a live count of the photos that would carry the label.
 
 The count needs no round trip: the worker sends the label's sorted scores once
-(`LabelScores`), and each slider move is one np.searchsorted here. Apply turns the edits into
-one undoable step; the worker re-scores and the counts everywhere follow.
+(`LabelScores`), and each slider move is one np.searchsorted here. Below the count, the photos
+the new threshold would add or remove are shown as thumbnails (their hashes read off-thread).
+Moving the slider unticks "Use the model's default": the slider never looks live while inert.
+Apply turns the edits into one undoable step; the worker re-scores and the counts follow.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -24,12 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photomgr.core.library import gallery as queries
+from photomgr.gui.query_runner import QueryRunner
 from photomgr.gui.results import LabelScores, LabelSummary
+from photomgr.gui.text import plural
+from photomgr.gui.thumbnail_loader import ThumbnailLoader
 from photomgr.gui.undo import LabelActions
 from photomgr.gui.worker_host import WorkerHost
 
 STEPS = 1000  # slider resolution: thresholds in steps of 0.001
 IdRole = Qt.ItemDataRole.UserRole + 1
+HashRole = Qt.ItemDataRole.UserRole + 2
+CHANGES_SHOWN = 40  # thumbnails of added/removed photos shown at most (nearest the threshold)
 
 
 def _fields(label: LabelSummary) -> tuple[object, ...]:
@@ -42,8 +51,11 @@ def parse_prompts(text: str) -> list[str]:
 
 
 class LabelEditor(QWidget):
-    def __init__(self, host: WorkerHost, actions: LabelActions, parent: QWidget | None = None) -> None:
+    def __init__(self, host: WorkerHost, actions: LabelActions, parent: QWidget | None = None, *,
+                 thumbnails: ThumbnailLoader | None = None, reader: QueryRunner | None = None) -> None:
         super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.reader = reader
         self.host = host
         self.label_actions = actions
         self.summaries: list[LabelSummary] = []
@@ -74,12 +86,29 @@ class LabelEditor(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, STEPS)
         self.slider.valueChanged.connect(self._update_count)
+        # A move by the user (drag, click, keys, wheel) means "my own threshold".
+        self.slider.actionTriggered.connect(self._on_slider_moved_by_user)
         self.value = QLabel("–")
         self.value.setMinimumWidth(44)
         self.default_box = QCheckBox("Use the model's default")
         self.default_box.toggled.connect(self._on_default)
         self.count = QLabel("–")
         self.count.setObjectName("live-count")
+        self.change_text = QLabel()
+        self.change_text.setWordWrap(True)
+        self.changes = QListWidget()
+        self.changes.setViewMode(QListWidget.ViewMode.IconMode)
+        self.changes.setIconSize(QSize(56, 56))
+        self.changes.setFlow(QListWidget.Flow.LeftToRight)
+        self.changes.setWrapping(False)
+        self.changes.setFixedHeight(76)
+        self.changes.setToolTip("The photos this threshold would add (green) or remove (red)")
+        self.changes.hide()
+        self._changes_timer = QTimer(self, singleShot=True, interval=120)
+        self._changes_timer.timeout.connect(self._show_changes)
+        self._change_ids: list[int] = []
+        if thumbnails is not None:
+            thumbnails.loaded.connect(self._on_thumbnail)
         self.apply_button = QPushButton("Apply")
         self.apply_button.setDefault(True)
         self.apply_button.clicked.connect(self.apply)
@@ -98,6 +127,8 @@ class LabelEditor(QWidget):
         form.addRow("Threshold:", slider_row)
         form.addRow("", self.default_box)
         form.addRow("Matches:", self.count)
+        form.addRow("", self.change_text)
+        form.addRow(self.changes)
         buttons = QHBoxLayout()
         buttons.addWidget(self.delete_button)
         buttons.addStretch(1)
@@ -165,7 +196,7 @@ class LabelEditor(QWidget):
         self.default_box.blockSignals(True)
         self.default_box.setChecked(bool(label) and not label.custom_threshold)  # type: ignore[union-attr]
         self.default_box.blockSignals(False)
-        self.slider.setEnabled(label is not None and label.custom_threshold)
+        self.slider.setEnabled(label is not None)
         self.slider.setValue(round(label.threshold * STEPS) if label else 0)
         self._update_count()
 
@@ -178,9 +209,12 @@ class LabelEditor(QWidget):
             self.scores = scores
             self._update_count()
 
+    @Slot(int)
+    def _on_slider_moved_by_user(self, _action: int) -> None:
+        self.default_box.setChecked(False)
+
     @Slot(bool)
     def _on_default(self, checked: bool) -> None:
-        self.slider.setEnabled(not checked)
         if checked and self.scores is not None:
             self.slider.setValue(round(self.scores.default_threshold * STEPS))
 
@@ -194,7 +228,68 @@ class LabelEditor(QWidget):
             self.count.setText("counting…")
         else:
             n = self.scores.count_at(t)
-            self.count.setText(f"{n:,} photo{'s' if n != 1 else ''} at {t:.3f}")
+            self.count.setText(f"{plural(n, 'photo')} at {t:.3f}")
+        self._changes_timer.start()
+
+    def change_ids(self) -> tuple[list[int], list[int]]:
+        """(added, removed) photo ids at the slider's threshold against the label's own now."""
+        if self.scores is None or self.current is None or self.scores.label_id != self.current.id:
+            return [], []
+        added, removed = self.scores.changes(self.threshold())
+        return [int(i) for i in added], [int(i) for i in removed]
+
+    @Slot()
+    def _show_changes(self) -> None:
+        added, removed = self.change_ids()
+        if not added and not removed:
+            self.change_text.setText("")
+            self.changes.clear()
+            self.changes.hide()
+            self._change_ids = []
+            return
+        parts = []
+        if added:
+            parts.append(f"<span style='color:#2e7d32'>+{plural(len(added), 'photo')} would join</span>")
+        if removed:
+            parts.append(f"<span style='color:#c62828'>−{plural(len(removed), 'photo')} would leave</span>")
+        self.change_text.setText(" · ".join(parts))
+        shown = (added or removed)[:CHANGES_SHOWN]
+        self._change_ids = shown
+        self.changes.show()
+        if self.reader is None:
+            return
+        joining = bool(added)
+        self.reader.submit(lambda conn: queries.paths_and_hashes(conn, shown),
+                           lambda found: self._fill_changes(shown, found, joining))
+
+    def _fill_changes(self, ids: list[int], found: dict[int, tuple[str, str | None]], joining: bool) -> None:
+        if ids != self._change_ids:
+            return  # the slider moved on
+        self.changes.clear()
+        for pid in ids:
+            path, content_hash = found.get(pid, ("", None))
+            item = QListWidgetItem()
+            item.setData(IdRole, pid)
+            item.setData(HashRole, content_hash)
+            item.setToolTip(("Would join: " if joining else "Would leave: ") + path)
+            self._set_icon(item)
+            self.changes.addItem(item)
+
+    def _set_icon(self, item: QListWidgetItem) -> None:
+        key = item.data(HashRole)
+        if self.thumbnails is not None and key:
+            pixmap = self.thumbnails.pixmap(key)
+            if pixmap is not None:
+                item.setIcon(QIcon(pixmap))
+
+    @Slot(str)
+    def _on_thumbnail(self, key: str) -> None:
+        if self.changes.isHidden():
+            return
+        for row in range(self.changes.count()):
+            item = self.changes.item(row)
+            if item is not None and item.data(HashRole) == key and item.icon().isNull():
+                self._set_icon(item)
 
     def live_count(self) -> int | None:
         """The count the slider shows now (None until the scores arrived)."""

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library import gallery as queries
+from photomgr.core.library import scan_state
+from photomgr.core.library.labels import LabelStore
 from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.scanning.scanner import ScanReport
 from photomgr.gui import window_menus
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         self.scanning = False
         self.last_report: ScanReport | None = None
         self._resume_checked = False  # looked once, after the model loaded, for unfinished embedding
+        self.interrupted: list[str] = []  # roots whose last index was stopped before the end
 
         # Background machinery: one writer (and the model), one reader, two image pools.
         self.host = WorkerHost(self.paths.root, self)
@@ -132,7 +135,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.scan_status = ScanStatus(self.statusBar())
 
-        self.label_editor = LabelEditor(self.host, self.label_actions)
+        self.label_editor = LabelEditor(self.host, self.label_actions, thumbnails=self.thumbnails,
+                                        reader=self.reader)
         self.label_dock = self._dock("Labels", self.label_editor, Qt.DockWidgetArea.RightDockWidgetArea)
         self.similar = SimilarPanel(self.thumbnails)
         self.similar_dock = self._dock("Similar photos", self.similar, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -159,6 +163,7 @@ class MainWindow(QMainWindow):
         self.search.returnPressed.connect(self.run_search)
         self.search.textChanged.connect(self._on_search_text)
         self.scan_status.cancel_requested.connect(self.cancel_scan)
+        self.scan_status.resume_requested.connect(self.resume_indexing)
         self.reader.failed.connect(self.show_error)
         self.feed.rows_shown.connect(self._on_rows_shown)
         self.feed.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -201,6 +206,20 @@ class MainWindow(QMainWindow):
     @Slot()
     def rescan(self) -> None:
         self.host.rescan_all()
+
+    @Slot()
+    def resume_indexing(self) -> None:
+        """Index again the folders whose last index was stopped (unchanged files are skipped fast)."""
+        for root in self.interrupted:
+            self.host.add_folder(root)
+        self.scan_status.set_interrupted([])
+
+    def _check_interrupted(self) -> None:
+        self.reader.submit(scan_state.interrupted_roots, self._on_interrupted)
+
+    def _on_interrupted(self, roots: list[str]) -> None:
+        self.interrupted = roots
+        self.scan_status.set_interrupted([] if self.scanning else roots)
 
     @Slot()
     def cancel_scan(self) -> None:
@@ -356,6 +375,9 @@ class MainWindow(QMainWindow):
         self.feed.start()
         QTimer.singleShot(3000, self.host.load_model)  # in case the first rows never come
         self._sidebar_query.trigger(immediate=True)
+        self._check_interrupted()
+        self.reader.submit(lambda conn: [(lab.id, lab.name) for lab in LabelStore(conn).all()],
+                           self.sidebar.set_label_names)
 
     @Slot(object)
     def _on_model_state(self, state: ModelState) -> None:
@@ -394,6 +416,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_scan_started(self) -> None:
         self.scanning = True
+        self._sidebar_query.trigger(immediate=True)
         self.scan_status.set_running(True)
         self.statusBar().clearMessage()
 
@@ -408,6 +431,7 @@ class MainWindow(QMainWindow):
         self.last_report = report
         self.scan_status.set_running(False)
         self.statusBar().showMessage(scan_summary(report), 15_000)
+        self._check_interrupted()
         if self.feed.showing.kind == "folder":
             self.feed.query.trigger(immediate=True)
         elif self.feed.showing.kind == "duplicates":  # new vectors, new near-duplicates
@@ -428,6 +452,8 @@ class MainWindow(QMainWindow):
     def _on_sidebar_data(self, data: tuple[list[queries.FolderCount], int]) -> None:
         folders, total = data
         self.sidebar.set_folders(folders, total)
+        if total == 0 and self.scanning:  # the first batch is not recorded yet: not "(0)"
+            self.sidebar.all_photos.setText(0, "All photos (indexing…)")
 
     # -- selection and context menu ----------------------------------------------------------
     @Slot(QModelIndex, QModelIndex)

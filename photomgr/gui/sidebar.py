@@ -13,12 +13,14 @@ from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from photomgr.core.library.gallery import FolderCount
 from photomgr.gui.results import LabelSummary
+from photomgr.gui.text import plural
 
 FolderRole = Qt.ItemDataRole.UserRole + 1  # str path; "" means all photos
 LabelRole = Qt.ItemDataRole.UserRole + 2  # int label id
 ViewRole = Qt.ItemDataRole.UserRole + 3  # str: "duplicates"
 ALL_PHOTOS = ""
 NO_LABELS = "No labels yet"
+LOADING_LABELS = "Loading labels…"
 
 
 class Sidebar(QTreeWidget):
@@ -45,7 +47,8 @@ class Sidebar(QTreeWidget):
         self.duplicates.setData(0, ViewRole, "duplicates")
         self.duplicates.setToolTip(0, "Identical and near-identical photos, group by group")
         self.summaries: list[LabelSummary] = []
-        self.set_labels([])
+        self.labels_counted = False  # False until the worker's counts arrive (after the model loads)
+        self._placeholder(LOADING_LABELS, "The labels are read as the library opens")
         self.expandAll()
         self.setCurrentItem(self.all_photos)
         self.currentItemChanged.connect(self._on_current)
@@ -141,9 +144,30 @@ class Sidebar(QTreeWidget):
         self.blockSignals(False)
 
     # -- labels ------------------------------------------------------------------------------
+    def _placeholder(self, text: str, tip: str) -> None:
+        self.labels.takeChildren()
+        placeholder = QTreeWidgetItem(self.labels, [text])
+        placeholder.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        placeholder.setToolTip(0, tip)
+
+    def set_label_names(self, names: list[tuple[int, str]]) -> None:
+        """The labels' names, read from the library at once: shown until their counts arrive
+        (the counts need the model, which takes a few seconds to load)."""
+        if self.labels_counted:
+            return
+        if not names:
+            self._placeholder(NO_LABELS, "Add a label (Labels ▸ Add Label…): every photo is scored at once")
+            return
+        self.labels.takeChildren()
+        for label_id, name in names:
+            item = QTreeWidgetItem(self.labels, [f"{name} (…)"])
+            item.setData(0, LabelRole, label_id)
+            item.setToolTip(0, f"{name}: counting once the model has loaded")
+
     def set_labels(self, labels: list[LabelSummary]) -> None:
         """Replace the label list (names and counts), keeping the current label selected."""
         self.summaries = list(labels)
+        self.labels_counted = True
         current = self.current_label()
         self.blockSignals(True)
         try:
@@ -152,7 +176,8 @@ class Sidebar(QTreeWidget):
             for label in labels:
                 item = QTreeWidgetItem(self.labels, [f"{label.name} ({label.photos:,})"])
                 item.setData(0, LabelRole, label.id)
-                item.setToolTip(0, f"{label.name}: {label.photos:,} photos · threshold {label.threshold:.2f}"
+                item.setToolTip(0, f"{label.name}: {plural(label.photos, 'photo')} · "
+                                   f"threshold {label.threshold:.2f}"
                                    "\nDouble-click to edit · Del to delete")
                 if label.id == current:
                     keep = item

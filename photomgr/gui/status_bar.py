@@ -1,4 +1,4 @@
-"""The status bar's scan progress: a bar, "1234/2944 photos · 45.6/s · 1m05s left", and Cancel.
+"""The status bar's scan progress: a bar, "1234/2944 files · 45.6/s · 1m05s left", and Cancel.
 
 Also the model indicator: "Loading model…", then "Model: offline default" and its state
 (embedding, photos left to embed); the Model menu switches it.
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWi
 
 from photomgr.core.scanning.scanner import ScanReport
 from photomgr.gui.results import ModelState, describe_model, model_status_text
+from photomgr.gui.text import plural
 
 
 def format_duration(seconds: float) -> str:
@@ -26,7 +27,9 @@ def format_duration(seconds: float) -> str:
 def format_progress(done: int, total: int, rate: float, eta_s: float, phase: str = "analysing") -> str:
     if phase == "walking" or total <= 0:
         return f"Looking for photos… {done:,} files found"
-    parts = [f"{done}/{total} photos"]  # no separators: the spec's "1234/2944 photos"
+    # Files, not photos: the scan only knows what a file is once it has read it (a labels.csv
+    # next to the photos is counted here and then skipped).
+    parts = [f"{done}/{total} files"]
     if phase == "embedding":  # after the scan: photos that still need a vector for the model
         parts[0] = f"Embedding {done}/{total} photos"
     if rate > 0:
@@ -38,9 +41,9 @@ def format_progress(done: int, total: int, rate: float, eta_s: float, phase: str
 
 def scan_summary(report: ScanReport) -> str:
     if report.cancelled:
-        head = f"Scan cancelled: {report.new:,} new photos kept"
+        head = f"Indexing cancelled: {plural(report.new, 'new photo')} kept; Resume indexing continues it"
     else:
-        head = f"{report.photos:,} photos: {report.new:,} new, {report.updated:,} updated, " \
+        head = f"{plural(report.photos, 'photo')}: {report.new:,} new, {report.updated:,} updated, " \
                f"{report.moved:,} moved, {report.missing:,} missing"
     if report.errors:
         n = len(report.errors)
@@ -52,6 +55,7 @@ class ScanStatus(QWidget):
     """Lives inside the QStatusBar; hidden while no scan runs."""
 
     cancel_requested = Signal()
+    resume_requested = Signal()
 
     def __init__(self, status_bar: QStatusBar) -> None:
         super().__init__(status_bar)
@@ -62,19 +66,33 @@ class ScanStatus(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the scan (Esc); photos recorded so far are kept")
         self.cancel_button.clicked.connect(self.cancel_requested)
+        # After a cancelled (or killed) index: says so, and continues it in one click.
+        self.resume_button = QPushButton("Resume indexing")
+        self.resume_button.setToolTip("Indexing was stopped before it finished: look at the rest")
+        self.resume_button.clicked.connect(self.resume_requested)
+        self.resume_button.hide()
         self.model_label = QLabel("Loading model…")
         self.model_label.setToolTip("The model used to find similar photos and suggest labels")
         status_bar.addPermanentWidget(self.text)
         status_bar.addPermanentWidget(self.bar)
         status_bar.addPermanentWidget(self.cancel_button)
+        status_bar.addPermanentWidget(self.resume_button)
         status_bar.addPermanentWidget(self.model_label)
         self.set_running(False)
         self.hide()  # only the child widgets placed in the status bar are shown
+
+    def set_interrupted(self, roots: list[str]) -> None:
+        """Offer to resume the index of `roots` (none: hide the offer)."""
+        self.resume_button.setVisible(bool(roots))
+        if roots:
+            self.resume_button.setToolTip("Indexing was stopped before it finished; resume it for:\n"
+                                          + "\n".join(roots))
 
     def set_running(self, running: bool) -> None:
         for widget in (self.bar, self.text, self.cancel_button):
             widget.setVisible(running)
         if running:
+            self.resume_button.hide()
             self.bar.setRange(0, 0)  # busy until the first count arrives
             self.text.setText("Starting…")
             self.cancel_button.setEnabled(True)

@@ -55,13 +55,16 @@ class TagsPanel(QWidget):
         self.grid.setHorizontalSpacing(8)
         self.grid.setVerticalSpacing(2)
 
-        self.bulk_label = QLabel("Add tag:")
+        self.bulk_label = QLabel("Add a tag:")
+        self.bulk_label.setWordWrap(True)  # its own line: "3 selected photos" is never cut off
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         edit = self.combo.lineEdit()
         if edit is not None:
             edit.setPlaceholderText("label…")
+            edit.returnPressed.connect(lambda: self._bulk(CONFIRMED))  # type a name, press Enter
+        self.combo.editTextChanged.connect(lambda _text: self._update_enabled())
         completer = QCompleter(self.combo.model(), self.combo)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
@@ -73,7 +76,6 @@ class TagsPanel(QWidget):
         self.reject_button.setToolTip("The selected photos do not have this label")
         self.reject_button.clicked.connect(lambda: self._bulk(REJECTED))
         bulk = QHBoxLayout()
-        bulk.addWidget(self.bulk_label)
         bulk.addWidget(self.combo, 1)
         bulk.addWidget(self.tag_button)
         bulk.addWidget(self.reject_button)
@@ -83,8 +85,10 @@ class TagsPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.empty)
         layout.addWidget(self.grid_host)
+        layout.addWidget(self.bulk_label)
         layout.addLayout(bulk)
         self.set_tags(None, [])
+        self._update_enabled()  # nothing selected yet: nothing to tag
 
     # -- contents ------------------------------------------------------------------------------
     def set_labels(self, labels: list[LabelSummary]) -> None:
@@ -93,6 +97,7 @@ class TagsPanel(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItems([lab.name for lab in labels])
+        self.combo.setCurrentIndex(-1)
         self.combo.setEditText(text)
         self.combo.blockSignals(False)
         self._update_enabled()
@@ -100,13 +105,20 @@ class TagsPanel(QWidget):
     def set_selection(self, photo_ids: list[int]) -> None:
         self.selection = list(photo_ids)
         n = len(self.selection)
-        self.bulk_label.setText("Add tag:" if n <= 1 else f"Tag {n:,} selected:")
+        self.bulk_label.setText("Add a tag:" if n <= 1 else f"Add a tag to {n:,} selected photos:")
         self._update_enabled()
 
+    def typed_label(self) -> LabelSummary | None:
+        """The label whose name is in the field (any case), or None."""
+        name = self.combo.currentText().strip().casefold()
+        return next((lab for lab in self.labels if lab.name.casefold() == name), None) if name else None
+
     def _update_enabled(self) -> None:
-        enabled = bool(self.selection) and bool(self.labels)
-        for widget in (self.combo, self.tag_button, self.reject_button):
-            widget.setEnabled(enabled)
+        """Tag and Reject only with photos selected and an existing label's name typed or chosen."""
+        self.combo.setEnabled(bool(self.selection) and bool(self.labels))
+        ready = bool(self.selection) and self.typed_label() is not None
+        for widget in (self.tag_button, self.reject_button):
+            widget.setEnabled(ready)
 
     @Slot(int, list)
     def set_tags(self, photo_id: int | None, tags: list[TagRow]) -> None:
@@ -167,11 +179,13 @@ class TagsPanel(QWidget):
         return next((t for t in self.tags if t.state != UNTAGGED), None)
 
     def _bulk(self, state: str) -> None:
-        name = self.combo.currentText().strip()
-        label = next((lab for lab in self.labels if lab.name.casefold() == name.casefold()), None)
+        label = self.typed_label()
         if label is None or not self.selection:
             edit = self.combo.lineEdit()
             if edit is not None:
                 edit.selectAll()
             return
         self.decide.emit(list(self.selection), label.id, label.name, state)
+        # Emptied: one more click must not give the next photo the same label by accident.
+        self.combo.setCurrentIndex(-1)
+        self.combo.setEditText("")

@@ -297,6 +297,8 @@ class LibraryWorker(QObject):
             result = index_folders(library, roots, embedder=self.embedder, progress=reporter,
                                    cancel=self._cancel.event, between_batches=self.drain)
             report = result.scan
+            if roots and self.ops is not None:  # kept across launches: offered for resuming
+                self.ops.record_scan_end([str(r) for r in roots], finished=not report.cancelled)
             if not roots:  # embedding only: the report's count is the whole library's
                 report.photos = PhotoStore(library.conn).count_present()
             if result.embed.failed:

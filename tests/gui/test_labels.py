@@ -122,8 +122,9 @@ def test_confirm_reject_bulk_and_undo(indexed: MainWindow, qtbot) -> None:  # ty
 
     # A label the model did not give: tagging by hand makes a manual, confirmed tag.
     select(window, qtbot, "blue0")
-    qtbot.waitUntil(lambda: tags.tag_button.isEnabled(), timeout=5_000)
+    qtbot.waitUntil(lambda: tags.combo.isEnabled(), timeout=5_000)
     tags.combo.setEditText("red")
+    assert tags.tag_button.isEnabled()
     tags.tag_button.click()
     qtbot.waitUntil(lambda: bool(tags.tags) and tags.tags[0].state == CONFIRMED, timeout=5_000)
     assert tags.tags[0].source == "manual" and decisions(window) == {"red1": REJECTED, "blue0": CONFIRMED}

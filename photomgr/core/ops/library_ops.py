@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from photomgr.core.library import scan_state
 from photomgr.core.library.database import Library
 from photomgr.core.library.settings import Settings
-from photomgr.core.library.transaction import revision
-from photomgr.core.ops.changes import OpResult
+from photomgr.core.library.transaction import revision, write_transaction
+from photomgr.core.ops.changes import OpChanges, OpResult
 from photomgr.core.ops.interop import FolderRemoval, InteropOps
 from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import TagOps
@@ -66,6 +67,15 @@ class LibraryOps:
         if changed:
             self.vectors_changed()
         return changed
+
+    def record_scan_end(self, roots: Sequence[str], *, finished: bool) -> OpResult[list[str]]:
+        """Remember that an index of `roots` stopped early (or clear that it did); returns the
+        roots still unfinished. The window offers to resume them, also after a relaunch."""
+        with write_transaction(self.conn, self.library.wait) as rev:
+            scan_state.record_scan_end(self.conn, [str(r) for r in roots], finished=finished)
+            left = scan_state.interrupted_roots(self.conn)
+        self.saw(rev)
+        return OpResult(left, OpChanges(rev))
 
     def library_revision(self) -> int:
         return revision(self.conn)

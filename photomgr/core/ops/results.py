@@ -40,8 +40,9 @@ class LabelSummary:
 class LabelScores:
     """A label's score distribution, sent once so the threshold slider counts without a round trip.
 
-    `undecided` holds the ascending scores of photos with no decision; confirmed photos always
-    carry the label and rejected ones never do, whatever the threshold.
+    `undecided` holds the ascending scores of photos with no decision (`undecided_ids` their
+    photos, in the same order); confirmed photos always carry the label and rejected ones never
+    do, whatever the threshold.
     """
 
     label_id: int
@@ -49,11 +50,24 @@ class LabelScores:
     confirmed: int
     threshold: float
     default_threshold: float
+    undecided_ids: npt.NDArray[np.int64] = field(default_factory=_no_ids)
 
     def count_at(self, threshold: float) -> int:
         """Photos that would carry the label at `threshold` (same rule as TagEngine.photos_with)."""
         above = len(self.undecided) - int(np.searchsorted(self.undecided, np.float32(threshold), "left"))
         return above + self.confirmed
+
+    def changes(self, threshold: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(added, removed): the photos that moving from the label's threshold to `threshold`
+        would give the label or take it from, those nearest the threshold first."""
+        scores, ids = self.undecided, self.undecided_ids
+        if len(ids) != len(scores):
+            return _no_ids(), _no_ids()
+        now = int(np.searchsorted(scores, np.float32(self.threshold), "left"))
+        then = int(np.searchsorted(scores, np.float32(threshold), "left"))
+        if then < now:  # a lower threshold: photos in [threshold, current) join, best first
+            return ids[then:now][::-1].copy(), _no_ids()
+        return _no_ids(), ids[now:then].copy()  # a higher one: the weakest leave first
 
 
 @dataclass(frozen=True)

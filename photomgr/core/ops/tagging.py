@@ -152,8 +152,11 @@ class TagOps:
         scores = engine.scores(label)
         undecided = np.ones(len(scores), dtype=bool)
         undecided[engine.matrix().rows_of([d.photo_id for d in decisions])] = False
-        return LabelScores(label_id, np.sort(scores[undecided]).astype(np.float32), confirmed,
-                           engine.threshold(label), engine.scorer.default_threshold)
+        rows = np.flatnonzero(undecided)
+        rows = rows[np.argsort(scores[rows], kind="stable")]
+        return LabelScores(label_id, scores[rows].astype(np.float32), confirmed,
+                           engine.threshold(label), engine.scorer.default_threshold,
+                           engine.matrix().ids[rows].astype(np.int64))
 
     def tags_for_photo(self, photo_id: int) -> list[TagRow]:
         if self.engine is None:

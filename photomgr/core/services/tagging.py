@@ -161,7 +161,10 @@ class TagEngine:
             one = PhotoMatrix(m.ids[rows], m.image[rows], None if m.label is None else m.label[rows])
             by_label: dict[int, list[Decision]] = {}
             for d in self.labels.all_decisions():
-                by_label.setdefault(d.label_id, []).append(d)
+                if d.photo_id != photo_id:  # the score is the label's opinion of this photo as
+                    # taught by the *other* photos: a photo's own rejection would push its score to
+                    # ~0 and a confirmation to ~1, which says nothing the state does not say already
+                    by_label.setdefault(d.label_id, []).append(d)
             vecs = [self.label_vectors(lab, by_label.get(lab.id, [])) for lab in labels]
             scores = self.scorer.score_all(one, vecs)[0]
         else:

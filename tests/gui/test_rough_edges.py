@@ -1,0 +1,175 @@
+"""The edges a new user hit (issue 14, item 4), each reproduced here first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from photomgr.gui.main_window import MainWindow
+from photomgr.gui.results import CONFIRMED, REJECTED
+from photomgr.gui.text import plural
+from tests.gui.conftest import colour_folder, index_folder
+from tests.gui.test_labels import add_label, decisions, names, select, shown_names
+
+
+@pytest.fixture
+def indexed(window: MainWindow, qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    index_folder(window, qtbot, colour_folder(tmp_path / "photos"))
+    yield window
+
+
+def test_moving_the_slider_unticks_the_models_default(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    red = add_label(window, qtbot, "red", 3)
+    editor = window.label_editor
+    editor.select(red)
+    qtbot.waitUntil(lambda: editor.live_count() == 3, timeout=5_000)
+    assert editor.default_box.isChecked()
+    # The user drags the slider (as keys do): it moves, and the default is no longer used.
+    assert editor.slider.isEnabled()
+    editor.slider.setFocus()
+    before = editor.slider.value()
+    qtbot.keyClick(editor.slider, Qt.Key.Key_Home)
+    assert editor.slider.value() == 0 != before
+    assert not editor.default_box.isChecked() and editor.live_count() == 10
+    # It shows which photos would join: the seven others, as thumbnails.
+    added, removed = editor.change_ids()
+    assert len(added) == 7 and removed == []
+    qtbot.waitUntil(lambda: editor.changes.count() == 7, timeout=5_000)
+    assert "+7 photos would join" in editor.change_text.text()
+    editor.apply_button.click()
+    qtbot.waitUntil(lambda: names(window) == ["red (10)"], timeout=5_000)
+    # Ticking the default again puts the slider back at the model's threshold.
+    editor.default_box.setChecked(True)
+    assert editor.slider.value() == round(editor.scores.default_threshold * 1000)  # type: ignore[union-attr]
+
+
+def test_a_typed_label_name_tags_with_enter_and_the_field_empties(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    add_label(window, qtbot, "red", 3)
+    tags = window.details.tags
+    # Nothing selected: nothing can be tagged.
+    window.gallery.clearSelection()
+    assert not tags.tag_button.isEnabled() and not tags.reject_button.isEnabled()
+    select(window, qtbot, "blue0")
+    edit = tags.combo.lineEdit()
+    assert edit is not None
+    assert not tags.tag_button.isEnabled()  # an empty field tags nothing
+    qtbot.keyClicks(edit, "Red")
+    assert tags.tag_button.isEnabled()
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: decisions(window) == {"blue0": CONFIRMED}, timeout=5_000)
+    # The field is empty again, so a click on Tag cannot give the next photo "red" by mistake.
+    assert tags.combo.currentText() == "" and not tags.tag_button.isEnabled()
+    select(window, qtbot, "blue1")
+    tags.tag_button.click()
+    assert decisions(window) == {"blue0": CONFIRMED}
+    # A name that is no label: Tag stays off.
+    qtbot.keyClicks(edit, "purple")
+    assert not tags.tag_button.isEnabled()
+
+
+def test_several_selected_photos_are_named_in_full(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    add_label(window, qtbot, "red", 3)
+    tags = window.details.tags
+    selection = window.gallery.selectionModel()
+    for row in range(3):
+        selection.select(window.model.index(row), selection.SelectionFlag.Select)
+    assert tags.bulk_label.text() == "Add a tag to 3 selected photos:"
+    # On a line of its own, wrapped rather than cut off.
+    assert tags.bulk_label.wordWrap()
+
+
+def test_a_rejected_tag_keeps_the_models_score(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    red = add_label(window, qtbot, "red", 3)
+    tags = window.details.tags
+    select(window, qtbot, "red1")
+    qtbot.waitUntil(lambda: [t.label for t in tags.tags] == ["red"], timeout=5_000)
+    score = tags.tags[0].score
+    assert score > 0.5
+    tags.buttons[(red, "reject")].click()
+    qtbot.waitUntil(lambda: bool(tags.tags) and tags.tags[0].state == REJECTED, timeout=5_000)
+    assert tags.tags[0].score == pytest.approx(score, abs=1e-4)
+    assert shown_names(window)
+
+
+def test_counts_are_worded_in_the_singular_for_one() -> None:
+    assert plural(1, "photo") == "1 photo" and plural(2, "photo") == "2 photos"
+    assert plural(1, "group") == "1 group" and plural(1234, "group") == "1,234 groups"
+
+
+def test_a_cancelled_index_says_so_and_resumes_after_a_relaunch(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from tests.gui.conftest import photo_folder
+
+    folder = photo_folder(tmp_path / "many", good=150, broken=0, size=(480, 360))
+    (folder / "labels.csv").write_text("path,label\n")
+    library = tmp_path / "library"
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.library_ready, timeout=10_000)
+    totals: list[int] = []
+    window.host.progress.connect(lambda done, total, rate, eta, phase: totals.append(total)
+                                 if phase not in ("walking", "embedding") else None)
+    with qtbot.waitSignal(window.host.progress, timeout=30_000,
+                          check_params_cb=lambda done, total, *_: total > 0 and done >= 5):
+        window.add_folder(folder)
+    with qtbot.waitSignal(window.host.scan_finished, timeout=30_000) as finished:
+        window.cancel_scan()
+    assert finished.args[0].cancelled
+    # The scan counts files before it knows which are photos: the counter says "files".
+    assert totals and max(totals) == 151
+    assert "/151 files" in window.scan_status.text.text() or not window.scan_status.text.isVisible()
+    from photomgr.gui.status_bar import format_progress
+    assert format_progress(5, 151, 2.0, 60, "analysing").startswith("5/151 files")
+    qtbot.waitUntil(lambda: window.scan_status.resume_button.isVisible(), timeout=5_000)
+    assert "Resume" in window.statusBar().currentMessage()
+    window.shutdown()
+    window.close()
+
+    again = MainWindow(library)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.scan_status.resume_button.isVisible(), timeout=10_000)
+    with qtbot.waitSignal(again.host.scan_finished, timeout=60_000) as finished:
+        again.scan_status.resume_button.click()
+    assert not finished.args[0].cancelled
+    qtbot.waitUntil(lambda: again.model.rowCount() == 150, timeout=10_000)
+    qtbot.waitUntil(lambda: not again.scan_status.resume_button.isVisible(), timeout=5_000)
+    again.shutdown()
+
+
+def test_labels_show_while_the_model_loads_and_nothing_tags_without_a_selection(  # type: ignore[no-untyped-def]
+        tmp_path: Path, qtbot, monkeypatch) -> None:
+    from photomgr.core.library.database import Library
+    from photomgr.core.library.labels import LabelStore
+    from photomgr.gui.sidebar import LOADING_LABELS, NO_LABELS
+
+    library = tmp_path / "library"
+    with Library(library) as lib, lib.conn:
+        LabelStore(lib.conn).add("beach")
+    import threading
+    release = threading.Event()
+    import photomgr.core.services.model_choice as model_choice
+
+    loader = model_choice.load_embedder
+    monkeypatch.setattr(model_choice, "load_embedder",
+                        lambda backend, **kw: (release.wait(20), loader(backend, **kw))[1])
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    assert window.sidebar.labels.child(0).text(0) == LOADING_LABELS  # type: ignore[union-attr]
+    window.show()
+    qtbot.waitUntil(lambda: window.sidebar.labels.child(0).text(0) == "beach (…)", timeout=10_000)  # type: ignore[union-attr]
+    assert NO_LABELS not in window.sidebar.labels.child(0).text(0)  # type: ignore[union-attr]
+    tags = window.details.tags
+    assert not tags.tag_button.isEnabled() and not tags.reject_button.isEnabled()
+    release.set()
+    qtbot.waitUntil(lambda: window.sidebar.labels_counted, timeout=20_000)
+    assert window.sidebar.labels.child(0).text(0) == "beach (0)"  # type: ignore[union-attr]
+    assert not tags.tag_button.isEnabled()
+    window.shutdown()
