@@ -37,14 +37,23 @@ class GalleryDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._loader = loader
         self._captions = captions
-        self._size = QSize(THUMB.width() + 2 * PAD,
-                           THUMB.height() + 2 * PAD + (CAPTION_H if captions else 0))
+        self._thumb = QSize(THUMB)
+        self._size = QSize()
+        self.set_thumb_size(THUMB.width())
         self.painted_pixmaps = 0  # tiles painted with a real thumbnail (tests, benchmarks)
         self.painted_tiles = 0  # tiles painted at all, placeholders included (first-paint timing)
 
     @property
     def tile_size(self) -> QSize:
         return QSize(self._size)
+
+    @property
+    def thumb_size(self) -> int:
+        return self._thumb.width()
+
+    def set_thumb_size(self, side: int) -> None:
+        self._thumb = QSize(side, side)
+        self._size = QSize(side + 2 * PAD, side + 2 * PAD + (CAPTION_H if self._captions else 0))
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         return QSize(self._size)
@@ -60,7 +69,7 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.highlight())
             painter.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 6, 6)
-        thumb = QRect(rect.x() + PAD, rect.y() + PAD, THUMB.width(), THUMB.height())
+        thumb = QRect(rect.x() + PAD, rect.y() + PAD, self._thumb.width(), self._thumb.height())
         key = index.data(HashRole)
         broken = bool(index.data(ErrorRole)) or key is None
         pixmap = None if broken else self._loader.pixmap(key)
@@ -77,7 +86,7 @@ class GalleryDelegate(QStyledItemDelegate):
         else:
             painter.fillRect(thumb.adjusted(8, 8, -8, -8), QColor(128, 128, 128, 40))
         if self._captions:
-            text_rect = QRect(rect.x() + PAD, thumb.bottom() + 2, THUMB.width(), CAPTION_H)
+            text_rect = QRect(rect.x() + PAD, thumb.bottom() + 2, self._thumb.width(), CAPTION_H)
             role = palette.highlightedText() if state & QStyle.StateFlag.State_Selected \
                 else palette.text()
             painter.setPen(QPen(role.color()))
@@ -141,6 +150,18 @@ class GalleryView(QListView):
         self._prune = QTimer(self, singleShot=True, interval=120)
         self._prune.timeout.connect(self.prune_requests)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._prune.start())
+
+    def set_thumb_size(self, side: int) -> None:
+        """Bigger or smaller tiles: thumbnails are decoded again at the new size, the current
+        photo stays in view."""
+        if side == self.delegate.thumb_size:
+            return
+        self.delegate.set_thumb_size(side)
+        self._loader.set_fit(QSize(side, side))
+        self.doItemsLayout()
+        if self.currentIndex().isValid():
+            self.scrollTo(self.currentIndex(), QAbstractItemView.ScrollHint.EnsureVisible)
+        self.viewport().update()
 
     @Slot(str)
     def _on_loaded(self, _key: str) -> None:

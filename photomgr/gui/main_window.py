@@ -33,6 +33,7 @@ from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.scanning.scanner import ScanReport
 from photomgr.gui import window_menus
 from photomgr.gui.banner import Banner
+from photomgr.gui.browse_bar import BrowseBar
 from photomgr.gui.details_panel import DetailsPanel
 from photomgr.gui.folder_actions import ask_remove_folder
 from photomgr.gui.folder_watch import FolderWatch
@@ -111,9 +112,18 @@ class MainWindow(QMainWindow):
         self.search.setToolTip(SEARCH_DISABLED_TIP)
         self.search.setMaximumWidth(320)
 
+        self.browse_bar = BrowseBar(self.paths.root / "gui.ini")
+        self.gallery.set_thumb_size(self.browse_bar.thumb_size())
+        self.feed.set_sort(self.browse_bar.sort_key(), self.browse_bar.descending())
+        browse = QWidget()
+        browse_layout = QVBoxLayout(browse)
+        browse_layout.setContentsMargins(0, 0, 0, 0)
+        browse_layout.setSpacing(2)
+        browse_layout.addWidget(self.browse_bar)
+        browse_layout.addWidget(self.gallery, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(self.gallery)
+        self.splitter.addWidget(browse)
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([220, 760, 300])
@@ -168,6 +178,9 @@ class MainWindow(QMainWindow):
         self.feed.rows_shown.connect(self._on_rows_shown)
         self.feed.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.feed.changed.connect(self._on_feed_changed)
+        self.browse_bar.sort_changed.connect(self.feed.set_sort)
+        self.browse_bar.size_changed.connect(self.gallery.set_thumb_size)
+        self.browse_bar.clear_folder.connect(self.feed.clear_folder_scope)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -246,7 +259,8 @@ class MainWindow(QMainWindow):
     def show_label(self, label_id: int) -> None:
         """Show the photos carrying a label, best score first (the worker picks them)."""
         self._leave_search()
-        self.feed.show_label(label_id)
+        label = self.sidebar.summary(label_id)
+        self.feed.show_label(label_id, label.name if label is not None else "")
 
     @Slot()
     def show_duplicates(self) -> None:
@@ -441,6 +455,9 @@ class MainWindow(QMainWindow):
     # -- query results -----------------------------------------------------------------------
     @Slot(bool)
     def _on_rows_shown(self, empty: bool) -> None:
+        showing = self.feed.showing
+        scoped = showing.kind != "folder" and showing.folder is not None
+        self.browse_bar.set_filters(self.feed.describe(), scoped)
         # After the first rows are painted: importing torch in the worker holds the GIL for
         # a few hundred ms at a time, and must not delay the first paint.
         QTimer.singleShot(200, self.host.load_model)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from photomgr.gui.results import Hit
+from photomgr.gui.text import plural
 from photomgr.gui.thumbnail_loader import ThumbnailLoader
 
 ICON = QSize(112, 112)
@@ -43,8 +44,10 @@ class SimilarPanel(QWidget):
         self.list.setMovement(QListView.Movement.Static)
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setIconSize(ICON)
-        self.list.setGridSize(QSize(ICON.width() + 56, ICON.height() + 44))
+        self.list.setGridSize(QSize(ICON.width() + 56, ICON.height() + 60))
         self.list.setWordWrap(True)
+        # Cut at the end, never in the middle: "Faces_easy" and "Faces" must not both read "Fac…".
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setUniformItemSizes(True)
         self.list.itemDoubleClicked.connect(self._on_double_click)
         layout = QVBoxLayout(self)
@@ -68,7 +71,7 @@ class SimilarPanel(QWidget):
         self.list.clear()
         for hit in hits:
             # The parent folder too: photos are often named alike (IMG_0001.jpg in every folder).
-            item = QListWidgetItem(f"{hit.score:.3f} · {short_name(hit.path)}")
+            item = QListWidgetItem(f"{hit.score:.3f}\n{short_name(hit.path)}")
             item.setData(IdRole, hit.photo_id)
             item.setData(HashRole, hit.content_hash)
             item.setToolTip(f"{hit.path}\nsimilarity {hit.score:.3f}")
@@ -77,7 +80,7 @@ class SimilarPanel(QWidget):
             item.setIcon(QIcon(pixmap) if pixmap is not None else self._placeholder())
             self.list.addItem(item)
         what = self.source_name or f"photo {photo_id}"
-        self.title.setText(f"{len(hits)} photos most similar to {what}" if hits
+        self.title.setText(f"{plural(len(hits), 'photo')} most similar to {what}" if hits
                            else f"No similar photos found for {what}")
 
     def _placeholder(self) -> QIcon:

@@ -121,6 +121,12 @@ class ThumbnailLoader(QObject):
         self._cache.clear()
         self._failed.clear()
 
+    def set_fit(self, fit: QSize) -> None:
+        """Decode at a new size (logical pixels) from now on; everything cached is dropped."""
+        with self._lock:
+            self._fit = QSize(round(fit.width() * self._dpr), round(fit.height() * self._dpr))
+        self.clear()
+
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True

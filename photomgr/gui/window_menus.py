@@ -113,6 +113,11 @@ def build_menus(win: MainWindow) -> WindowActions:
 
     win.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), win)
     win.cancel_shortcut.activated.connect(win.on_escape)
+    for keys, slot in (((QKeySequence.StandardKey.ZoomIn, "Ctrl+="), win.browse_bar.bigger),
+                       ((QKeySequence.StandardKey.ZoomOut,), win.browse_bar.smaller)):
+        for key in keys:
+            shortcut = QShortcut(QKeySequence(key), win)
+            shortcut.activated.connect(slot)
     # Space on the gallery: confirm (or un-confirm) the selected photo's top tag.
     space = QShortcut(QKeySequence(Qt.Key.Key_Space), win.gallery)
     space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from photomgr.core.models.base import TextEncoder
     from photomgr.core.services.tagging import TagEngine
 
-SEARCH_K = 200  # results a text search shows in the gallery
+SEARCH_K = 200  # results a text search looks at
+WEAK_SHOWN = 24  # matches below the tag threshold shown after the strong ones (a clear divider)
+WEAK = "weak"  # the caption prefix of those
 
 
 class NotReady(LibraryError):
@@ -81,10 +83,21 @@ class SearchOps:
         return self.hits(text_search(engine.matrix(), encoder.embed_query(query), k, engine.scorer))
 
     def text(self, engine: TagEngine | None, encoder: TextEncoder, query: str, k: int = SEARCH_K) -> PhotoSet:
+        """The photos that match `query` as strongly as a tag would (score at or above the tag
+        threshold), then at most WEAK_SHOWN weaker ones, captioned "weak": never a fixed 200."""
         found = [(h.photo_id, h.score) for h in self.text_hits(engine, encoder, query, k)]
-        ids = np.asarray([pid for pid, _ in found], dtype=np.int64)
-        captions = {pid: f"{score:.2f}" for pid, score in found}
-        return PhotoSet("search", query, ids, captions, f"{len(ids):,} best matches for “{query}”")
+        cut = engine.scorer.default_threshold if engine is not None else 0.5
+        strong = [(pid, s) for pid, s in found if s >= cut]
+        weak = [(pid, s) for pid, s in found if s < cut][:WEAK_SHOWN]
+        ids = np.asarray([pid for pid, _ in strong + weak], dtype=np.int64)
+        captions = {pid: f"{score:.2f}" for pid, score in strong}
+        captions.update({pid: f"{WEAK} {score:.2f}" for pid, score in weak})
+        n = len(strong)
+        title = (f"{n:,} strong match{'' if n == 1 else 'es'} for “{query}”" if n
+                 else f"No strong match for “{query}”")
+        if weak:
+            title += f"; then the {len(weak)} next closest, marked “{WEAK}”"
+        return PhotoSet("search", query, ids, captions, title)
 
     def duplicates(self, engine: TagEngine | None, threshold: float = DUPLICATE_THRESHOLD) -> PhotoSet:
         from photomgr.core.services.near_copies import library_duplicates
@@ -97,5 +110,6 @@ class SearchOps:
                                     threshold)
         ordered = [pid for g in groups for pid in g]
         captions = {pid: f"#{n}" for n, g in enumerate(groups, start=1) for pid in g}
-        title = f"{len(groups):,} groups of duplicates ({len(ordered):,} photos)"
+        title = (f"{len(groups):,} group{'' if len(groups) == 1 else 's'} of duplicates "
+                 f"({len(ordered):,} photo{'' if len(ordered) == 1 else 's'})")
         return PhotoSet("duplicates", threshold, np.asarray(ordered, dtype=np.int64), captions, title)

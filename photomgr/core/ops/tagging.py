@@ -139,7 +139,8 @@ class TagOps:
         label = self.label(label_id)
         ids, scores = self.carrying(label)
         captions = {int(i): f"{s:.2f}" for i, s in zip(ids.tolist(), scores.tolist(), strict=True)}
-        return PhotoSet("label", label_id, ids, captions, f"{label.name}: {len(ids):,} photos")
+        n = len(ids)
+        return PhotoSet("label", label_id, ids, captions, f"{label.name}: {n:,} photo{'' if n == 1 else 's'}")
 
     def label_scores(self, label_id: int) -> LabelScores:
         label = self.label(label_id)
