@@ -33,6 +33,12 @@ class Banner(QFrame):
         self.label.setText("\n".join(self.messages))
         self.show()
 
+    def remove(self, texts: list[str]) -> None:
+        """Take back messages that no longer hold (e.g. a model warning once another model is chosen)."""
+        self.messages = [m for m in self.messages if m not in texts]
+        self.label.setText("\n".join(self.messages))
+        self.setVisible(bool(self.messages))
+
     def dismiss(self) -> None:
         self.messages = []
         self.label.clear()

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.last_report: ScanReport | None = None
         self._resume_checked = False  # looked once, after the model loaded, for unfinished embedding
         self.interrupted: list[str] = []  # roots whose last index was stopped before the end
+        self._model_warnings: list[str] = []  # banner lines about a model that failed to load
 
         # Background machinery: one writer (and the model), one reader, two image pools.
         self.host = WorkerHost(self.paths.root, self)
@@ -198,7 +199,7 @@ class MainWindow(QMainWindow):
         worker.scan_started.connect(self._on_scan_started)
         worker.scan_finished.connect(self._on_scan_finished)
         worker.failed.connect(self.show_error)
-        worker.warning.connect(self.show_error)
+        worker.warning.connect(self._on_model_warning)
         worker.model_state.connect(self._on_model_state)
         worker.labels_changed.connect(self._on_labels_changed)
         worker.photo_tags.connect(self.details.show_tags)
@@ -241,8 +242,18 @@ class MainWindow(QMainWindow):
             self.scan_status.set_cancelling()
 
     def use_model(self, backend: str, pretrained: str = "", weights: Path | None = None) -> None:
-        if backend != self.host.model.backend or weights is not None:
+        # After a model failed to load, the saved choice may still name it even though the default
+        # runs: choosing the default then saves it, and takes the warning back.
+        if backend != self.host.model.backend or weights is not None or self._model_warnings:
             self.host.use_model(backend, pretrained, weights)
+        if backend == "default" and self._model_warnings:
+            self.banner.remove(self._model_warnings)
+            self._model_warnings = []
+
+    @Slot(str)
+    def _on_model_warning(self, message: str) -> None:
+        self._model_warnings.append(message)
+        self.show_error(message)
 
     @Slot()
     def _on_feed_changed(self) -> None:

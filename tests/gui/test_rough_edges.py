@@ -173,3 +173,70 @@ def test_labels_show_while_the_model_loads_and_nothing_tags_without_a_selection(
     assert window.sidebar.labels.child(0).text(0) == "beach (0)"  # type: ignore[union-attr]
     assert not tags.tag_button.isEnabled()
     window.shutdown()
+
+
+def test_search_shows_strong_matches_then_a_few_marked_weak(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    messages: list[str] = []
+    window.feed.message.connect(messages.append)
+    window.search.setText("blue")
+    window.run_search()
+    qtbot.waitUntil(lambda: window.feed.showing.kind == "search" and len(shown_names(window)) > 0,
+                    timeout=5_000)
+    captions = [str(window.model.index(r).data()) for r in range(window.model.rowCount())]
+    strong = [c for c in captions if not c.startswith("weak")]
+    weak = [c for c in captions if c.startswith("weak")]
+    # The blue photos first, above the line; everything after them is marked weak.
+    assert [c.split(" · ")[1][:4] for c in strong] == ["blue"] * 3
+    assert weak and all("blue" not in c for c in weak)
+    assert captions == strong + weak
+    assert any(m.startswith("3 strong matches for “blue”") for m in messages)
+    assert not any("best matches" in m for m in messages)
+
+
+def test_similar_photos_are_captioned_folder_over_name_cut_at_the_end(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    row = shown_names(window).index("red0")
+    window.find_similar(int(window.model.rows.ids[row]), "red0.jpg")
+    qtbot.waitUntil(lambda: window.similar.list.count() > 0, timeout=5_000)
+    item = window.similar.list.item(0)
+    assert item is not None
+    score, folder, name = item.text().split("\n")
+    assert float(score) > 0 and folder == "photos" and name.endswith(".jpg")
+    assert window.similar.list.textElideMode() == Qt.TextElideMode.ElideRight
+
+
+def test_choosing_the_default_model_clears_a_bad_clip_warning_for_good(tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from photomgr.core.models.base import ModelUnavailable
+    from tests.fakes import FakeEmbedder
+
+    fake = FakeEmbedder()
+
+    def load(backend: str, **kwargs: object) -> FakeEmbedder:
+        if backend == "clip":
+            raise ModelUnavailable("the CLIP weights file is damaged")
+        return fake
+
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", load)
+    library = tmp_path / "library"
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.host.model.state != "loading", timeout=10_000)
+    window.use_model("clip", weights=tmp_path / "bad.safetensors")
+    qtbot.waitUntil(lambda: "damaged" in window.banner.label.text(), timeout=10_000)
+    window.menu_actions.use_default.trigger()
+    qtbot.waitUntil(lambda: window.banner.isHidden(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.host.model.backend == "default", timeout=10_000)
+    window.shutdown()
+    with sqlite3.connect(library / "library.db") as conn:
+        assert dict(conn.execute("SELECT key, value FROM settings"))["model.backend"] == "default"
+    again = MainWindow(library)  # the next launch does not try the bad file again
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.host.model.state != "loading", timeout=10_000)
+    qtbot.wait(300)
+    assert again.banner.isHidden()
+    again.shutdown()
