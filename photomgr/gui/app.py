@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from photomgr import __version__
 from photomgr.core.library.paths import default_library_dir
 from photomgr.gui.main_window import MainWindow
+from photomgr.gui.platform_check import missing_libraries_message, missing_qt_libraries
 from photomgr.gui.qt_compat import broken_pyside
 
 
@@ -26,6 +27,9 @@ def run_gui(library_root: Path | None = None, argv: list[str] | None = None) -> 
         print(f"photomgr: error: {problem}", file=sys.stderr)
         return 1
     app = QApplication.instance()
+    if app is None and (missing := missing_qt_libraries()):  # else Qt aborts with a misleading hint
+        print(missing_libraries_message(missing), file=sys.stderr)
+        return 1
     if app is None:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSizePolicy, QToolBar, QWidget
 
+from photomgr.gui import help_dialogs
 from photomgr.gui.gallery_model import IdRole, PathRole
 from photomgr.gui.results import CONFIRMED, ModelState
 
@@ -39,6 +40,8 @@ class WindowActions:
     use_clip: QAction
     clip_weights: QAction
     model_menu: QMenu
+    shortcuts: QAction | None = None
+    about: QAction | None = None
 
 
 def _action(win: MainWindow, text: str, slot: object, shortcut: str | QKeySequence | None = None,
@@ -97,6 +100,10 @@ def build_menus(win: MainWindow) -> WindowActions:
     menu.aboutToShow.connect(win.host.check_clip)  # finding CLIP's weights takes a while: on demand
     for item in (a.use_default, a.use_clip, None, a.clip_weights):
         menu.addAction(item) if item is not None else menu.addSeparator()
+    menu = bar.addMenu("&Help")
+    a.shortcuts = menu.addAction("Keyboard Shortcuts", lambda: help_dialogs.show_shortcuts(win))
+    a.shortcuts.setShortcut(QKeySequence("Ctrl+/"))
+    a.about = menu.addAction("About photomgr", lambda: help_dialogs.show_about(win))
 
     toolbar = QToolBar("Main")
     toolbar.setObjectName("main-toolbar")
