@@ -44,6 +44,7 @@ from photomgr.gui.label_editor import LabelEditor
 from photomgr.gui.preview_loader import PreviewLoader
 from photomgr.gui.query_runner import CoalescedQuery, QueryRunner
 from photomgr.gui.results import CONFIRMED, LabelSummary, ModelState
+from photomgr.gui.review.page import ReviewPage
 from photomgr.gui.sidebar import Sidebar
 from photomgr.gui.similar_panel import SimilarPanel
 from photomgr.gui.status_bar import ScanStatus, scan_summary
@@ -138,6 +139,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.splitter)
         self.viewer = ViewerPage(self.model, self.viewer_loader)
         self.pages.addWidget(self.viewer)
+        self.review = ReviewPage(self.host, self.reader, self.label_actions, self.viewer_loader)
+        self.pages.addWidget(self.review)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -165,6 +168,8 @@ class MainWindow(QMainWindow):
         self.gallery.customContextMenuRequested.connect(self._show_context_menu)
         self.gallery.activated.connect(self.open_viewer)  # double-click or Enter
         self.viewer.closed.connect(self.close_viewer)
+        self.review.closed.connect(self.close_review)
+        self.sidebar.review_label_requested.connect(self.review_label)
         self.viewer.photo_shown.connect(self._on_viewer_photo)
         self.viewer.tags_wanted.connect(self.host.request_tags)
         self.viewer.tags.decide.connect(self.label_actions.decide)
@@ -368,11 +373,33 @@ class MainWindow(QMainWindow):
             else:
                 self.viewer.row = row
 
+    # -- review mode ---------------------------------------------------------------------------
+    @Slot(int)
+    def review_label(self, label_id: int | None = None) -> None:
+        """Teach a label: its least certain photos one by one (default: the label shown)."""
+        label_id = label_id if label_id is not None else self.sidebar.current_label()
+        if label_id is None and self.sidebar.summaries:
+            label_id = self.sidebar.summaries[0].id
+        label = self.sidebar.summary(label_id) if label_id is not None else None
+        if label is None:
+            self.statusBar().showMessage("Add a label first: review teaches one label at a time", 5000)
+            return
+        self.pages.setCurrentWidget(self.review)
+        self.review.start(label.id, label.name)
+
+    @Slot()
+    def close_review(self) -> None:
+        if self.pages.currentWidget() is self.review:
+            self.pages.setCurrentWidget(self.splitter)
+            self.gallery.setFocus()
+
     @Slot()
     def on_escape(self) -> None:
-        """Esc leaves the viewer; in the gallery it cancels a scan."""
+        """Esc leaves the viewer or the review; in the gallery it cancels a scan."""
         if self.viewing:
             self.close_viewer()
+        elif self.pages.currentWidget() is self.review:
+            self.close_review()
         else:
             self.cancel_scan()
 
@@ -474,7 +501,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(200, self.host.load_model)
         if empty and not self.host.busy:
             self.pages.setCurrentWidget(self.welcome)
-        elif self.pages.currentWidget() not in (self.splitter, self.viewer):
+        elif self.pages.currentWidget() not in (self.splitter, self.viewer, self.review):
             self.pages.setCurrentWidget(self.splitter)
 
     def _on_sidebar_data(self, data: tuple[list[queries.FolderCount], int]) -> None:

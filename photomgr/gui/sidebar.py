@@ -31,6 +31,7 @@ class Sidebar(QTreeWidget):
     edit_label_requested = Signal(int)  # double-click / "Edit…"
     add_label_requested = Signal()
     remove_folder_requested = Signal(str)  # "Remove from Library…" on a folder
+    review_label_requested = Signal(int)  # "Review…": teach the label, least certain photos first
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -248,6 +249,7 @@ class Sidebar(QTreeWidget):
             return
         if item is not None and item.data(0, LabelRole) is not None:
             label_id = int(item.data(0, LabelRole))
+            menu.addAction("Review…", lambda: self.review_label_requested.emit(label_id))
             menu.addAction("Edit…", lambda: self.edit_label_requested.emit(label_id))
             menu.addAction("Delete", lambda: self.delete_label_requested.emit(label_id))
             menu.addSeparator()

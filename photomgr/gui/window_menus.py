@@ -36,6 +36,7 @@ class WindowActions:
     add_label: QAction
     edit_labels: QAction
     duplicates: QAction
+    review: QAction
     use_default: QAction
     use_clip: QAction
     clip_weights: QAction
@@ -73,6 +74,8 @@ def build_menus(win: MainWindow) -> WindowActions:
         add_label=_action(win, "Add Label…", lambda: ask_new_label(win), "Ctrl+Shift+L"),
         edit_labels=_action(win, "Edit Labels…", lambda: win.show_label_editor(), "Ctrl+L"),
         duplicates=_action(win, "Show Duplicates", win.show_duplicates),
+        review=_action(win, "Review Label…", lambda: win.review_label(), "Ctrl+R",
+                       "Teach the selected label: its least certain photos, Y or N for each (Ctrl+R)"),
         use_default=_action(win, "Offline Default Model", lambda: win.use_model("default")),
         use_clip=_action(win, "CLIP ViT-B-32", lambda: win.use_model("clip")),
         clip_weights=_action(win, "Point to CLIP Weights…", lambda: choose_clip_weights(win)),
@@ -93,7 +96,7 @@ def build_menus(win: MainWindow) -> WindowActions:
     for item in (a.undo, a.redo, None, a.find):
         menu.addAction(item) if item is not None else menu.addSeparator()
     menu = bar.addMenu("&Labels")
-    for item in (a.add_label, a.edit_labels, None, a.duplicates):
+    for item in (a.add_label, a.edit_labels, a.review, None, a.duplicates):
         menu.addAction(item) if item is not None else menu.addSeparator()
     menu = a.model_menu
     bar.addMenu(menu)

@@ -206,7 +206,7 @@ def test_similar_photos_are_captioned_folder_over_name_cut_at_the_end(indexed: M
     assert window.similar.list.textElideMode() == Qt.TextElideMode.ElideRight
 
 
-def test_choosing_the_default_model_clears_a_bad_clip_warning_for_good(tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_the_default_model_clears_a_bad_clip_warning(tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
     from photomgr.core.models.base import ModelUnavailable
