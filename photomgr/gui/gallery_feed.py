@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QObject, Signal, Slot
 
-from photomgr.core.library import browsing
+from photomgr.core.library import browsing, hidden
 from photomgr.core.library import gallery as queries
 from photomgr.core.ops.searching import DUPLICATE_THRESHOLD
 from photomgr.gui.gallery_view import GalleryView
@@ -166,7 +166,8 @@ class GalleryFeed(QObject):
             self.message.emit(photos.title)
         self.query.invalidate()
 
-    def _make_query(self) -> Query[tuple[queries.GalleryRows | None, bool]]:
+    def _make_query(self) -> Query[tuple[queries.GalleryRows | None, bool] | tuple[
+            queries.GalleryRows | None, bool, dict[int, str]]]:
         showing = self.showing
         sort, descending = self.sort, self.descending
         sortable = showing.kind in ("folder", "label") and sort != browsing.DEFAULT_SORT \
@@ -180,6 +181,12 @@ class GalleryFeed(QObject):
         if showing.ids is None:  # the worker has not answered yet: leave the grid as it is
             return lambda conn: (None, queries.library_is_empty(conn))
         wanted = showing.ids.tolist()
+        if showing.kind == "duplicates":  # tell the copies apart: size, date, pixels
+            from photomgr.gui.duplicates import group_captions
+
+            groups = dict(showing.captions)
+            return lambda conn: (queries.rows_for_ids(conn, wanted), queries.library_is_empty(conn),
+                                 group_captions(groups, hidden.photo_facts(conn, wanted)))
         if showing.within is not None:
             wanted = [i for i in wanted if i in showing.within]
         scope = showing.folder
@@ -192,8 +199,11 @@ class GalleryFeed(QObject):
 
         return rows
 
-    def _on_rows(self, result: tuple[queries.GalleryRows | None, bool]) -> None:
-        rows, empty = result
+    def _on_rows(self, result: tuple[queries.GalleryRows | None, bool] | tuple[
+            queries.GalleryRows | None, bool, dict[int, str]]) -> None:
+        rows, empty = result[0], result[1]
+        if len(result) == 3:
+            self.showing.captions = result[2]  # type: ignore[misc]
         if rows is not None:
             self.gallery.apply_rows(rows, self.showing.captions, keep_place=self.showing.kind == "folder")
         self.rows_shown.emit(empty)

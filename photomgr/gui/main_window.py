@@ -35,6 +35,7 @@ from photomgr.gui import window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.browse_bar import BrowseBar
 from photomgr.gui.details_panel import DetailsPanel
+from photomgr.gui.duplicates import HidePhotos
 from photomgr.gui.folder_actions import ask_remove_folder
 from photomgr.gui.folder_watch import FolderWatch
 from photomgr.gui.gallery_feed import GalleryFeed
@@ -283,6 +284,10 @@ class MainWindow(QMainWindow):
         self._leave_search()
         self.feed.show_duplicates()
         self.sidebar.mark_duplicates()
+
+    def hide_photos(self, photo_ids: list[int]) -> None:
+        """Hide photos from the gallery (the files stay); one undoable step."""
+        self.undo_stack.push(HidePhotos(self.host, photo_ids, self.feed.refetch))
 
     @Slot()
     def focus_search(self) -> None:

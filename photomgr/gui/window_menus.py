@@ -16,8 +16,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSizePolicy, QToolBar, QWidget
 
 from photomgr.gui import help_dialogs
+from photomgr.gui.duplicates import group_members
 from photomgr.gui.gallery_model import IdRole, PathRole
 from photomgr.gui.results import CONFIRMED, ModelState
+from photomgr.gui.text import plural
 
 if TYPE_CHECKING:
     from photomgr.gui.main_window import MainWindow
@@ -181,6 +183,12 @@ def photo_menu(win: MainWindow, index: QModelIndex) -> QMenu:
     menu = QMenu(win)
     similar = menu.addAction("Find similar", lambda: win.find_similar(photo_id, Path(path).name))
     similar.setEnabled(win.host.model.searchable)
+    if win.feed.showing.kind == "duplicates":
+        others = [i for i in group_members(win.feed.showing.captions, photo_id) if i != photo_id]
+        if others:
+            group = win.feed.showing.captions.get(photo_id, "").split(" · ")[0]
+            menu.addAction(f"Keep this one, hide the other {plural(len(others), 'photo')} of {group}",
+                           lambda: win.hide_photos(others))
     menu.addSeparator()
     menu.addAction("Show in file manager", lambda: win.show_in_file_manager(path))
     menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths",

@@ -240,3 +240,45 @@ def test_choosing_the_default_model_clears_a_bad_clip_warning(tmp_path: Path, qt
     qtbot.wait(300)
     assert again.banner.isHidden()
     again.shutdown()
+
+
+def test_duplicates_tell_copies_apart_and_keep_one_hides_the_rest(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from PySide6.QtGui import QAction
+
+    from photomgr.gui.gallery_model import IdRole
+
+    window = indexed
+    window.show_duplicates()
+    qtbot.waitUntil(lambda: window.feed.showing.kind == "duplicates" and len(shown_names(window)) > 0,
+                    timeout=5_000)
+    qtbot.waitUntil(lambda: "×" in str(window.model.index(0).data()), timeout=5_000)
+    captions = {stem: str(window.model.index(r).data()) for r, stem in enumerate(shown_names(window))}
+    # "#1 · 3.2 KB · 320×240 · green0.jpg": the group, the size and pixels of each copy.
+    group = captions["green0"].split(" · ")[0]
+    assert group.startswith("#") and captions["green0-copy"].startswith(group + " · ")
+    assert "320×240" in captions["green0"]
+    messages: list[str] = []
+    window.feed.message.connect(messages.append)
+    window.feed.refetch()
+    qtbot.waitUntil(lambda: bool(messages), timeout=5_000)
+    assert messages[-1] == "3 groups of duplicates (10 photos)"  # the fake colours: one per colour
+    members = [stem for stem, text in captions.items() if text.startswith(group + " · ")]
+
+    row = shown_names(window).index("green0")
+    keep = int(window.model.index(row).data(IdRole))
+    menu = window.photo_menu(window.model.index(row))
+    action = next(a for a in menu.actions() if isinstance(a, QAction) and a.text().startswith("Keep"))
+    assert action.text() == f"Keep this one, hide the other {len(members) - 1} photos of {group}"
+    action.trigger()
+    qtbot.waitUntil(lambda: "green0-copy" not in shown_names(window), timeout=5_000)
+    window.set_folder(None)
+    window.sidebar.select_folder(None)
+    qtbot.waitUntil(lambda: len(shown_names(window)) == 10 - (len(members) - 1), timeout=5_000)
+    assert keep in window.model.rows.ids.tolist()
+    with sqlite3.connect(window.paths.database) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM hidden_photos").fetchone()[0] == len(members) - 1
+    window.undo_stack.undo()  # shown again
+    window.feed.query.invalidate()
+    qtbot.waitUntil(lambda: "green0-copy" in shown_names(window), timeout=5_000)

@@ -66,9 +66,14 @@ def _rows(cursor: sqlite3.Cursor) -> GalleryRows:
     return GalleryRows(np.asarray(ids, dtype=np.int64), hashes, paths, errors)
 
 
+# Photos the user hid (migration 9: "keep one, hide the rest" of duplicates) stay in the
+# library, tags and search index, but no gallery view lists them.
+NOT_HIDDEN = "id NOT IN (SELECT photo_id FROM hidden_photos)"
+
+
 def gallery_rows(conn: sqlite3.Connection, folder: str | None = None) -> GalleryRows:
     """Every present photo (bad files included: they show a broken-image tile), optionally in a folder."""
-    sql = "SELECT id, content_hash, path, error FROM photos WHERE missing = 0"
+    sql = f"SELECT id, content_hash, path, error FROM photos WHERE missing = 0 AND {NOT_HIDDEN}"
     params: tuple[str, ...] = ()
     if folder is not None:
         clause, params = _under(folder)
@@ -84,7 +89,8 @@ def rows_for_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> GalleryRows:
         chunk = wanted[start:start + 900]
         marks = ",".join("?" * len(chunk))
         for pid, content_hash, path, error in conn.execute(
-            f"SELECT id, content_hash, path, error FROM photos WHERE missing = 0 AND id IN ({marks})",
+            f"SELECT id, content_hash, path, error FROM photos WHERE missing = 0 AND {NOT_HIDDEN}"
+            f" AND id IN ({marks})",
             chunk,
         ):
             found[pid] = (content_hash, path_from_db(path), error is not None)

@@ -190,6 +190,16 @@ MIGRATIONS: Sequence[Migration] = (
         );
         """,
     ),
+    Migration(
+        9,
+        "photos the user hid from the gallery (e.g. the extra copies in a group of duplicates)",
+        """
+        CREATE TABLE hidden_photos (
+            photo_id   INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            hidden_at  TEXT    NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
