@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     root = args.labels.parent.resolve()
     with args.labels.open() as fh:
         truth_by_path = {str(root / row["path"]): row["label"] for row in csv.DictReader(fh)}
-    with Library(args.library, readonly=True) as library:
+    with Library(args.library) as library:  # (writable only so an older schema is upgraded)
         conn = library.conn
         model_id = active_model_id(Settings(conn))
         if model_id is None:

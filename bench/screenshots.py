@@ -6,7 +6,8 @@ Runs the window on a real display server (not Qt's offscreen platform), e.g. und
         --photos ../shared/photos/caltech101-dev --out docs/screenshots
 
 It indexes the photos into a temporary library (or --library, reused when already indexed),
-adds a few labels, and saves docs/screenshots/{gallery,label-editor,similar,details}.png.
+adds a few labels as a user would type them, and saves
+docs/screenshots/{gallery,label-editor,similar,details,viewer,review}.png.
 Each PNG is reduced to a 256-colour palette when that keeps it under the size limit.
 """
 
@@ -30,7 +31,8 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from bench.bench_gui import pump, wait_until  # noqa: E402
 from photomgr.gui.main_window import MainWindow  # noqa: E402
 
-LABELS = ("airplane", "motorbike", "face", "leopard", "piano", "dog")
+# Words a user would type, not only the data set's class names.
+LABELS = ("airplane", "motorbike", "face", "leopard", "piano", "sunflowers", "old car", "my dog")
 MAX_BYTES = 400_000
 SIZE = (1480, 900)
 
@@ -179,6 +181,20 @@ def run(window: MainWindow, photos: Path, out: Path) -> None:
         wait_until(lambda: (t := tags.top_tag()) is not None and t.state == "confirmed", 60)
     settle(window)
     save(window.details, out / "details.png")
+
+    # 5. The viewer: the photo large, upright and fitted, with its tags (double-click / Enter).
+    window.open_viewer(window.gallery.currentIndex())
+    wait_until(lambda: window.viewer.canvas.has_image() and bool(window.viewer.tags.tags), 60)
+    settle(window, 800)
+    save(window, out / "viewer.png")
+    window.close_viewer()
+
+    # 6. Review mode: the photos the label "leopard" is least sure about, Y or N for each.
+    window.review_label(label_id(window, "leopard"))
+    wait_until(lambda: window.review.photo_id is not None and window.review.canvas.has_image(), 60)
+    settle(window, 800)
+    save(window, out / "review.png")
+    window.close_review()
 
 
 if __name__ == "__main__":

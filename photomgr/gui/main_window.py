@@ -42,6 +42,7 @@ from photomgr.gui.gallery_feed import GalleryFeed
 from photomgr.gui.gallery_model import GalleryModel, HashRole, IdRole
 from photomgr.gui.gallery_view import THUMB, GalleryView
 from photomgr.gui.label_editor import LabelEditor
+from photomgr.gui.model_offer import ModelOffer
 from photomgr.gui.preview_loader import PreviewLoader
 from photomgr.gui.query_runner import CoalescedQuery, QueryRunner
 from photomgr.gui.results import CONFIRMED, LabelSummary, ModelState
@@ -146,6 +147,9 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addWidget(self.banner)
+        self.model_offer = ModelOffer(self.paths.root / "gui.ini")
+        self.model_offer.use_clip.connect(lambda pretrained: self.use_model("clip", pretrained))
+        layout.addWidget(self.model_offer)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.scan_status = ScanStatus(self.statusBar())
@@ -440,6 +444,7 @@ class MainWindow(QMainWindow):
     def _on_model_state(self, state: ModelState) -> None:
         self._resume_unfinished(state)
         self.scan_status.on_model_state(state)
+        self.model_offer.on_model_state(state)
         window_menus.update_model_actions(self.menu_actions, state)
         self.search.setEnabled(state.searchable)
         self.search.setToolTip("Search photos by what they show, e.g. “dog on a beach” (Ctrl+F)"
@@ -570,3 +575,4 @@ class MainWindow(QMainWindow):
         self.thumbnails.shutdown()
         self.previews.shutdown()
         self.viewer_loader.shutdown()
+        self.model_offer.shutdown()
