@@ -138,3 +138,28 @@ def test_a_broken_file_says_so_in_the_viewer(window: MainWindow, qtbot, tmp_path
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=10_000)
     window.open_viewer(window.model.index(0))
     assert not window.viewer.canvas.has_image() and "could not be read" in window.viewer.canvas.message
+
+
+def test_viewing_while_indexing_keeps_the_gui_responsive(window: MainWindow, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Browse and view while a scan runs: the stall monitor sees no long gap (the 100 ms target
+    is measured by bench/bench_viewer.py; a shared test machine gets the suite's looser bound)."""
+    from photomgr.gui.stall import StallMonitor
+    from tests.gui.conftest import photo_folder
+
+    first = photo_folder(tmp_path / "first", good=12, broken=0, size=(1600, 1200))
+    with qtbot.waitSignal(window.host.scan_finished, timeout=30_000):
+        window.add_folder(first)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=10_000)
+    more = photo_folder(tmp_path / "more", good=120, broken=0, size=(640, 480))
+    stalls = StallMonitor(interval_ms=10)
+    stalls.start()
+    with qtbot.waitSignal(window.host.scan_finished, timeout=60_000):
+        window.add_folder(more)
+        window.open_viewer(window.model.index(0))
+        for _ in range(8):
+            qtbot.waitUntil(window.viewer.canvas.has_image, timeout=10_000)
+            qtbot.keyClick(window.viewer.canvas, Qt.Key.Key_Right)
+        qtbot.keyClick(window.viewer.canvas, Qt.Key.Key_Escape)
+    stalls.stop()
+    print(f"GUI while viewing during a scan: {stalls.summary()}")
+    assert stalls.max_gap_ms < 250
