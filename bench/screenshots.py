@@ -183,8 +183,15 @@ def run(window: MainWindow, photos: Path, out: Path) -> None:
     save(window.details, out / "details.png")
 
     # 5. The viewer: the photo large, upright and fitted, with its tags (double-click / Enter).
-    window.open_viewer(window.gallery.currentIndex())
-    wait_until(lambda: window.viewer.canvas.has_image() and bool(window.viewer.tags.tags), 60)
+    shown = window.details.photo_id
+    row = window.model.row_of(shown) if shown is not None else 0
+    window.open_viewer(window.model.index(max(0, row)))
+    log(f"viewer: page {window.pages.currentWidget() is window.viewer}, row {window.viewer.row}")
+    wait_until(lambda: window.viewer.canvas.has_image(), 60)
+    try:
+        wait_until(lambda: bool(window.viewer.tags.tags), 20)
+    except TimeoutError:
+        log("the viewer's tags did not arrive in 20 s")
     settle(window, 800)
     save(window, out / "viewer.png")
     window.close_viewer()

@@ -11,7 +11,7 @@ Apply turns the edits into one undoable step; the worker re-scores and the count
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -38,6 +38,7 @@ from photomgr.gui.worker_host import WorkerHost
 STEPS = 1000  # slider resolution: thresholds in steps of 0.001
 IdRole = Qt.ItemDataRole.UserRole + 1
 HashRole = Qt.ItemDataRole.UserRole + 2
+ShownRole = Qt.ItemDataRole.UserRole + 3  # True once the item shows its thumbnail
 CHANGES_SHOWN = 40  # thumbnails of added/removed photos shown at most (nearest the threshold)
 
 
@@ -277,10 +278,14 @@ class LabelEditor(QWidget):
 
     def _set_icon(self, item: QListWidgetItem) -> None:
         key = item.data(HashRole)
-        if self.thumbnails is not None and key:
-            pixmap = self.thumbnails.pixmap(key)
-            if pixmap is not None:
-                item.setIcon(QIcon(pixmap))
+        pixmap = self.thumbnails.pixmap(key) if self.thumbnails is not None and key else None
+        if pixmap is not None:
+            item.setIcon(QIcon(pixmap))
+            item.setData(ShownRole, True)
+        elif not item.data(ShownRole):  # a grey square until the thumbnail is decoded
+            blank = QPixmap(self.changes.iconSize())
+            blank.fill(QColor(128, 128, 128, 60))
+            item.setIcon(QIcon(blank))
 
     @Slot(str)
     def _on_thumbnail(self, key: str) -> None:
@@ -288,7 +293,7 @@ class LabelEditor(QWidget):
             return
         for row in range(self.changes.count()):
             item = self.changes.item(row)
-            if item is not None and item.data(HashRole) == key and item.icon().isNull():
+            if item is not None and item.data(HashRole) == key and not item.data(ShownRole):
                 self._set_icon(item)
 
     def live_count(self) -> int | None:

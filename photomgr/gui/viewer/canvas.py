@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
+MAX_FIT_ENLARGE = 2.0
 
 
 class ImageCanvas(QWidget):
@@ -64,8 +65,9 @@ class ImageCanvas(QWidget):
         w, h = self._full_size.width(), self._full_size.height()
         if w <= 0 or h <= 0:
             return 1.0
-        # A small photo is not blown up past 1:1 when fitted: it would only show its blur.
-        return min(1.0, self.width() / w, self.height() / h)
+        # A small photo is enlarged at most 2x when fitted (as in the details panel): beyond
+        # that it would only show its blur.
+        return min(MAX_FIT_ENLARGE, self.width() / w, self.height() / h)
 
     def zoom(self) -> float:
         """Screen pixels per photo pixel now."""

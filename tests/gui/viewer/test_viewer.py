@@ -65,7 +65,7 @@ def test_double_click_views_zooms_steps_and_esc_returns(indexed: MainWindow, qtb
     assert viewer.row == row and viewer.title.text() == "zrotated.jpg"
     # Upright and fitted: a portrait, the whole photo inside the canvas.
     assert canvas.image_size().height() > canvas.image_size().width()
-    assert canvas.fitted and canvas.zoom() == pytest.approx(min(1.0, canvas.height() / 1200,
+    assert canvas.fitted and canvas.zoom() == pytest.approx(min(2.0, canvas.height() / 1200,
                                                                 canvas.width() / 600))
     qtbot.waitUntil(lambda: canvas.painted > 0, timeout=5_000)
 
