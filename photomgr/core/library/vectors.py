@@ -79,6 +79,35 @@ class VectorStore:
             "DELETE FROM embed_errors WHERE photo_id = ? AND model_id = ?",
             ((row[0], model_id) for row in rows))
 
+    def adopt(self, old_ids: Sequence[str], model_id: str) -> int:
+        """Move rows stored under `old_ids` to `model_id`; returns how many moved.
+
+        For a model whose stored columns equal an older id's (the default model with new heads:
+        only label texts and the derived scoring space change), so no photo is decoded again.
+        A photo that already has a row for `model_id` keeps it.
+        """
+        moved = 0
+        own_transaction = not self.conn.in_transaction
+        if own_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for old in old_ids:
+                if old == model_id:
+                    continue
+                moved += self.conn.execute("UPDATE OR IGNORE embeddings SET model_id = ? WHERE model_id = ?",
+                                           (model_id, old)).rowcount
+                self.conn.execute("UPDATE OR IGNORE embed_errors SET model_id = ? WHERE model_id = ?",
+                                  (model_id, old))
+                self.conn.execute("DELETE FROM embeddings WHERE model_id = ?", (old,))
+                self.conn.execute("DELETE FROM embed_errors WHERE model_id = ?", (old,))
+        except BaseException:
+            if own_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        if own_transaction:
+            self.conn.execute("COMMIT")
+        return moved
+
     def record_errors(self, model_id: str, errors: Iterable[tuple[int, str]]) -> None:
         self.conn.executemany(
             "INSERT OR REPLACE INTO embed_errors (photo_id, model_id, error) VALUES (?, ?, ?)",

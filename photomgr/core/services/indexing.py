@@ -5,6 +5,7 @@ Used by the CLI and by the GUI's background worker, so both behave the same.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.models.base import Embedder
+from photomgr.core.models.spaces import adoptable_ids
 from photomgr.core.ops.interop import InteropOps, KeywordImport, removed_folders
 from photomgr.core.pipeline.embedding import EmbeddingSink, EmbedStats, embed_pending
 from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
@@ -46,6 +48,16 @@ class IndexResult:
         if self.keywords is not None:
             out["keywords"] = {k: v for k, v in self.keywords.as_json().items() if k != "keywords"}
         return out
+
+
+def _adopt_stored_vectors(conn: sqlite3.Connection, vectors: VectorStore, model_id: str) -> None:
+    """Rows of an older id with the same stored columns become this model's (new heads of the
+    default model re-score from them without decoding a photo); an active old id follows."""
+    old_ids = adoptable_ids(model_id)
+    if old_ids and vectors.adopt(old_ids, model_id):
+        settings = Settings(conn)
+        if active_model_id(settings) in old_ids:
+            set_active_model_id(settings, model_id)
 
 
 def index_folders(
@@ -89,6 +101,8 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
         model = LazyEmbedder.ready(embedder)
     conn = library.conn
     vectors = VectorStore(conn)
+    if model is not None:
+        _adopt_stored_vectors(conn, vectors, model.model_id)
     sink = EmbeddingSink(model.get, vectors) if model is not None else None
     scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
                       skip={library.paths.root, *removed_folders(conn, roots)}, workers=workers)

@@ -18,6 +18,7 @@ import numpy as np
 from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.labels import CONFIRMED, REJECTED, Decision, Label, LabelStore
 from photomgr.core.library.vectors import VectorStore
+from photomgr.core.models.spaces import photo_label_space
 from photomgr.core.tagging.label_model import LabelVectors
 from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 
@@ -86,7 +87,8 @@ class TagEngine:
     def matrix(self) -> PhotoMatrix:
         if self._matrix is None:
             m = self.vectors.matrix(self.model_id)
-            self._matrix = PhotoMatrix(m.ids, m.image, m.label)
+            # the scoring space comes from the stored columns (the default model adds its heads')
+            self._matrix = PhotoMatrix(m.ids, m.image, photo_label_space(self.model_id, m.image, m.label))
         return self._matrix
 
     def invalidate(self) -> None:

@@ -5,6 +5,14 @@ labels is exactly the argmax of the raw text scores, and one threshold works for
 The final score is sigmoid(logit); logit 0 (score 0.5) is the default tagging threshold.
 
     text  = text_scale  * (f(dot(label_space, t)) - text_center)     f = log(x + eps) or identity
+
+Fused (the default backend, `fused_classes` K > 0): the label space is [ImageNet probabilities
+(K) | learned image vector | 1 | 0] and a label vector [class weights | b * learned text vector |
+c | a] (core/models/default_text.py), where (a, b, c) are the constants of the label's route,
+fitted by logistic regression on held-out data (photomgr/training/fusion.py):
+
+    text  = text_scale * (a * log(P + eps) + b * cos + c - text_center)
+            P = probabilities @ class weights,  b * cos + c = the rest of the dot product
     proto = proto_scale * (cos(image, mean of confirmed) / g(p) - proto_center)
             g(p) = sqrt(p / (1 + (p - 1) * proto_rho))
     w     = proto_weight_max * p / (p + shots_half)                  p = number of confirmed photos
@@ -40,15 +48,21 @@ class Calibration:
     neg_scale: float
     neg_margin: float
     threshold: float = 0.5
+    fused_classes: int = 0  # K > 0: the fused layout above, its first K columns log-scaled
 
     def with_(self, **changes: float | bool) -> Calibration:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-# Default backend (EfficientNet-Lite0 features + ImageNet-probability label space), fitted on the
-# Caltech-101 dev embeddings with bench/eval_fewshot.py.
+# eps of log(P + eps) in the fused text logit; the route constants are fitted with this value.
+FUSED_EPS = 1e-2
+
+# Default backend (EfficientNet-Lite0 + trained heads; the fused layout). The text constants
+# live in each label vector (fitted per route); text_scale 1 and centre 0 keep them as fitted.
+# The prototype / rejection constants were fitted on the Caltech-101 dev embeddings with
+# bench/eval_fewshot.py.
 DEFAULT = Calibration(
-    text_log=True, text_eps=1e-2, text_scale=1.5, text_center=-2.8,
+    text_log=True, text_eps=FUSED_EPS, text_scale=1.0, text_center=0.0, fused_classes=1000,
     proto_scale=20.0, proto_center=0.45, proto_rho=0.53, shots_half=0.5, proto_weight_max=0.9,
     neg_scale=40.0, neg_margin=0.5,
 )

@@ -73,6 +73,9 @@ class LabelScorer:
     # -- the two halves ------------------------------------------------------------------------
     def _text_logits(self, photos: PhotoMatrix, text: np.ndarray, out: np.ndarray) -> None:
         cal = self.cal
+        if cal.fused_classes:
+            self._fused_logits(photos, text, out)
+            return
         space = photos.label_space
         single = text.shape[1] == 1
         t1 = np.ascontiguousarray(text[:, 0]) if single else text
@@ -82,6 +85,32 @@ class LabelScorer:
             # a matrix-vector product for one label: OpenBLAS is much slower on a 1-column GEMM
             raw = (space[start:stop] @ t1)[:, None] if single else space[start:stop] @ t1
             x = np.log(np.maximum(raw, 0.0) + cal.text_eps) if cal.text_log else raw
+            out[start:stop] = cal.text_scale * (x - cal.text_center)
+
+    def _fused_logits(self, photos: PhotoMatrix, text: np.ndarray, out: np.ndarray) -> None:
+        """a * log(P + eps) + (b * cos + c), each label's (a, b, c) read from its own vector.
+
+        Two products over column slices of the space (no copy: BLAS takes the row stride), so
+        the cost stays one pass over the library's label space.
+        """
+        cal = self.cal
+        k = cal.fused_classes
+        space = photos.label_space
+        if space.shape[1] <= k + 2:
+            raise ValueError(f"fused scoring needs more than {k + 2} label-space columns, "
+                             f"got {space.shape[1]}")
+        single = text.shape[1] == 1
+        w = np.ascontiguousarray(text[:k, 0] if single else text[:k])
+        rest = np.ascontiguousarray(text[k:, 0] if single else text[k:])
+        a = text[-1, :].astype(np.float32)
+        rows = max(1024, BLOCK_VALUES // text.shape[1])
+        for start in range(0, len(photos), rows):
+            stop = min(len(photos), start + rows)
+            block = space[start:stop]
+            mass, linear = block[:, :k] @ w, block[:, k:] @ rest
+            if single:
+                mass, linear = mass[:, None], linear[:, None]
+            x = a * np.log(np.maximum(mass, 0.0) + cal.text_eps) + linear
             out[start:stop] = cal.text_scale * (x - cal.text_center)
 
     def _blend(self, text_logit: np.ndarray, terms: ImageTerms) -> np.ndarray:

@@ -22,8 +22,12 @@ from photomgr.core.models.default_backend import (
     build_image_model,
     preprocess_image,
 )
-from photomgr.core.models.registry import load_embedder, model_status
+from photomgr.core.models.default_text import DefaultTextEncoder
+from photomgr.core.models.registry import load_embedder, load_text_encoder, model_status
+from photomgr.core.models.spaces import photo_label_space
 from photomgr.core.models.text_bridge import TextBridge, imagenet_classes
+from photomgr.core.tagging.label_model import LabelVectors
+from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 
 DOG_CLASSES = range(151, 269)  # ImageNet-1k's dog breeds
 
@@ -110,22 +114,34 @@ def test_similar_photos_are_closer_than_different_ones(embedder: DefaultEmbedder
 
 def test_label_vectors_map_text_to_the_right_classes(embedder: DefaultEmbedder) -> None:
     dog, car = embedder.embed_label(["dog"]), embedder.embed_label(["car"])
-    for w in (dog, car):
-        assert w.shape == (1000,) and w.dtype == np.float32
-        assert w.sum() == pytest.approx(1.0, abs=1e-5) and (w >= 0).all()
-    assert int(np.argmax(dog)) in DOG_CLASSES
+    heads = embedder.text.heads
+    for v in (dog, car):
+        assert v.shape == (embedder.info.label_dim,) == (1000 + heads.dim + 2,) and v.dtype == np.float32
+        np.testing.assert_allclose(v[-1], heads.fusion.hier[0], rtol=1e-6)  # both name a synset
+    # a category word covers every ImageNet class under it (WordNet), not the 5 nearest names
+    assert set(np.flatnonzero(dog[:1000]).tolist()) == set(DOG_CLASSES)
     names = imagenet_classes()
-    car_top = [names[i].names for i in np.argsort(-car)[:3]]
-    assert any("car" in " ".join(n).lower() for n in car_top), car_top
-    # a photo that is "all dog" scores dog far above car, and the other way round
-    assert dog @ dog > dog @ car and car @ car > car @ dog
-    assert embedder.embed_label("dog") == pytest.approx(dog)  # a bare string is one text
+    car_classes = {names[i].names[0] for i in np.flatnonzero(car[:1000])}
+    assert {"sports car", "convertible", "cab"} <= car_classes
+    # the learned-space parts differ, and a bare string is one text
+    b = heads.fusion.hier[1]
+    assert abs(np.linalg.norm(dog[1000:-2]) - abs(b)) < 1e-4
+    assert not np.allclose(dog[1000:-2], car[1000:-2])
+    assert embedder.embed_label("dog") == pytest.approx(dog)
+
+
+def test_words_outside_imagenet_use_the_bridge_route(embedder: DefaultEmbedder) -> None:
+    face = embedder.embed_label(["face"])
+    assert face[-1] == pytest.approx(embedder.text.heads.fusion.bridge[0])
+    assert face[:1000].sum() == pytest.approx(1.0, abs=1e-5)  # the nearest class names' weights
 
 
 def test_several_prompts_blend_their_classes(embedder: DefaultEmbedder) -> None:
     both = embedder.embed_label(["dog", "car"])
-    assert both.sum() == pytest.approx(1.0, abs=1e-5)
-    assert not np.allclose(both, embedder.embed_label(["dog"]))
+    dog, car = embedder.embed_label(["dog"]), embedder.embed_label(["car"])
+    union = set(np.flatnonzero(dog[:1000])) | set(np.flatnonzero(car[:1000]))
+    assert set(np.flatnonzero(both[:1000])) == union
+    assert not np.allclose(both, dog)
 
 
 def test_empty_label_is_rejected(embedder: DefaultEmbedder) -> None:
@@ -137,11 +153,26 @@ def test_query_works_offline(embedder: DefaultEmbedder, no_network: None,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    # a fresh embedder loads MiniLM again (from its package folder) with the network blocked
-    fresh = DefaultEmbedder(cache_dir=embedder._cache_dir.parent if embedder._cache_dir else None)
+    # a fresh text encoder loads MiniLM again (from its package folder) with the network blocked
+    cache = embedder.text._cache_dir.parent if embedder.text._cache_dir else None
+    fresh = DefaultTextEncoder(cache_dir=cache)
     q = fresh.embed_query("a red sports car")
-    assert q.shape == (1000,) and q.sum() == pytest.approx(1.0, abs=1e-5)
+    assert q.shape == (embedder.info.label_dim,)
     np.testing.assert_allclose(q, embedder.embed_query("a red sports car"), atol=1e-5)
+
+
+def test_text_side_loads_without_the_image_model(embedder: DefaultEmbedder,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import photomgr.core.models.default_backend as backend
+
+    def no_image_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the image model was loaded")
+
+    monkeypatch.setattr(backend, "build_image_model", no_image_model)
+    cache = embedder.text._cache_dir.parent if embedder.text._cache_dir else None
+    text = load_text_encoder("default", cache_dir=cache, device="cpu")
+    assert isinstance(text, DefaultTextEncoder) and text.info == embedder.info
+    np.testing.assert_allclose(text.embed_label(["beach"]), embedder.embed_label(["beach"]), atol=1e-6)
 
 
 def test_class_matrix_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,8 +221,10 @@ def test_real_photos_classify_and_tag_sensibly(embedder: DefaultEmbedder, shared
     for row, (_name, wanted) in zip(out.label, expect.items(), strict=True):
         top5 = {classes[i].names[0] for i in np.argsort(-row)[:5]}
         assert top5 & wanted, top5
-    labels = np.stack([embedder.embed_label([t]) for t in ("leopard", "airplane", "dalmatian dog")])
-    assert list(np.argmax(out.label @ labels.T, axis=1)) == [0, 1, 2]
+    space = photo_label_space(MODEL_ID, out.image, out.label)
+    photos = PhotoMatrix(np.arange(3), out.image, space)
+    labels = [LabelVectors(embedder.embed_label([t])) for t in ("leopard", "airplane", "dalmatian dog")]
+    assert list(np.argmax(LabelScorer("default").logits(photos, labels), axis=1)) == [0, 1, 2]
 
 
 def test_step_by_step_pass_matches_timm_forward(embedder: DefaultEmbedder) -> None:

@@ -13,7 +13,11 @@ from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 N_CLASSES = 4
 PER_CLASS = 30
 D = 256  # image dim
-L = 20  # label-space dim of the default backend (ImageNet probabilities in the app)
+K = 1000  # ImageNet probabilities: the first K columns of the default backend's label space
+LEARNED = 8  # learned-space columns (zero here: these tests exercise the ImageNet route)
+L = K + LEARNED + 2  # label-space dim of the default backend: [probs | learned | 1 | 0]
+# A route's fused constants equal to the old probability-only calibration, 1.5 * (log(P + eps) + 2.8)
+A, C = 1.5, 1.5 * 2.8
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -33,17 +37,27 @@ def library(seed: int = 0, baseline: float = 0.0) -> tuple[PhotoMatrix, np.ndarr
     common = unit(rng.standard_normal(D))
     image = unit(np.sqrt(baseline) * common + np.sqrt(1 - baseline) * image)
     centres = unit(np.sqrt(baseline) * common + np.sqrt(1 - baseline) * centres)
-    logits = rng.standard_normal((len(classes), L))
-    logits[np.arange(len(classes)), classes] += 5.0
+    logits = rng.standard_normal((len(classes), K))
+    logits[np.arange(len(classes)), classes] += 9.0
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     ids = np.arange(len(classes), dtype=np.int64) * 3 + 1
-    return PhotoMatrix(ids, image, probs.astype(np.float32)), classes, centres
+    return PhotoMatrix(ids, image, fused_space(probs)), classes, centres
 
 
-def text_vec(c: int, dim: int = L) -> np.ndarray:
-    """Like the default backend's text bridge: weights on a few label-space classes."""
-    t = np.zeros(dim, np.float32)
-    t[c] = 1.0
+def fused_space(probs: np.ndarray) -> np.ndarray:
+    """The default backend's photo label space (core/models/spaces.py) with a zero learned part."""
+    out = np.zeros((len(probs), L), np.float32)
+    out[:, :K] = probs
+    out[:, -2] = 1.0
+    return out
+
+
+def text_vec(c: int | dict[int, float]) -> np.ndarray:
+    """Like the default backend's label vector: weights on ImageNet classes, then c and a."""
+    t = np.zeros(L, np.float32)
+    for k, w in ({c: 1.0} if isinstance(c, int) else c).items():
+        t[k] = w
+    t[-2], t[-1] = C, A
     return t
 
 
@@ -96,8 +110,9 @@ def test_same_raw_score_gives_same_calibrated_score_on_any_label() -> None:
     scorer = LabelScorer("default")
     assert photos.label is not None
     a = scorer.score(photos, LabelVectors(text_vec(0)))
-    b = scorer.score(PhotoMatrix(photos.ids, photos.image, photos.label[:, ::-1].copy()),
-                     LabelVectors(text_vec(L - 1)))
+    swapped = photos.label.copy()
+    swapped[:, :K] = swapped[:, K - 1::-1]
+    b = scorer.score(PhotoMatrix(photos.ids, photos.image, swapped), LabelVectors(text_vec(K - 1)))
     np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
@@ -143,8 +158,10 @@ def test_confirmed_photos_raise_similar_photos(backend: str) -> None:
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_rejected_photos_lower_similar_photos(backend: str) -> None:
     photos, classes, texts = backend_library(backend)
-    text = texts[0] + texts[3]  # an ambiguous label: matches classes 0 and 3
-    text = text / (np.linalg.norm(text) if backend == "clip" else text.sum())
+    if backend == "clip":  # an ambiguous label: matches classes 0 and 3
+        text = (texts[0] + texts[3]) / np.linalg.norm(texts[0] + texts[3])
+    else:
+        text = text_vec({0: 0.5, 3: 0.5})
     scorer = LabelScorer(backend)
     confirmed = photos.image[classes == 0][:3]
     rejected = photos.image[classes == 3][:4]

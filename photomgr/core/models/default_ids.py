@@ -1,0 +1,16 @@
+"""The default model's ids and versions, importable without torch (GUI thread, `labels list`)."""
+
+from __future__ import annotations
+
+# The stored photo vectors (image = pooled feature, label = ImageNet probabilities, instance):
+# bumped whenever any stored column would change (v2: instance vectors added).
+VECTORS_VERSION = 2
+STORED_ID = f"default:efficientnet_lite0-imagenet+minilm-l6:v{VECTORS_VERSION}"
+# The trained heads and fusion constants (resources/default_heads.safetensors). They change label
+# vectors and the scoring space but not the stored columns, so a library adopts the rows stored
+# under an older id of the same VECTORS_VERSION without decoding a photo (see ADOPTS).
+HEADS_VERSION = "h1"
+MODEL_ID = f"{STORED_ID}+{HEADS_VERSION}"
+# Model ids whose stored rows are exactly this model's stored rows.
+ADOPTS = (STORED_ID,)
+N_CLASSES = 1000

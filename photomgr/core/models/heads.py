@@ -1,0 +1,141 @@
+"""The trained projection heads of the default model: stored vectors -> one image-text space.
+
+EfficientNet-Lite0 and MiniLM stay frozen; two small heads, trained contrastively on captioned
+photos (photomgr/training/train_heads.py, docs/training.md), map
+
+- a photo's *stored* image vector (the L2-normalised pooled feature, as kept in the library), and
+- a text's MiniLM sentence embedding
+
+into one unit-length space where matching photo and text have a high cosine. The image head
+reads the stored vector, so shipping new heads never needs a photo decoded again.
+
+Each head is ``y = x @ W + b`` plus, when the file has them, a residual MLP
+``gelu(x @ W1 + b1) @ W2``; y is L2-normalised. Pure numpy: the GUI thread and `labels list`
+can project without torch. The file also carries the fusion constants (see `Fusion`), fitted on
+held-out data by the same command, so one version string covers everything that changes scores.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from photomgr.core.models.base import ModelUnavailable, l2_normalise
+from photomgr.core.models.resources import resources_dir
+
+HEADS_NAME = "default_heads.safetensors"
+_SQRT_2_OVER_PI = np.float32(np.sqrt(2.0 / np.pi))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """torch's tanh-approximated GELU (the heads are trained with approximate="tanh")."""
+    return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+
+
+@dataclass(frozen=True)
+class Head:
+    weight: np.ndarray  # (in, out)
+    bias: np.ndarray  # (out,)
+    mlp: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # W1, b1, W2, b2
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def out_dim(self) -> int:
+        return int(self.weight.shape[1])
+
+    def __call__(self, x: np.ndarray, block: int = 8192) -> np.ndarray:
+        """(N, in) -> (N, out) unit rows, in blocks so a 100k library needs little extra memory."""
+        x = np.asarray(x, np.float32).reshape(-1, self.in_dim)
+        out = np.empty((len(x), self.out_dim), np.float32)
+        for start in range(0, len(x), block):
+            part = x[start:start + block]
+            y = part @ self.weight + self.bias
+            if self.mlp is not None:
+                w1, b1, w2, b2 = self.mlp
+                y += gelu(part @ w1 + b1) @ w2 + b2
+            out[start:start + block] = y
+        return l2_normalise(out)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the two routes make one logit, per route (see tagging/calibration.py, "fused").
+
+    logit = a * log(P + eps) + b * cos + c, where P is the probability mass the photo puts on the
+    label's ImageNet classes and cos the learned-space cosine. Route "hier" is for labels that
+    name a WordNet synset with ImageNet classes under it; "bridge" for all other texts, whose
+    ImageNet classes are only the nearest class names by text similarity.
+    """
+
+    eps: float
+    hier: tuple[float, float, float]  # (a, b, c)
+    bridge: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Heads:
+    version: str  # goes into the model id
+    image: Head
+    text: Head
+    fusion: Fusion
+    meta: dict[str, str]
+
+    @property
+    def dim(self) -> int:
+        return self.image.out_dim
+
+
+def _head(tensors: dict[str, np.ndarray], prefix: str) -> Head:
+    w, b = tensors[f"{prefix}.weight"], tensors[f"{prefix}.bias"]
+    mlp = None
+    if f"{prefix}.mlp1.weight" in tensors:
+        mlp = (tensors[f"{prefix}.mlp1.weight"], tensors[f"{prefix}.mlp1.bias"],
+               tensors[f"{prefix}.mlp2.weight"], tensors[f"{prefix}.mlp2.bias"])
+    return Head(w, b, mlp)
+
+
+def read_heads(path: Path) -> Heads:
+    """Load and check a heads file; raises ModelUnavailable with a user-facing message."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if not path.is_file():
+        raise ModelUnavailable(f"the default model's trained heads are missing ({path}); reinstall photomgr")
+    try:
+        tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in load_file(str(path)).items()}
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as fh:
+            meta = dict(fh.metadata() or {})
+        fusion = json.loads(meta["fusion"])
+        heads = Heads(meta["version"], _head(tensors, "image"), _head(tensors, "text"),
+                      Fusion(float(fusion["eps"]), tuple(fusion["hier"]), tuple(fusion["bridge"])),
+                      meta)
+    except (SafetensorError, KeyError, ValueError, TypeError, OSError) as exc:
+        raise ModelUnavailable(f"the default model's trained heads ({path}) are damaged: {exc}; "
+                               "reinstall photomgr") from exc
+    if heads.image.out_dim != heads.text.out_dim:
+        raise ModelUnavailable(f"the default model's heads ({path}) do not fit together")
+    return heads
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> Heads:
+    return read_heads(Path(path))
+
+
+def load_heads(path: Path | None = None) -> Heads:
+    """The shipped heads (read once per process)."""
+    with _lock:
+        return _cached(str(path or resources_dir() / HEADS_NAME))
