@@ -2,8 +2,9 @@
 
     python bench/eval_embeddings.py [--backend default] [--batch 32] [--workers 2] [--out NPZ]
 
-Prints (1) zero-shot top-1 over the 101 class names used as labels (argmax over labels of
-label_vector @ embed_label([name])), (2) how often each Faces_easy/image_N's nearest neighbour
+Prints (1) zero-shot top-1 over the 101 class names used as labels (argmax over labels of the
+app's label score, LabelScorer on the scoring space derived from the stored vectors),
+(2) how often each Faces_easy/image_N's nearest neighbour
 (cosine on image vectors, among all dev photos, itself excluded) is its Faces/image_N twin,
 (3) images/s for the model alone and end to end (decode + preprocess in a thread pool, batched
 model), and the load times. Saves every vector to an .npz (paths, labels, image, label, names,
@@ -31,7 +32,10 @@ from bench.common import machine, shared_photos
 from photomgr.core.imaging.decode import decode_photo
 from photomgr.core.models.base import Embedder
 from photomgr.core.models.registry import load_embedder
+from photomgr.core.models.spaces import photo_label_space
 from photomgr.core.pipeline.lookahead import lookahead_map
+from photomgr.core.tagging.label_model import LabelVectors
+from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
 
 BACKGROUND = "BACKGROUND_Google"  # clutter, not a class
 
@@ -175,7 +179,11 @@ def main() -> int:
     paths = [i.path for i in done]
     truth = np.array([i.label for i in done])
     keep = truth != BACKGROUND
-    predicted = np.array(names)[np.argmax(label[keep] @ label_vectors.T, axis=1)]
+    # ranked as the app ranks: the scoring space derived from the stored columns, fused scores
+    space = photo_label_space(embedder.info.model_id, image[keep], label[keep])
+    photos = PhotoMatrix(np.flatnonzero(keep), image[keep], space)
+    logits = LabelScorer(embedder.info.backend).logits(photos, [LabelVectors(v) for v in label_vectors])
+    predicted = np.array(names)[np.argmax(logits, axis=1)]
     top1 = float(np.mean(predicted == truth[keep]))
     print(f"(1) zero-shot top-1 over {len(names)} classes: {100 * top1:.1f}% ({keep.sum()} photos)")
     hits, pairs = faces_twins(paths, image)

@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from photomgr.core.models.spaces import photo_label_space
 from photomgr.core.tagging.calibration import Calibration, calibration_for
 from photomgr.core.tagging.label_model import LabelVectors
 from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
@@ -59,6 +60,8 @@ def load(path: Path, shared: bool = False) -> Data:
     classes = np.array([index[photo_names[i]] for i in rows], np.int64)
     image = np.asarray(z["image"], np.float32)[rows]
     label = None if shared else np.asarray(z["label"], np.float32)[rows]
+    if "model_id" in z.files:  # the scoring space the app derives from the stored columns
+        label = photo_label_space(str(z["model_id"]), image, label)
     photos = PhotoMatrix(rows, image, label)
     return Data(photos, classes, [names[i] for i in keep_names], text[keep_names])
 

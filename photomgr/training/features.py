@@ -55,7 +55,7 @@ def embed_photos(root: Path, names: list[str], batch: int = 64) -> tuple[np.ndar
 
     from photomgr.core.models.default_backend import DefaultEmbedder
 
-    embedder = DefaultEmbedder(device="cpu")
+    embedder = DefaultEmbedder(device="cpu", with_text=False)
     outs: list[list[np.ndarray]] = [[], [], [], []]
     for start in range(0, len(names), batch):
         tensors = []

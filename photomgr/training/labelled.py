@@ -72,7 +72,7 @@ def embed_labelled(root: Path, items: list[LabelledPhoto], cache_dir: Path) -> t
     from photomgr.core.imaging.decode import decode_photo
     from photomgr.core.models.default_backend import DefaultEmbedder
 
-    embedder = DefaultEmbedder(device="cpu")
+    embedder = DefaultEmbedder(device="cpu", with_text=False)  # no heads needed to make features
     images, probs = [], []
     print(f"embedding {len(items)} labelled photos -> {path}", flush=True)
     for start in range(0, len(items), 32):

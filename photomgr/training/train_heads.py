@@ -111,6 +111,21 @@ def train(feats: Features, parts: Split, *, seed: int, dim: int, hidden: int, dr
     return model.eval(), history
 
 
+def load_trained(path: Path) -> DualHeads:
+    """A saved heads file back as torch modules (to refit the fusion constants alone)."""
+    from safetensors.torch import load_file
+
+    t = load_file(str(path))
+    model = DualHeads(t["image.weight"].shape[0], t["text.weight"].shape[0], t["image.weight"].shape[1],
+                      0, 0.0)
+    with torch.no_grad():
+        for side in ("image", "text"):
+            head = getattr(model, side)
+            head.linear.weight.copy_(t[f"{side}.weight"].T)
+            head.linear.bias.copy_(t[f"{side}.bias"])
+    return model.eval()
+
+
 def save(model: DualHeads, fusion: dict[str, object], path: Path, meta: dict[str, str]) -> None:
     from safetensors.torch import save_file
 
@@ -126,14 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="feature cache (default <data>/cache)")
     ap.add_argument("--out", type=Path, default=resources_dir() / HEADS_NAME)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--hidden", type=int, default=0, help="residual MLP width (0: linear heads)")
-    ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--no-fusion", action="store_true", help="train heads only (quick experiments)")
+    ap.add_argument("--refit-fusion", action="store_true",
+                    help="keep the heads in --out, only fit the fusion constants again")
     args = ap.parse_args(argv)
     try:
         root = data_dir(args.data)
@@ -148,6 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     feats = load_or_compute(captions.root, captions.captions, args.cache or root / "cache")
     print(f"features ready in {time.perf_counter() - started:.0f} s")
     t0 = time.perf_counter()
+    if args.refit_fusion:
+        model = load_trained(args.out)
+        from photomgr.training.fusion import fit_fusion
+
+        fusion = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache", seed=args.seed)
+        from safetensors import safe_open
+
+        with safe_open(str(args.out), framework="numpy") as fh:
+            meta = {k: v for k, v in (fh.metadata() or {}).items() if k not in ("version", "fusion")}
+        save(model, fusion, args.out, meta)
+        print(f"refitted the fusion constants in {args.out}")
+        return 0
     model, _history = train(feats, parts, seed=args.seed, dim=args.dim, hidden=args.hidden,
                            dropout=args.dropout, epochs=args.epochs, batch=args.batch, lr=args.lr,
                            weight_decay=args.weight_decay)
@@ -156,12 +185,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from photomgr.training.fusion import fit_fusion
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_suffix(".heads-only.safetensors")
+    save(model, {"eps": 0.0, "hier": [0, 0, 0], "bridge": [0, 0, 0]}, partial, {})  # kept if fusion fails
+
     fusion = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache", seed=args.seed)
     meta = {"data": root.name, "train_photos": str(len(parts.train)), "seed": str(args.seed),
             "args": json.dumps({k: str(v) for k, v in vars(args).items() if k not in ("data", "out", "cache",
                                                                                       "caltech")})}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     save(model, fusion, args.out, meta)
+    partial.unlink(missing_ok=True)
     size_kib = args.out.stat().st_size // 1024
     print(f"saved {args.out} ({size_kib} KiB) in {time.perf_counter() - started:.0f} s")
     return 0

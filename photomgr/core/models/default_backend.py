@@ -34,11 +34,12 @@ from PIL import Image
 
 from photomgr.core.models.base import (
     EmbeddingBatch,
+    ModelInfo,
     ModelUnavailable,
     cpu_threads,
     l2_normalise,
 )
-from photomgr.core.models.default_ids import MODEL_ID, VECTORS_VERSION
+from photomgr.core.models.default_ids import MODEL_ID, STORED_ID, VECTORS_VERSION
 from photomgr.core.models.default_text import DefaultTextEncoder
 from photomgr.core.models.text_bridge import BRIDGE_VERSION
 
@@ -169,10 +170,12 @@ class DefaultEmbedder:
 
     input_size = INPUT_SIZE
 
-    def __init__(self, *, device: str = "cpu", cache_dir: Path | None = None) -> None:
+    def __init__(self, *, device: str = "cpu", cache_dir: Path | None = None, with_text: bool = True) -> None:
+        """with_text=False: photos only (the trainer makes features before any heads exist)."""
         self.device = device
-        self.text = DefaultTextEncoder(device=device, cache_dir=cache_dir)
-        self.info = self.text.info
+        self._text = DefaultTextEncoder(device=device, cache_dir=cache_dir) if with_text else None
+        self.info = (self._text.info if self._text is not None else
+                     ModelInfo(STORED_ID, "default", image_dim=1280, label_dim=1000, shared_space=False))
         if device == "cpu":
             cpu_threads()
         model = build_image_model().to(device)
@@ -216,6 +219,12 @@ class DefaultEmbedder:
         image = l2_normalise(pooled.cpu().numpy())
         return EmbeddingBatch(image=image, label=np.ascontiguousarray(probs.cpu().numpy(), dtype=np.float32),
                               instance=l2_normalise(instance.cpu().numpy()))
+
+    @property
+    def text(self) -> DefaultTextEncoder:
+        if self._text is None:
+            raise ModelUnavailable("this DefaultEmbedder was made without its text side")
+        return self._text
 
     def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
         return self.text.embed_label(prompts)
