@@ -68,7 +68,8 @@ def test_info_and_protocol(embedder: DefaultEmbedder) -> None:
     assert embedder.info.model_id == MODEL_ID
     info = embedder.info
     # label_dim: the fused scoring space (1000 classes + learned dim + 2), see default_text.py
-    assert (info.backend, info.image_dim, info.label_dim) == ("default", 1280, 1000 + embedder.text.heads.dim + 2)
+    fused = 1000 + embedder.text.heads.dim + 2
+    assert (info.backend, info.image_dim, info.label_dim) == ("default", 1280, fused)
     assert not embedder.info.shared_space
     assert embedder.device == "cpu" and embedder.input_size == INPUT_SIZE
 
