@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: run test lint check bench screenshots clean-venv
+.PHONY: run test lint check bench screenshots clean-venv package smoke-package icons
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,23 @@ check: lint test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# The desktop bundle (packaging/): dist/photomgr/, about 15 minutes on 2 cores. `smoke-package`
+# runs packaging/smoke_test.sh against it; packaging/install-desktop.sh installs it for the user.
+PKG_STAMP = $(VENV)/.package-stamp
+
+$(PKG_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,package]'
+	touch $(PKG_STAMP)
+
+package: $(PKG_STAMP)
+	PYTHON=$(BIN)/python packaging/build.sh
+
+smoke-package:
+	packaging/smoke_test.sh
+
+icons: $(STAMP)
+	$(BIN)/python packaging/render_icons.py
 
 clean-venv:
 	rm -rf $(VENV)

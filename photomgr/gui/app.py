@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from photomgr import __version__
@@ -13,6 +14,7 @@ from photomgr.core.library.paths import default_library_dir
 from photomgr.gui.main_window import MainWindow
 from photomgr.gui.platform_check import missing_libraries_message, missing_qt_libraries
 from photomgr.gui.qt_compat import broken_pyside
+from photomgr.resources import APP_ID, icon_files
 
 
 def run_gui(library_root: Path | None = None, argv: list[str] | None = None) -> int:
@@ -36,6 +38,21 @@ def run_gui(library_root: Path | None = None, argv: list[str] | None = None) -> 
     app.setApplicationName("photomgr")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("photomgr")
+    set_app_icon(app)
     window = MainWindow(library_root if library_root is not None else default_library_dir())
     window.show()
     return int(app.exec())
+
+
+def set_app_icon(app: QApplication) -> None:
+    """The window's and the dock's icon: every shipped PNG size, and the desktop entry's id.
+
+    PNGs rather than the SVG so that no SVG image plugin is needed. The desktop file name lets
+    Wayland docks match the window to the installed entry (and so to its icon).
+    """
+    icon = QIcon()
+    for path in icon_files():
+        icon.addFile(str(path))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    app.setDesktopFileName(APP_ID)
