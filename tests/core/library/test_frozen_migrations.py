@@ -34,7 +34,7 @@ def _copy(version: int, tmp_path: Path) -> Path:
 
 def test_every_released_version_is_frozen() -> None:
     assert list(range(1, len(RELEASED) + 1)) == RELEASED
-    assert len(RELEASED) >= 4  # 1-4 were released before frozen files existed
+    assert RELEASED[-1] == LATEST_VERSION  # a new migration comes with its frozen file
 
 
 @pytest.mark.parametrize("version", RELEASED)
@@ -63,17 +63,32 @@ def test_frozen_library_upgrades_with_everything_in_it(tmp_path: Path, version: 
         labels = LabelStore(conn)
         if version >= 3:
             names = [lab.name for lab in labels.all()]
-            assert names == ["beach", "my dog"]
+            assert names == (["beach", "Holiday", "my dog"] if version >= 7 else ["beach", "my dog"])
             dog = labels.by_name("my dog")
             assert dog.prompts == ("a photo of a black labrador",) and dog.threshold == 0.6
             beach = labels.by_name("beach")
             assert labels.cached_vector(beach, MODEL) is not None
             states = {(d.photo_id, d.label_id, d.state, d.source) for d in labels.all_decisions()}
-            assert states == {(1, 1, "confirmed", "auto"), (2, 1, "rejected", "auto"),
-                              (2, 2, "confirmed", "manual")}
+            expected = {(1, 1, "confirmed", "auto"), (2, 1, "rejected", "auto"),
+                        (2, 2, "confirmed", "manual")}
+            if version >= 7:
+                expected.add((1, 3, "confirmed", "keyword"))
+            assert states == expected
         if version >= 4:
             row = conn.execute("SELECT instance FROM embeddings WHERE photo_id = 1").fetchone()
             assert row[0] is not None
+        if version >= 5:
+            assert labels.by_name("my dog").revision == 3
+        if version >= 6:
+            assert conn.execute("SELECT error_kind FROM photos WHERE error IS NOT NULL").fetchall() == \
+                [("permanent",)]
+        if version >= 7:
+            assert conn.execute("SELECT keywords, description, rating FROM photo_xmp").fetchall() == \
+                [('["Trips|Holiday"]', "At the beach", 4)]
+        if version >= 8:
+            assert conn.execute("SELECT value FROM fingerprints").fetchall() == [(42,)]
+        if version >= 9:
+            assert conn.execute("SELECT photo_id FROM hidden_photos").fetchall() == [(2,)]
 
 
 @pytest.mark.parametrize("version", RELEASED)

@@ -78,6 +78,24 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
                      " VALUES (2, 2, 'confirmed', 'manual', ?)", (now,))
     if version >= 4:
         conn.execute("UPDATE embeddings SET instance = ? WHERE photo_id = 1", (_vector(9, 6),))
+    if version >= 5:
+        conn.execute("UPDATE labels SET revision = 3 WHERE name = 'my dog'")
+        conn.execute("INSERT INTO settings (key, value) VALUES ('library.revision', '3')")
+    if version >= 6:
+        conn.execute("UPDATE photos SET error_kind = 'permanent' WHERE error IS NOT NULL")
+    if version >= 7:
+        conn.execute("INSERT INTO labels (name, prompts, threshold, created_at, updated_at)"
+                     " VALUES ('Holiday', '[]', NULL, ?, ?)", (now, now))
+        conn.execute("INSERT INTO tag_decisions (photo_id, label_id, state, source, decided_at)"
+                     " VALUES (1, 3, 'confirmed', 'keyword', ?)", (now,))
+        conn.execute("INSERT INTO photo_xmp (photo_id, signature, keywords, description, rating, read_at)"
+                     " VALUES (1, 'sig', '[\"Trips|Holiday\"]', 'At the beach', 4, ?)", (now,))
+    if version >= 8:
+        conn.execute("INSERT INTO fingerprints (content_hash, kind, value) VALUES ('h-beach', 'phash', 42)")
+        conn.execute("INSERT INTO copy_checks (hash_a, hash_b, method, similarity)"
+                     " VALUES ('h-beach', 'h-dog', 'ncc', 0.5)")
+    if version >= 9:
+        conn.execute("INSERT INTO hidden_photos (photo_id, hidden_at) VALUES (2, ?)", (now,))
     conn.execute("COMMIT")
 
 
