@@ -21,8 +21,9 @@ def shared_photos() -> Path:
     return Path(env) if env else (REPO / ".." / "shared" / "photos").resolve()
 
 
-def large_jpegs() -> list[Path]:
-    """4-18 MP camera JPEGs from Debian's mate-backgrounds package, fetched on first use."""
+def large_jpegs(*, all_sizes: bool = False) -> list[Path]:
+    """4-18 MP camera JPEGs from Debian's mate-backgrounds package, fetched on first use
+    (`all_sizes`: every one of its JPEGs, 1.3-18 MP)."""
     root = Path(os.environ.get("PHOTOMGR_LARGE_JPEGS", "/tmp/mate-backgrounds"))
     target = root / "usr" / "share" / "backgrounds" / "mate"
     if not target.is_dir():
@@ -40,7 +41,7 @@ def large_jpegs() -> list[Path]:
     out = []
     for p in sorted(target.rglob("*.jpg")):
         with Image.open(p) as im:
-            if im.width * im.height >= 4_000_000:
+            if all_sizes or im.width * im.height >= 4_000_000:
                 out.append(p)
     return out
 

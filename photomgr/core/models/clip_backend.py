@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from photomgr.core.models.base import EmbeddingBatch, ModelInfo, ModelUnavailable, cpu_threads, l2_normalise
+from photomgr.core.models.cpu_inference import image_tower_dtype
 from photomgr.core.models.prompts import expand_prompts
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ class ClipEmbedder:
         except Exception as exc:
             raise ModelUnavailable(f"could not load CLIP {model_name} weights from {weights}: {exc}") from exc
         self.model = model.eval()
+        # The image tower in bfloat16 where the CPU computes it natively (about 2x, cosine
+        # >= 0.999 to float32: see cpu_inference.py); the text tower stays float32.
+        self.image_dtype = image_tower_dtype(device)
+        if self.image_dtype != torch.float32:
+            self.model.visual.to(self.image_dtype)
         self._transform: Callable[[Image.Image], torch.Tensor] = transform  # type: ignore[assignment]
         self._tokenizer = open_clip.get_tokenizer(model_name)
         self._text_lock = threading.Lock()  # the tokenizer keeps a cache dict: one caller at a time
@@ -91,7 +97,7 @@ class ClipEmbedder:
 
     def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
         with torch.inference_mode():
-            vectors = self.model.encode_image(batch.to(self.device), normalize=True)
+            vectors = self.model.encode_image(batch.to(self.device, self.image_dtype), normalize=True)
         image = l2_normalise(vectors.float().cpu().numpy())
         return EmbeddingBatch(image=image, label=image)
 
