@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, machine
 from bench.bench_vs_rclip import caltech_photos, camera_sources, photomgr_clip_weights, stage
+from bench.common import REPO, machine
 
 CPU: dict[str, float] = defaultdict(float)
 WALL: dict[str, float] = defaultdict(float)

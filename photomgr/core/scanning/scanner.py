@@ -162,9 +162,13 @@ class Scanner:
             self.store.mark_present(restored)
 
         prepare = sink.prepare if sink is not None else None
+        # With a model, decode at least two model batches ahead: the workers keep decoding
+        # while the model runs, so the next batch is ready when it returns.
+        ahead = self.workers * 8 if sink is None else max(self.workers * 8,
+                                                          2 * _sink_batch(sink) + self.workers)
         results = lookahead_map(
             lambda e: analyze_file(e, self.thumbnails, prepare),
-            to_analyse, workers=self.workers, ahead=self.workers * 8, cancel=cancel)
+            to_analyse, workers=self.workers, ahead=ahead, cancel=cancel)
         batch = _Batch(self, known, move_candidates, moved_ids, report, sink, between_batches)
         done = 0
         try:
@@ -230,6 +234,11 @@ class Scanner:
         return None
 
 
+def _sink_batch(sink: FrameSink) -> int:
+    """The sink's model batch size (an EmbeddingSink has one; any other sink: COMMIT_EVERY)."""
+    return int(getattr(sink, "batch_size", COMMIT_EVERY))
+
+
 class _Batch:
     """Analysed results waiting to be written; written and committed together by `flush`."""
 
@@ -246,13 +255,21 @@ class _Batch:
         self.between_batches = between_batches
         self.results: list[Analyzed] = []
         self.started = 0.0
+        self.embeddable = 0  # results in this batch that carry a model input
 
     def add(self, result: Analyzed) -> None:
         if not self.results:
             self.started = time.monotonic()
+            self.embeddable = 0
         self.results.append(result)
+        if result.prepared is not None:
+            self.embeddable += 1
 
     def due(self) -> bool:
+        # A full model batch decoded is written at once, so the model never sits idle waiting
+        # for the time-based commit (COMMIT_SECONDS) while its input is ready.
+        if self.sink is not None and self.embeddable >= _sink_batch(self.sink):
+            return True
         return len(self.results) >= COMMIT_EVERY or (
             bool(self.results) and time.monotonic() - self.started >= COMMIT_SECONDS)
 
