@@ -18,6 +18,8 @@ SCRIPTS = [
     ["-m", "bench.bench_rescore"],
     ["-m", "bench.bench_similar"],
     ["-m", "bench.bench_indexing"],
+    ["-m", "bench.bench_inference"],
+    ["-m", "bench.bench_vs_rclip"],  # SKIP unless rclip is installed ($PHOTOMGR_RCLIP)
     ["-m", "bench.bench_gui"],
     ["-m", "bench.bench_commands"],
     ["bench/eval_tagging.py"],
