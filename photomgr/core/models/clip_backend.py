@@ -55,7 +55,27 @@ def _preprocess_config(model_name: str, pretrained: str) -> dict[str, Any]:
     return out
 
 
-class ClipEmbedder:
+class _PromptedText:
+    """Labels and queries as CLIP sees them: the mean direction of prompt-template sentences.
+    Shared by the full model and the text tower alone, so both give the same vectors."""
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _mean_direction(self, sentences: Sequence[str]) -> np.ndarray:
+        return l2_normalise(self.embed_texts(sentences).mean(axis=0))
+
+    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
+        return self._mean_direction(expand_prompts(prompts, TEMPLATES))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        text = text.strip()
+        if not text:
+            raise ValueError("an empty search query")
+        return self._mean_direction([text, *(t.replace("{}", text) for t in QUERY_TEMPLATES)])
+
+
+class ClipEmbedder(_PromptedText):
     """open_clip model + its eval transform + tokenizer."""
 
     def __init__(self, model_name: str, pretrained: str, weights: Path, *, device: str = "cpu") -> None:
@@ -109,17 +129,6 @@ class ClipEmbedder:
                 vectors = self.model.encode_text(tokens.to(self.device), normalize=True)
         return l2_normalise(vectors.float().cpu().numpy())
 
-    def _mean_direction(self, sentences: Sequence[str]) -> np.ndarray:
-        return l2_normalise(self.embed_texts(sentences).mean(axis=0))
-
-    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
-        return self._mean_direction(expand_prompts(prompts, TEMPLATES))
-
-    def embed_query(self, text: str) -> np.ndarray:
-        text = text.strip()
-        if not text:
-            raise ValueError("an empty search query")
-        return self._mean_direction([text, *(t.replace("{}", text) for t in QUERY_TEMPLATES)])
 
 
 def _image_size(model: torch.nn.Module) -> int:
@@ -195,7 +204,7 @@ def _model_config(model_name: str, pretrained: str) -> dict[str, Any]:
     return cfg
 
 
-class ClipTextEncoder:
+class ClipTextEncoder(_PromptedText):
     """CLIP's text tower alone (ViT-B-32: 63 M of its 151 M parameters), same vectors as
     `ClipEmbedder.embed_label` / `embed_query` from the same weights."""
 
@@ -234,17 +243,6 @@ class ClipTextEncoder:
                 vectors = torch.nn.functional.normalize(self.model(tokens.to(self.device)), dim=-1)
         return l2_normalise(vectors.float().cpu().numpy())
 
-    def _mean_direction(self, sentences: Sequence[str]) -> np.ndarray:
-        return l2_normalise(self.embed_texts(sentences).mean(axis=0))
-
-    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
-        return self._mean_direction(expand_prompts(prompts, TEMPLATES))
-
-    def embed_query(self, text: str) -> np.ndarray:
-        text = text.strip()
-        if not text:
-            raise ValueError("an empty search query")
-        return self._mean_direction([text, *(t.replace("{}", text) for t in QUERY_TEMPLATES)])
 
 
 # -- checking a weights file --------------------------------------------------------------------------
