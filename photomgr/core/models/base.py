@@ -38,6 +38,11 @@ class EmbeddingBatch:
     # one photo from other shots of the same scene, for Find similar's re-ranking. None when
     # the backend has none (CLIP).
     instance: np.ndarray | None = None
+    # One sentence per photo (same order), filled only by an embedder loaded with describe=True
+    # whose captioner is usable; None otherwise (then `embedder.describer_status` says why).
+    descriptions: list[str] | None = None
+    # The captioner's id, stored with every description: changes whenever the sentences would.
+    description_model: str | None = None
 
 
 @runtime_checkable
@@ -69,8 +74,21 @@ class Embedder(TextEncoder, Protocol):
         ...
 
     def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
-        """(N, 3, S, S) preprocessed photos -> their image and label-space vectors."""
+        """(N, 3, S, S) preprocessed photos -> their image and label-space vectors (and, for an
+        embedder loaded with describe=True, one description each: see EmbeddingBatch)."""
         ...
+
+
+def describer_status(embedder: object) -> str | None:
+    """Why `embedder` writes no descriptions (a user-facing sentence), or None when it does.
+
+    Both backends set `describer_status` when loaded with describe=True; an embedder that has no
+    such attribute (a test fake, a backend without a captioner) was not asked to describe.
+    """
+    if hasattr(embedder, "describer_status"):
+        status = embedder.describer_status
+        return None if status is None else str(status)
+    return "this model writes no descriptions"
 
 
 class ModelUnavailable(Exception):

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from photomgr.core.models.base import EmbeddingBatch, ModelInfo, ModelUnavailable, cpu_threads, l2_normalise
+from photomgr.core.models.captioning import NOT_ASKED, load_coca_captioner
 from photomgr.core.models.cpu_inference import image_tower_dtype
 from photomgr.core.models.prompts import expand_prompts
 
@@ -78,12 +79,17 @@ class _PromptedText:
 class ClipEmbedder(_PromptedText):
     """open_clip model + its eval transform + tokenizer."""
 
-    def __init__(self, model_name: str, pretrained: str, weights: Path, *, device: str = "cpu") -> None:
+    def __init__(self, model_name: str, pretrained: str, weights: Path, *, device: str = "cpu",
+                 describe: bool = False) -> None:
+        """describe=True: embed_images also writes descriptions with CoCa (captioning.py) when its
+        weights are on this machine; `describer_status` says why not otherwise."""
         import open_clip
 
         self.device = device
         if device == "cpu":
             cpu_threads()
+        self.captioner, self.describer_status = (load_coca_captioner(device) if describe
+                                                 else (None, NOT_ASKED))
         try:
             model, _, transform = open_clip.create_model_and_transforms(
                 model_name, pretrained=str(weights), device=device, weights_only=True,
@@ -119,7 +125,11 @@ class ClipEmbedder(_PromptedText):
         with torch.inference_mode():
             vectors = self.model.encode_image(batch.to(self.device, self.image_dtype), normalize=True)
         image = l2_normalise(vectors.float().cpu().numpy())
-        return EmbeddingBatch(image=image, label=image)
+        if self.captioner is None:
+            return EmbeddingBatch(image=image, label=image)
+        # CoCa ViT-B-32 takes CLIP ViT-B-32's input (224 px, the same mean/std): the same batch
+        return EmbeddingBatch(image=image, label=image, descriptions=self.captioner.describe(batch),
+                              description_model=self.captioner.model_id)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) unit text embeddings of exactly these sentences."""

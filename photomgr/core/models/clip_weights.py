@@ -50,6 +50,10 @@ KNOWN_SOURCES = {
         "ViT-B-32", "laion2b_s34b_b79k", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", _OPEN_CLIP_FILES, False),
     ("ViT-B-32", "openai"): ClipSource(
         "ViT-B-32", "openai", "timm/vit_base_patch32_clip_224.openai", _OPEN_CLIP_FILES, True),
+    # The captioner that goes with CLIP (captioning.py): CoCa, fine-tuned on MS-COCO captions
+    ("coca_ViT-B-32", "mscoco_finetuned_laion2b_s13b_b90k"): ClipSource(
+        "coca_ViT-B-32", "mscoco_finetuned_laion2b_s13b_b90k",
+        "laion/mscoco_finetuned_CoCa-ViT-B-32-laion2B-s13B-b90k", _OPEN_CLIP_FILES, False),
 }
 
 

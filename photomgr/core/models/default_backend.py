@@ -39,6 +39,7 @@ from photomgr.core.models.base import (
     cpu_threads,
     l2_normalise,
 )
+from photomgr.core.models.captioning import NOT_ASKED, load_default_captioner
 from photomgr.core.models.default_ids import MODEL_ID, STORED_ID, VECTORS_VERSION
 from photomgr.core.models.default_text import DefaultTextEncoder
 from photomgr.core.models.text_bridge import BRIDGE_VERSION
@@ -170,8 +171,10 @@ class DefaultEmbedder:
 
     input_size = INPUT_SIZE
 
-    def __init__(self, *, device: str = "cpu", cache_dir: Path | None = None, with_text: bool = True) -> None:
-        """with_text=False: photos only (the trainer makes features before any heads exist)."""
+    def __init__(self, *, device: str = "cpu", cache_dir: Path | None = None, with_text: bool = True,
+                 describe: bool = False) -> None:
+        """with_text=False: photos only (the trainer makes features before any heads exist).
+        describe=True: embed_images also writes descriptions from the same pass (captioning.py)."""
         self.device = device
         self._text = DefaultTextEncoder(device=device, cache_dir=cache_dir) if with_text else None
         self.info = (self._text.info if self._text is not None else
@@ -181,6 +184,8 @@ class DefaultEmbedder:
         model = build_image_model().to(device)
         # channels_last: depthwise convolutions run several times faster on CPU in this layout
         self.model = model.to(memory_format=torch.channels_last)
+        self.captioner, self.describer_status = (load_default_captioner(device) if describe
+                                                 else (None, NOT_ASKED))
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return preprocess_image(image, self.input_size)
@@ -191,7 +196,13 @@ class DefaultEmbedder:
         return pooled, probs
 
     def forward_all(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(pooled features, class probabilities, instance vectors) from one pass.
+        """(pooled features, class probabilities, instance vectors) from one pass."""
+        pooled, probs, instance, _ = self.forward_maps(batch)
+        return pooled, probs, instance
+
+    def forward_maps(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """forward_all's three outputs plus the final (N, 1280, 7, 7) feature map (the
+        captioner's input, whose average is the pooled feature), from one pass.
 
         Runs timm's `forward_features` step by step to keep the mid-level block outputs.
 
@@ -211,14 +222,17 @@ class DefaultEmbedder:
         features = m.bn2(m.conv_head(x))
         pooled = m.forward_head(features, pre_logits=True)
         logits = m.classifier(pooled)
-        return pooled.float(), logits.float().softmax(dim=-1), instance_descriptor(kept)
+        return pooled.float(), logits.float().softmax(dim=-1), instance_descriptor(kept), features
 
     def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
         with torch.inference_mode():
-            pooled, probs, instance = self.forward_all(batch)
+            pooled, probs, instance, spatial = self.forward_maps(batch)
+            captioner = self.captioner
+            descriptions = captioner.describe(spatial) if captioner is not None else None
         image = l2_normalise(pooled.cpu().numpy())
         return EmbeddingBatch(image=image, label=np.ascontiguousarray(probs.cpu().numpy(), dtype=np.float32),
-                              instance=l2_normalise(instance.cpu().numpy()))
+                              instance=l2_normalise(instance.cpu().numpy()), descriptions=descriptions,
+                              description_model=captioner.model_id if captioner is not None else None)
 
     @property
     def text(self) -> DefaultTextEncoder:

@@ -45,24 +45,28 @@ def load_embedder(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     device: str | None = None,
+    describe: bool = False,
 ) -> Embedder:
     """Load a backend ready to embed. Raises ModelUnavailable with a user-facing message.
 
     `cache_dir` is the library's cache folder: the default backend keeps its class-text matrix
     there. CLIP weights are looked up in open_clip's own (Hugging Face) cache, not there.
+    describe=True: `embed_images` also writes a description per photo when the backend's
+    captioner is usable (core/models/captioning.py); when it is not, the model still loads and
+    `embedder.describer_status` says why. Never raises because of the captioner.
     """
     _check_backend(backend)
     device = device or pick_device()
     if backend == "default":
         from photomgr.core.models.default_backend import DefaultEmbedder
 
-        return DefaultEmbedder(device=device, cache_dir=cache_dir)
+        return DefaultEmbedder(device=device, cache_dir=cache_dir, describe=describe)
     from photomgr.core.models.clip_backend import ClipEmbedder
     from photomgr.core.models.clip_weights import resolve_clip_weights
 
     path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights,
                                 allow_download=allow_download, progress=progress, cancel=cancel)
-    return ClipEmbedder(clip_model, clip_pretrained, path, device=device)
+    return ClipEmbedder(clip_model, clip_pretrained, path, device=device, describe=describe)
 
 
 def load_text_encoder(

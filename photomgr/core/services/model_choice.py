@@ -65,17 +65,21 @@ def load_chosen(
     allow_download: bool = False,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    describe: bool = False,
 ) -> LoadedModel:
-    """Load the chosen model; if CLIP's weights are unavailable, carry on with the default."""
+    """Load the chosen model; if CLIP's weights are unavailable, carry on with the default.
+
+    describe=True: the embedder also writes descriptions (see registry.load_embedder)."""
     if choice.backend == DEFAULT_BACKEND:
-        return LoadedModel(load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir), None)
+        return LoadedModel(load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir, describe=describe), None)
     try:
         embedder = load_embedder(
             choice.backend, clip_pretrained=choice.clip_pretrained, clip_weights=choice.clip_weights,
-            cache_dir=cache_dir, allow_download=allow_download, progress=progress, cancel=cancel)
+            cache_dir=cache_dir, allow_download=allow_download, progress=progress, cancel=cancel,
+            describe=describe)
         return LoadedModel(embedder, None)
     except ModelUnavailable as exc:
-        fallback = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir)
+        fallback = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir, describe=describe)
         return LoadedModel(fallback, f"{exc} -- using the offline default model for now")
 
 
@@ -105,14 +109,15 @@ def _clip_args(model_id: str, choice: ModelChoice) -> tuple[str, str, Path | Non
     return arch, pretrained, choice.clip_weights if choice.clip_pretrained == pretrained else None
 
 
-def load_for_model_id(model_id: str, choice: ModelChoice, *, cache_dir: Path | None = None) -> Embedder:
-    """The whole embedder that made `model_id`'s vectors, offline."""
+def load_for_model_id(model_id: str, choice: ModelChoice, *, cache_dir: Path | None = None,
+                      describe: bool = False) -> Embedder:
+    """The whole embedder that made `model_id`'s vectors, offline (describe: see load_chosen)."""
     if backend_of(model_id) == "clip":
         arch, pretrained, weights = _clip_args(model_id, choice)
         embedder = load_embedder("clip", clip_model=arch, clip_pretrained=pretrained, clip_weights=weights,
-                                 cache_dir=cache_dir, allow_download=False)
+                                 cache_dir=cache_dir, allow_download=False, describe=describe)
     else:
-        embedder = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir)
+        embedder = load_embedder(DEFAULT_BACKEND, cache_dir=cache_dir, describe=describe)
     _check_same_model(model_id, embedder.info.model_id)
     return embedder
 

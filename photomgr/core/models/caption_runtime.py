@@ -1,0 +1,80 @@
+"""The shipped default captioner: weights, vocabulary and decoding settings from one file.
+
+resources/default_captioner.safetensors holds the decoder's tensors; its metadata holds the
+network's shape (DecoderConfig), the vocabulary (a JSON list), the decoding settings fitted on
+the validation split (beam width, length penalty) and the id stored with every description.
+Loaded with safetensors (no pickle), run in float32 on the embedder's device.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from photomgr.core.models.caption_decoder import CaptionDecoder, DecoderConfig
+from photomgr.core.models.caption_search import beam_search
+from photomgr.core.models.caption_vocab import Vocab
+
+META_CAPTION_ID = "caption_id"
+META_VOCAB = "vocab"
+META_BEAM = "beam"
+META_LENGTH_PENALTY = "length_penalty"
+
+
+def save_captioner(path: Path, model: CaptionDecoder, vocab: Vocab, *, caption_id: str, beam: int,
+                   length_penalty: float, extra: dict[str, str] | None = None) -> None:
+    """Write weights + everything needed to run them (the trainer's output format)."""
+    from safetensors.torch import save_file
+
+    meta = {**model.cfg.as_metadata(), META_CAPTION_ID: caption_id, META_VOCAB: json.dumps(list(vocab.itos)),
+            META_BEAM: str(beam), META_LENGTH_PENALTY: str(length_penalty), **(extra or {})}
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata=meta)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return dict(fh.metadata() or {})
+
+
+class DefaultCaptioner:
+    """EfficientNet-Lite0 7x7 feature maps -> sentences (see captioning.py)."""
+
+    def __init__(self, model: CaptionDecoder, vocab: Vocab, *, model_id: str, beam: int = 3,
+                 length_penalty: float = 0.0, device: str = "cpu") -> None:
+        if len(vocab) != model.cfg.vocab_size:
+            raise ValueError(f"vocabulary of {len(vocab)} words for a decoder of {model.cfg.vocab_size}")
+        self.model = model.to(device).eval()
+        self.vocab = vocab
+        self.model_id = model_id
+        self.beam = beam
+        self.length_penalty = length_penalty
+        self.device = device
+
+    @classmethod
+    def from_file(cls, path: Path, *, device: str = "cpu") -> DefaultCaptioner:
+        from safetensors.torch import load_file
+
+        meta = read_metadata(path)
+        try:
+            cfg = DecoderConfig.from_metadata(meta)
+            vocab = Vocab(tuple(json.loads(meta[META_VOCAB])))
+            model_id, beam = meta[META_CAPTION_ID], int(meta[META_BEAM])
+            penalty = float(meta[META_LENGTH_PENALTY])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{path.name} is not a captioner file ({exc})") from exc
+        model = CaptionDecoder(cfg)
+        model.load_state_dict(load_file(str(path)), strict=True)
+        return cls(model, vocab, model_id=model_id, beam=beam, length_penalty=penalty, device=device)
+
+    def describe(self, inputs: torch.Tensor) -> list[str]:
+        """(N, 1280, 7, 7) feature maps of the default backbone -> one sentence each."""
+        with torch.inference_mode():
+            ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
+                              length_penalty=self.length_penalty)
+        return [self.vocab.decode(seq) for seq in ids]
