@@ -15,6 +15,23 @@ from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, begin
 
 
+def _folder(path: str) -> str:
+    """SQL for the folder of a stored path, with its trailing '/': everything up to the last
+    '/' (rtrim strips the characters of the path that are not '/', from the right)."""
+    return f"rtrim({path}, replace({path}, '/', ''))"
+
+
+def _name(path: str) -> str:
+    """SQL for the file name of a stored path: what follows its folder."""
+    return f"substr({path}, length({_folder(path)}) + 1)"
+
+
+def _shown(photo_id: str) -> str:
+    """SQL for the description a photo shows: the user's if there is one, else the model's."""
+    return (f"(SELECT text FROM descriptions WHERE photo_id = {photo_id}"
+            " ORDER BY source = 'user' DESC LIMIT 1)")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -200,6 +217,54 @@ MIGRATIONS: Sequence[Migration] = (
         );
         """,
     ),
+    Migration(
+        10,
+        "descriptions (the model's and the user's) and a full-text index over them and file names",
+        # A photo may hold both a model's description and the user's: the user's is the one
+        # shown and never overwritten by a model; clearing it shows the model's again. An XMP
+        # description read before this version was written by a person: it becomes the user's.
+        # `photo_text` (FTS5, rowid = photo id) holds the shown description, the file name and
+        # the folder, kept in step by the triggers below (see docs/architecture.md).
+        f"""
+        CREATE TABLE descriptions (
+            photo_id    INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            source      TEXT    NOT NULL CHECK (source IN ('model', 'user')),
+            text        TEXT    NOT NULL,
+            model_id    TEXT,
+            created_at  TEXT    NOT NULL,
+            PRIMARY KEY (photo_id, source),
+            CHECK ((source = 'model') = (model_id IS NOT NULL))
+        );
+        INSERT INTO descriptions (photo_id, source, text, model_id, created_at)
+            SELECT photo_id, 'user', trim(description), NULL, read_at FROM photo_xmp
+            WHERE description IS NOT NULL AND trim(description) <> '';
+        CREATE VIRTUAL TABLE photo_text USING fts5(
+            description, name, folder, tokenize = 'porter unicode61 remove_diacritics 2');
+        INSERT INTO photo_text (rowid, description, name, folder)
+            SELECT p.id, {_shown("p.id")}, {_name("p.path")}, {_folder("p.path")} FROM photos p;
+        CREATE TRIGGER photo_text_photo_added AFTER INSERT ON photos BEGIN
+            INSERT INTO photo_text (rowid, description, name, folder)
+                VALUES (new.id, NULL, {_name("new.path")}, {_folder("new.path")});
+        END;
+        CREATE TRIGGER photo_text_photo_moved AFTER UPDATE OF path ON photos
+            WHEN old.path IS NOT new.path BEGIN
+            UPDATE photo_text SET name = {_name("new.path")}, folder = {_folder("new.path")}
+                WHERE rowid = new.id;
+        END;
+        CREATE TRIGGER photo_text_photo_removed AFTER DELETE ON photos BEGIN
+            DELETE FROM photo_text WHERE rowid = old.id;
+        END;
+        CREATE TRIGGER photo_text_description_added AFTER INSERT ON descriptions BEGIN
+            UPDATE photo_text SET description = {_shown("new.photo_id")} WHERE rowid = new.photo_id;
+        END;
+        CREATE TRIGGER photo_text_description_changed AFTER UPDATE ON descriptions BEGIN
+            UPDATE photo_text SET description = {_shown("new.photo_id")} WHERE rowid = new.photo_id;
+        END;
+        CREATE TRIGGER photo_text_description_removed AFTER DELETE ON descriptions BEGIN
+            UPDATE photo_text SET description = {_shown("old.photo_id")} WHERE rowid = old.photo_id;
+        END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -263,5 +328,17 @@ def migrate(conn: sqlite3.Connection, target: int | None = None,
 
 
 def _statements(sql: str) -> list[str]:
-    # Our migration SQL has no semicolons inside literals or triggers, so a split is exact.
-    return [s.strip() for s in sql.split(";") if s.strip()]
+    """The statements of a migration, in order. A trigger's body holds semicolons of its own,
+    so pieces are joined until SQLite says the statement is complete (no literal in our
+    migrations holds a semicolon)."""
+    out: list[str] = []
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip().rstrip(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip().rstrip(";").strip())
+    return out

@@ -210,12 +210,15 @@ class PhotoStore:
     def update(self, photo_id: int, record: PhotoRecord) -> None:
         """Overwrite a row with what a scan found (same photo id: its tags survive).
 
-        If the content changed, vectors made from the old content are dropped with it.
+        If the content changed, vectors and the model's description made from the old content
+        are dropped with it (the user's description stays: it is about the photo).
         """
         meta = _metadata_values(record)
-        self.conn.execute(
-            "DELETE FROM embeddings WHERE photo_id = ? AND EXISTS (SELECT 1 FROM photos"
-            " WHERE id = ? AND content_hash IS NOT ?)", (photo_id, photo_id, record.content_hash))
+        for stale in ("embeddings WHERE photo_id = ?",
+                      "descriptions WHERE source = 'model' AND photo_id = ?"):
+            self.conn.execute(
+                f"DELETE FROM {stale} AND EXISTS (SELECT 1 FROM photos"
+                " WHERE id = ? AND content_hash IS NOT ?)", (photo_id, photo_id, record.content_hash))
         self.conn.execute(
             "UPDATE photos SET path=?, size=?, mtime_ns=?, content_hash=?, format=?, width=?,"
             " height=?, orientation=?, date_taken=?, camera_make=?, camera_model=?, gps_lat=?,"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photomgr.core.library import migrations
+from photomgr.core.library import descriptions, migrations
 from photomgr.core.library.database import Library
 from photomgr.core.library.labels import LabelStore
 from photomgr.core.library.migrations import LATEST_VERSION, Migration, stored_version
@@ -89,6 +89,19 @@ def test_frozen_library_upgrades_with_everything_in_it(tmp_path: Path, version: 
             assert conn.execute("SELECT value FROM fingerprints").fetchall() == [(42,)]
         if version >= 9:
             assert conn.execute("SELECT photo_id FROM hidden_photos").fetchall() == [(2,)]
+        shown = descriptions.shown(conn, [1, 2, 3, 4])
+        if version >= 7:  # the XMP description a person wrote is the user's (migration 10)
+            assert (shown[1].text, shown[1].source, shown[1].model_id) == ("At the beach", "user", None)
+        if version >= 10:
+            assert (shown[2].source, shown[2].model_id) == ("model", "default-caption:v1")
+            assert descriptions.model_text(conn, 1) == "a sandy beach"  # kept behind the user's
+        if version < 7:
+            assert shown == {}
+        # The full-text index covers every photo after the upgrade: names, folders, descriptions.
+        assert [pid for pid, _ in descriptions.text_matches(conn, "dog", 10)] == [2]
+        assert {pid for pid, _ in descriptions.text_matches(conn, "photos", 10)} == {1, 2}
+        if version >= 7:
+            assert [pid for pid, _ in descriptions.text_matches(conn, "at the beach", 10)] == [1]
 
 
 @pytest.mark.parametrize("version", RELEASED)

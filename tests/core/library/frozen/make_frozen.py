@@ -6,7 +6,8 @@ stop testing what users really have on disk); an existing file is left untouched
 
 Each file holds what a user's library of that version holds: photos (one missing, one with an
 error), image/label vectors (version >= 2), labels with prompts, a custom threshold, cached text
-vectors and confirmed/rejected decisions (>= 3), and instance vectors (>= 4).
+vectors and confirmed/rejected decisions (>= 3), instance vectors (>= 4), and descriptions, a
+user's and a model's (>= 10).
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
                      " VALUES ('h-beach', 'h-dog', 'ncc', 0.5)")
     if version >= 9:
         conn.execute("INSERT INTO hidden_photos (photo_id, hidden_at) VALUES (2, ?)", (now,))
+    if version >= 10:
+        conn.execute("INSERT INTO descriptions (photo_id, source, text, model_id, created_at)"
+                     " VALUES (1, 'user', 'At the beach', NULL, ?)", (now,))
+        conn.execute("INSERT INTO descriptions (photo_id, source, text, model_id, created_at)"
+                     " VALUES (2, 'model', 'a black dog running on the grass', 'default-caption:v1', ?)",
+                     (now,))
+        conn.execute("INSERT INTO descriptions (photo_id, source, text, model_id, created_at)"
+                     " VALUES (1, 'model', 'a sandy beach', 'default-caption:v1', ?)", (now,))
     conn.execute("COMMIT")
 
 
