@@ -63,13 +63,31 @@ class FakeEmbedder:
         return self._text(text)
 
 
+class DescribingFakeEmbedder(FakeEmbedder):
+    """The fake loaded with describe=True: it also writes "a red square"-like descriptions,
+    naming each photo's dominant colour, as a captioner would from the same forward pass."""
+
+    describer_status: str | None = None
+    CAPTIONER = "fake-caption:v1"
+
+    def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
+        out = super().embed_images(batch)
+        names = list(COLOURS)
+        dominant = batch.mean(dim=(2, 3)).numpy().argmax(axis=1)
+        out.descriptions = [f"a {names[int(c)]} square on a striped card" for c in dominant]
+        out.description_model = self.CAPTIONER
+        return out
+
+
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
-    """Make every model load in photomgr (whole model or text side) return the fake embedder."""
+    """Make every model load in photomgr (whole model or text side) return the fake embedder
+    (the describing one when descriptions are asked for)."""
     fake = FakeEmbedder()
+    describing = DescribingFakeEmbedder()
 
     def load(backend: str, **kwargs: object) -> FakeEmbedder:
-        return fake
+        return describing if kwargs.get("describe") else fake
 
     monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", load)
     monkeypatch.setattr("photomgr.core.services.model_choice.load_text_encoder", load)

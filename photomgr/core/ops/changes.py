@@ -20,6 +20,7 @@ class OpChanges:
     labels: frozenset[int] = frozenset()  # labels whose prompts, threshold or decisions changed
     photos: frozenset[int] = frozenset()  # photos whose tags changed
     vectors: bool = False  # photos' vectors or the active model changed: every score may move
+    descriptions: frozenset[int] = frozenset()  # photos whose shown description changed
 
     @property
     def tags(self) -> bool:

@@ -11,6 +11,7 @@ from photomgr.core.library.database import Library
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.transaction import revision, write_transaction
 from photomgr.core.ops.changes import OpChanges, OpResult
+from photomgr.core.ops.describing import DescriptionOps
 from photomgr.core.ops.interop import FolderRemoval, InteropOps
 from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import TagOps
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 
 class LibraryOps:
-    """The operations of one library: `tags` (labels, decisions, counts), `search` and `interop`.
+    """The operations of one library: `tags` (labels, decisions, counts), `search`, `interop`
+    and `descriptions`.
 
     Single-threaded by design: the GUI calls it from its worker thread only, the CLI from its
     main thread. Another process may write the same library in between; `sync()` notices that
@@ -33,6 +35,7 @@ class LibraryOps:
         self.tags = TagOps(library.conn, library.wait)
         self.search = SearchOps(library.conn, library.paths.index_dir, library.paths.thumbnails)
         self.interop = InteropOps(library.conn, library.wait)  # XMP keywords, sidecars, folders
+        self.descriptions = DescriptionOps(library.conn, library.wait)  # a sentence per photo
         self._seen_revision = revision(library.conn)
 
     @property

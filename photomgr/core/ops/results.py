@@ -78,6 +78,7 @@ class Hit:
     score: float
     path: str
     content_hash: str | None
+    text_match: bool = False  # a text search found its words in the description, name or folder
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ answers are `Hit`s (id, score, path, hash), so a view can draw results without a
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photomgr.core.library import gallery
+from photomgr.core.library import descriptions, gallery
 from photomgr.core.library.errors import LibraryError
 from photomgr.core.ops.results import Hit, PhotoSet
 from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 SEARCH_K = 200  # results a text search looks at
 WEAK_SHOWN = 24  # matches below the tag threshold shown after the strong ones (a clear divider)
 WEAK = "weak"  # the caption prefix of those
+TEXT = "text"  # the caption mark of a photo whose description, name or folder holds the words
 
 
 class NotReady(LibraryError):
@@ -73,28 +75,44 @@ class SearchOps:
         return self.hits(find_similar(self.index(engine.model_id), photo_id, got[0], k, copies=copies))
 
     def text_hits(self, engine: TagEngine | None, encoder: TextEncoder, query: str, k: int) -> list[Hit]:
-        """The `k` photos that best match a text query, best first."""
+        """The `k` photos that best match a text query, best first: by meaning and by the words
+        of their descriptions, file names and folders, in one ranking (core/search/combined.py).
+        A hit whose text holds the query's words has `text_match`."""
+        from photomgr.core.search.combined import fuse
         from photomgr.core.search.similar import text_search
 
         if engine is None:
             raise NotReady("search needs embedded photos: add a folder and let it finish embedding")
         if not query.strip():
             raise ValueError("search text is empty")
-        return self.hits(text_search(engine.matrix(), encoder.embed_query(query), k, engine.scorer))
+        matrix = engine.matrix()
+        # Every photo ranked by meaning (one matrix product; sorting 100,000 scores is ~10 ms),
+        # so a text match far down the semantic order still has its rank and its score.
+        semantic = text_search(matrix, encoder.embed_query(query), len(matrix), engine.scorer)
+        words = [pid for pid, _ in descriptions.text_matches(self.conn, query, max(k, SEARCH_K))]
+        fused = fuse(semantic, words, k, pool=max(k, SEARCH_K))
+        hits = self.hits([(f.photo_id, f.score) for f in fused])
+        matched = {f.photo_id for f in fused if f.text_match}
+        return [replace(h, text_match=h.photo_id in matched) for h in hits]
 
     def text(self, engine: TagEngine | None, encoder: TextEncoder, query: str, k: int = SEARCH_K) -> PhotoSet:
         """The photos that match `query` as strongly as a tag would (score at or above the tag
-        threshold), then at most WEAK_SHOWN weaker ones, captioned "weak": never a fixed 200."""
-        found = [(h.photo_id, h.score) for h in self.text_hits(engine, encoder, query, k)]
+        threshold) or hold its words (captioned "text"), then at most WEAK_SHOWN weaker ones,
+        captioned "weak": never a fixed 200."""
+        found = self.text_hits(engine, encoder, query, k)
         cut = engine.scorer.default_threshold if engine is not None else 0.5
-        strong = [(pid, s) for pid, s in found if s >= cut]
-        weak = [(pid, s) for pid, s in found if s < cut][:WEAK_SHOWN]
-        ids = np.asarray([pid for pid, _ in strong + weak], dtype=np.int64)
-        captions = {pid: f"{score:.2f}" for pid, score in strong}
-        captions.update({pid: f"{WEAK} {score:.2f}" for pid, score in weak})
+        strong = [h for h in found if h.score >= cut or h.text_match]
+        weak = [h for h in found if h.score < cut and not h.text_match][:WEAK_SHOWN]
+        ids = np.asarray([h.photo_id for h in strong + weak], dtype=np.int64)
+        captions = {h.photo_id: f"{h.score:.2f} {TEXT}" if h.text_match else f"{h.score:.2f}"
+                    for h in strong}
+        captions.update({h.photo_id: f"{WEAK} {h.score:.2f}" for h in weak})
         n = len(strong)
+        by_text = sum(1 for h in strong if h.text_match)
         title = (f"{n:,} strong match{'' if n == 1 else 'es'} for “{query}”" if n
                  else f"No strong match for “{query}”")
+        if by_text:
+            title += f" ({by_text:,} by their words, marked “{TEXT}”)"
         if weak:
             title += f"; then the {len(weak)} next closest, marked “{WEAK}”"
         return PhotoSet("search", query, ids, captions, title)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photomgr.core.imaging.decode import decode_photo
 from photomgr.core.imaging.errors import TRANSIENT, ImageError, os_error_kind
+from photomgr.core.library.descriptions import put_model as put_model_descriptions
 from photomgr.core.library.vectors import PendingPhoto, VectorStore
-from photomgr.core.models.base import Embedder
+from photomgr.core.models.base import Embedder, EmbeddingBatch
 from photomgr.core.pipeline.lookahead import lookahead_map
 
 if TYPE_CHECKING:  # imported where a batch is built: the CLI imports this module for every command
@@ -31,6 +32,7 @@ DEFAULT_BATCH = 32
 class EmbedStats:
     embedded: int = 0
     failed: int = 0
+    described: int = 0  # photos given a model's description (descriptions on)
     model_seconds: float = 0.0  # time inside the model's forward pass only
 
     @property
@@ -85,24 +87,39 @@ class EmbeddingSink:
         started = time.perf_counter()
         batch = self.embedder.embed_images(torch.stack(inputs))
         self.stats.model_seconds += time.perf_counter() - started
+        self._commit(ids, batch)
+        self.stats.embedded += len(ids)
+        if self.on_batch:
+            self.on_batch(len(ids))
+
+    def _commit(self, ids: list[int], batch: EmbeddingBatch) -> None:
+        conn = self.vectors.conn
+        if conn.in_transaction:  # the caller's transaction: it commits or rolls back
+            self._store(ids, batch)
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._store(ids, batch)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _store(self, ids: list[int], batch: EmbeddingBatch) -> None:
+        """A batch's vectors, and its descriptions when the model wrote some (an embedder
+        loaded with describe=True), in the caller's one transaction."""
         shared = self.embedder.info.shared_space
         inst = batch.instance
         rows = [(pid, batch.image[i], None if shared else batch.label[i], None if inst is None else inst[i])
                 for i, pid in enumerate(ids)]
-        conn = self.vectors.conn
-        if conn.in_transaction:  # the caller's transaction: it commits or rolls back
-            self.vectors.put_many(self.embedder.info.model_id, rows)
-        else:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.vectors.put_many(self.embedder.info.model_id, rows)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        self.stats.embedded += len(ids)
-        if self.on_batch:
-            self.on_batch(len(ids))
+        self.vectors.put_many(self.embedder.info.model_id, rows)
+        self._store_descriptions(ids, batch)
+
+    def _store_descriptions(self, ids: list[int], batch: EmbeddingBatch) -> None:
+        if batch.descriptions is not None and batch.description_model:
+            put_model_descriptions(self.vectors.conn, batch.description_model,
+                                   zip(ids, batch.descriptions, strict=True))
+            self.stats.described += len(ids)
 
 
 @dataclass
@@ -122,17 +139,24 @@ def embed_pending(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     between_batches: Callable[[], None] | None = None,
+    pending: Sequence[PendingPhoto] | None = None,
+    sink: EmbeddingSink | None = None,
 ) -> EmbedStats:
     """Embed every usable photo that has no vector for this model; return what was done.
 
     Each batch of vectors is its own short transaction; `between_batches` runs after each one,
-    with no transaction open (see Scanner.scan).
+    with no transaction open (see Scanner.scan). `pending` and `sink` replace which photos and
+    what is stored (the descriptions' catch-up, core/pipeline/describing.py); a photo that
+    cannot be read is recorded as an embedding error only with the default sink.
     """
     model_id = embedder.info.model_id
-    pending = vectors.pending(model_id)
+    record = sink is None
+    pending = vectors.pending(model_id) if pending is None else pending
     total = len(pending)
-    sink = EmbeddingSink(embedder, vectors, batch_size=batch_size,
-                         on_batch=(lambda _n: between_batches()) if between_batches else None)
+    if sink is None:
+        sink = EmbeddingSink(embedder, vectors, batch_size=batch_size)
+    if between_batches is not None:
+        sink.on_batch = lambda _n: between_batches()
 
     def prepare(photo: PendingPhoto) -> _Prepared:
         try:
@@ -151,7 +175,7 @@ def embed_pending(
         if item.tensor is not None:
             sink.add(item.photo.id, item.tensor)
         elif item.error is not None:
-            if not item.transient:
+            if record and not item.transient:
                 vectors.record_errors(model_id, [(item.photo.id, item.error)])
             sink.stats.failed += 1
         if progress:

@@ -1,4 +1,5 @@
-"""`index` as one operation: scan folders, embed what is new, refresh the FAISS index.
+"""`index` as one operation: scan folders, embed (and describe) what is new, refresh the FAISS
+index.
 
 Used by the CLI and by the GUI's background worker, so both behave the same.
 """
@@ -13,16 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.library import descriptions
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
-from photomgr.core.models.base import Embedder
+from photomgr.core.models.base import Embedder, describer_status
 from photomgr.core.models.spaces import adoptable_ids
+from photomgr.core.ops.describing import descriptions_enabled
 from photomgr.core.ops.interop import InteropOps, KeywordImport, removed_folders
+from photomgr.core.pipeline.describing import describe_pending
 from photomgr.core.pipeline.embedding import EmbeddingSink, EmbedStats, embed_pending
 from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
-from photomgr.core.services.model_choice import LazyEmbedder, active_model_id, set_active_model_id
+from photomgr.core.services.model_choice import (
+    LazyEmbedder,
+    ModelChoice,
+    active_model_id,
+    set_active_model_id,
+)
 from photomgr.core.services.vector_index import load_or_build_index
 
 
@@ -34,6 +43,8 @@ class IndexResult:
     pending: int = 0  # photos still without a vector for the model (cancelled, or no model)
     seconds: float = 0.0
     keywords: KeywordImport | None = None  # XMP/IPTC keywords read after the scan
+    # Descriptions are on but the model writes none: why (a sentence for the user), else None.
+    describe_problem: str | None = None
 
     def as_json(self) -> dict[str, object]:
         out = self.scan.as_json()
@@ -42,6 +53,8 @@ class IndexResult:
             "embedded": self.embed.embedded,
             "embed_errors": self.embed.failed,
             "pending": self.pending,
+            "described": self.embed.described,
+            "describe_problem": self.describe_problem,
             "model_seconds": round(self.embed.model_seconds, 3),
             "seconds": round(self.seconds, 3),
         })
@@ -58,6 +71,39 @@ def _adopt_stored_vectors(conn: sqlite3.Connection, vectors: VectorStore, model_
         settings = Settings(conn)
         if active_model_id(settings) in old_ids:
             set_active_model_id(settings, model_id)
+
+
+def library_model(library: Library) -> LazyEmbedder:
+    """The model an index run of `library` uses, loaded on first need: the chosen backend, with
+    its captioner unless the library's descriptions are turned off."""
+    settings = Settings(library.conn)
+    return LazyEmbedder(ModelChoice.read(settings), cache_dir=library.paths.cache_dir,
+                        describe=descriptions_enabled(settings))
+
+
+def _describe_the_rest(conn: sqlite3.Connection, model: LazyEmbedder, result: IndexResult, *,
+                       progress: Callable[[ScanProgress], None] | None,
+                       cancel: threading.Event | None, workers: int,
+                       between_batches: Callable[[], None] | None) -> None:
+    """Photos that have the model's vectors but no description (indexed before descriptions
+    existed, or while they were off) get one now; the model is loaded only if some need it."""
+    if result.scan.cancelled or (cancel is not None and cancel.is_set()):
+        return
+    if not model.loaded and not descriptions.pending(conn, model.model_id):
+        return
+    embedder = model.get()
+    result.describe_problem = describer_status(embedder)
+    if result.describe_problem is not None:
+        return
+
+    def describe_progress(done: int, total: int) -> None:
+        if progress:
+            progress(ScanProgress("describing", done, total))
+
+    stats = describe_pending(embedder, conn, progress=describe_progress, cancel=cancel,
+                             workers=workers, between_batches=between_batches)
+    result.embed.described += stats.described
+    result.embed.model_seconds += stats.model_seconds
 
 
 def index_folders(
@@ -125,7 +171,11 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
                                   workers=scanner.workers, between_batches=between_batches)
             result.embed.embedded += extra.embedded
             result.embed.failed += extra.failed
+            result.embed.described += extra.described
             result.embed.model_seconds += extra.model_seconds
+        if descriptions_enabled(Settings(conn)):
+            _describe_the_rest(conn, model, result, progress=progress, cancel=cancel,
+                               workers=scanner.workers, between_batches=between_batches)
         model_id = model.model_id
         result.model_id = model_id
         result.pending = len(vectors.pending(model_id))

@@ -154,9 +154,11 @@ class LazyEmbedder:
     touch from the decode threads: the first caller loads, the others wait for it.
     """
 
-    def __init__(self, choice: ModelChoice, *, cache_dir: Path | None = None) -> None:
+    def __init__(self, choice: ModelChoice, *, cache_dir: Path | None = None,
+                 describe: bool = False) -> None:
         self.choice = choice
         self.cache_dir = cache_dir
+        self.describe = describe  # load the captioner too (the library's descriptions setting)
         self.expected_id = expected_model_id(choice)
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
@@ -166,6 +168,7 @@ class LazyEmbedder:
         """Wrap a model that is already loaded (the GUI worker's, an evaluation's)."""
         lazy = cls.__new__(cls)
         lazy.choice, lazy.cache_dir = ModelChoice(embedder.info.backend), None
+        lazy.describe = False  # whatever the loaded model was asked for
         lazy.expected_id = embedder.info.model_id
         lazy._lock = threading.Lock()
         lazy._loaded = LoadedModel(embedder, None)
@@ -178,7 +181,7 @@ class LazyEmbedder:
     def get(self) -> Embedder:
         with self._lock:
             if self._loaded is None:
-                self._loaded = load_chosen(self.choice, cache_dir=self.cache_dir)
+                self._loaded = load_chosen(self.choice, cache_dir=self.cache_dir, describe=self.describe)
             return self._loaded.embedder
 
     @property

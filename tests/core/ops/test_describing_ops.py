@@ -1,0 +1,97 @@
+"""Descriptions as operations and in the indexing pipeline, with the fake describing model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from photomgr.core.library import descriptions
+from photomgr.core.library.database import Library
+from photomgr.core.library.vectors import VectorStore
+from photomgr.core.models.base import EmbeddingBatch
+from photomgr.core.ops.describing import DescriberUnavailable
+from photomgr.core.ops.library_ops import LibraryOps
+from photomgr.core.pipeline.embedding import EmbeddingSink
+from photomgr.core.services.indexing import index_folders
+from tests.conftest import make_photo
+from tests.fakes import DescribingFakeEmbedder, FakeEmbedder
+
+RED, BLUE = (220, 20, 20), (20, 20, 220)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Library]:
+    photos = tmp_path / "photos"
+    make_photo(photos / "red.jpg", RED, seed=1)
+    make_photo(photos / "blue.jpg", BLUE, seed=2)
+    lib = Library(tmp_path / "lib")
+    yield lib
+    lib.close()
+
+
+def _ids(library: Library) -> dict[str, int]:
+    return {Path(p).name: i for i, p in library.conn.execute("SELECT id, path FROM photos")}
+
+
+def test_set_and_clear_return_what_an_undo_restores(library: Library, tmp_path: Path) -> None:
+    index_folders(library, [tmp_path / "photos"], embedder=DescribingFakeEmbedder())
+    ops = LibraryOps(library)
+    red = _ids(library)["red.jpg"]
+    first = ops.descriptions.set_user(red, "my red bicycle")
+    assert first.value is None and first.changes.descriptions == {red}
+    assert first.changes.revision > 0 and not first.changes.tags
+    assert ops.descriptions.set_user(red, "my old red bicycle").value == "my red bicycle"
+    assert ops.descriptions.one(red) == descriptions.Description(red, "my old red bicycle", "user", None)
+    assert ops.descriptions.clear_user(red).value == "my old red bicycle"
+    shown = ops.descriptions.one(red)
+    assert shown is not None and (shown.source, shown.text) == ("model", "a red square on a striped card")
+    with pytest.raises(ValueError, match="no photo"):
+        ops.descriptions.set_user(9999, "x")
+
+
+def test_generate_describes_only_the_photos_without_one(library: Library, tmp_path: Path) -> None:
+    index_folders(library, [tmp_path / "photos"], embedder=FakeEmbedder())  # a model without a captioner
+    ops = LibraryOps(library)
+    ids = _ids(library)
+    assert ops.descriptions.of(list(ids.values())) == {}
+    ops.descriptions.set_user(ids["blue.jpg"], "the sea")
+    with pytest.raises(DescriberUnavailable, match="writes no descriptions"):
+        ops.descriptions.generate(list(ids.values()), FakeEmbedder())
+    done = ops.descriptions.generate(list(ids.values()), DescribingFakeEmbedder())
+    assert set(done.value.described) == {ids["red.jpg"]} and done.changes.descriptions == {ids["red.jpg"]}
+    assert ops.descriptions.one(ids["red.jpg"]).model_id == DescribingFakeEmbedder.CAPTIONER  # type: ignore[union-attr]
+    assert ops.descriptions.one(ids["blue.jpg"]).text == "the sea"  # type: ignore[union-attr]
+    assert ops.descriptions.generate(list(ids.values()), FakeEmbedder()).value.described == {}  # none missing
+
+
+class _Broken(DescribingFakeEmbedder):
+    """Writes one description too few: storing them fails after the vectors were written."""
+
+    def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
+        out = super().embed_images(batch)
+        assert out.descriptions is not None
+        out.descriptions = out.descriptions[:-1]
+        return out
+
+
+def test_vectors_and_descriptions_commit_together(library: Library) -> None:
+    conn = library.conn
+    conn.execute("INSERT INTO photos (id, path, size, mtime_ns, added_at, updated_at)"
+                 " VALUES (1, '/p/a.jpg', 1, 1, 'now', 'now'), (2, '/p/b.jpg', 1, 1, 'now', 'now')")
+    vectors = VectorStore(conn)
+    sink = EmbeddingSink(_Broken(), vectors, batch_size=2)
+    image = torch.zeros(3, 16, 16)
+    sink.add(1, image)
+    with pytest.raises(ValueError):
+        sink.add(2, image)
+    assert vectors.count(_Broken.info.model_id) == 0  # rolled back with the descriptions
+    sink = EmbeddingSink(DescribingFakeEmbedder(), vectors, batch_size=2)
+    sink.add(1, image)
+    sink.add(2, image)
+    assert vectors.count(_Broken.info.model_id) == 2 and sink.stats.described == 2
+    assert set(descriptions.shown(conn, [1, 2])) == {1, 2}
+    assert np.isfinite(vectors.matrix(_Broken.info.model_id).image).all()
