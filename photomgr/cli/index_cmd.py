@@ -11,12 +11,11 @@ from photomgr.cli.common import CliError, open_library, print_json
 from photomgr.cli.progress import ProgressBar
 from photomgr.core.fspaths import display_path
 from photomgr.core.imaging.errors import TRANSIENT
-from photomgr.core.library.settings import Settings
 from photomgr.core.scanning.scanner import ScanProgress, ScanReport
-from photomgr.core.services.indexing import IndexResult, index_folders
-from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
+from photomgr.core.services.indexing import IndexResult, index_folders, library_model
 
-PHASES = {"walking": "Finding photos", "analysing": "Indexing", "embedding": "Embedding"}
+PHASES = {"walking": "Finding photos", "analysing": "Indexing", "embedding": "Embedding",
+          "describing": "Describing"}
 
 
 def add_parser(sub: Any) -> None:
@@ -39,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         model = None
         if not args.no_embed:
-            model = LazyEmbedder(ModelChoice.read(Settings(library.conn)),
-                                 cache_dir=library.paths.cache_dir)
+            model = library_model(library)
         bars: dict[str, ProgressBar] = {}
 
         def on_progress(p: ScanProgress) -> None:
@@ -87,6 +85,11 @@ def _print_summary(result: IndexResult) -> None:
         rate = f", model {result.embed.model_rate:.1f} photos/s" if result.embed.embedded else ""
         print(f"embedded {result.embed.embedded} photos with {result.model_id}{rate}"
               + (f"; {result.pending} still pending" if result.pending else ""))
+        if result.embed.described:
+            print(f"described {result.embed.described} photos")
+    if result.describe_problem:
+        print(f"photomgr: warning: no descriptions were written: {result.describe_problem} "
+              "(`photomgr describe --off` turns them off)", file=sys.stderr)
 
 
 def _held_errors_line(report: ScanReport) -> str:

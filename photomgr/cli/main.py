@@ -2,7 +2,7 @@
 
 Exit status (also in the README): 0 done; 2 a bad argument or an unusable library (the message
 says which and what to do); 3 another photomgr process holds the library and --no-wait was
-given (or waiting gave up); 4 the model cannot be loaded; 130 interrupted (finished work is
+given (or waiting gave up); 4 the model (or its captioner) cannot be loaded; 130 interrupted (finished work is
 saved). Expected failures print one line, never a traceback.
 """
 
@@ -15,12 +15,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from photomgr import __version__
-from photomgr.cli import index_cmd, labels_cmd, model_cmd, search_cmd, tags_cmd, watch_cmd, xmp_cmd
+from photomgr.cli import (
+    describe_cmd,
+    index_cmd,
+    labels_cmd,
+    model_cmd,
+    search_cmd,
+    tags_cmd,
+    watch_cmd,
+    xmp_cmd,
+)
 from photomgr.cli.common import CliError
 from photomgr.core.library.errors import LibraryBusy, LibraryError
 from photomgr.core.library.transaction import translate
 
-COMMANDS = (index_cmd, model_cmd, labels_cmd, tags_cmd, search_cmd, xmp_cmd, watch_cmd)
+COMMANDS = (index_cmd, model_cmd, labels_cmd, tags_cmd, describe_cmd, search_cmd, xmp_cmd, watch_cmd)
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # also an unusable library: the message says which
@@ -68,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub_action = getattr(args, f"{args.command}_command", None)  # `labels list`, `model use`...
     args.read_only_command = (args.command, sub_action) in READ_ONLY
     from photomgr.core.models.base import ModelUnavailable
+    from photomgr.core.ops.describing import DescriberUnavailable
 
     try:
         return int(args.run(args))
@@ -75,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(exc, EXIT_BUSY)
     except (CliError, LibraryError) as exc:
         return _error(exc, EXIT_USAGE)
-    except ModelUnavailable as exc:
+    except (ModelUnavailable, DescriberUnavailable) as exc:
         return _error(exc, EXIT_MODEL)
     except sqlite3.Error as exc:  # a library fault met outside a write transaction
         translated = translate(exc)

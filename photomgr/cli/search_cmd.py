@@ -21,7 +21,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_similar)
 
-    p = sub.add_parser("search", help="search photos by meaning, e.g. 'dog on a beach'")
+    p = sub.add_parser("search", help="search photos by meaning and by the words of their descriptions, "
+                                      "file names and folders, e.g. 'dog in water' (T: the words matched)")
     p.add_argument("text")
     p.add_argument("-k", type=int, default=20, help="how many (default 20)")
     p.add_argument("--json", action="store_true")
@@ -34,13 +35,19 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_duplicates)
 
 
-def _emit(args: argparse.Namespace, hits: list[Hit]) -> None:
-    rows = [{"path": h.path, "score": round(h.score, 4)} for h in hits]
+def _emit(args: argparse.Namespace, hits: list[Hit], *, text: bool = False) -> None:
+    """Print hits; `text`: a search's, each saying whether its words were found in the photo's
+    description, file name or folder (JSON "text_match"; a "T" column in the plain listing)."""
+    rows: list[dict[str, object]] = [{"path": h.path, "score": round(h.score, 4)} for h in hits]
+    if text:
+        for row, h in zip(rows, hits, strict=True):
+            row["text_match"] = h.text_match
     if args.json:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['score']:.3f}  {display_path(str(r['path']))}")
+            mark = ("T " if r["text_match"] else "  ") if text else ""
+            print(f"{r['score']:.3f}  {mark}{display_path(str(r['path']))}")
 
 
 def _check_k(k: int) -> None:
@@ -63,7 +70,7 @@ def run_search(args: argparse.Namespace) -> int:
         raise CliError("search text is empty")
     with CliContext(args) as ctx:
         hits = ctx.ops.search.text_hits(ctx.engine, ctx.encoder(), args.text, args.k)
-    _emit(args, hits)
+    _emit(args, hits, text=True)
     return 0
 
 

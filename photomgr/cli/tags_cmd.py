@@ -9,12 +9,13 @@ from typing import Any
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
 from photomgr.core.fspaths import display_path
+from photomgr.core.library.descriptions import Description
 from photomgr.core.library.labels import CONFIRMED, REJECTED, NoSuchLabel
 from photomgr.core.services.tagging import TagInfo
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("tags", help="a photo's tags with scores (or --all photos)")
+    p = sub.add_parser("tags", help="a photo's tags with scores and its description (or --all photos)")
     p.add_argument("path", nargs="?", type=Path)
     p.add_argument("--all", action="store_true", help="every photo, every label's score")
     p.add_argument("--json", action="store_true")
@@ -47,8 +48,9 @@ def run_tags(args: argparse.Namespace) -> int:
             rows = ctx.engine.all_tags()
             paths = ctx.photos.paths_by_id([pid for pid, _ in rows])
             if args.json:
-                print_json([{"path": paths[pid], "tags": [t.as_json() for t in tags]}
-                            for pid, tags in rows])
+                texts = ctx.ops.descriptions.of([pid for pid, _ in rows])
+                print_json([{"path": paths[pid], "description": _text(texts.get(pid)),
+                             "tags": [t.as_json() for t in tags]} for pid, tags in rows])
             else:
                 for pid, tags in rows:
                     names = ", ".join(t.label for t in tags if t.applies)
@@ -56,12 +58,21 @@ def run_tags(args: argparse.Namespace) -> int:
             return 0
         photo = ctx.photo(args.path)
         tags = ctx.ops.tags.tags_for_photo(photo.id)
+        description = ctx.ops.descriptions.one(photo.id)
     if args.json:
-        print_json([t.as_json() for t in tags])
+        print_json({"path": photo.path, "description": _text(description),
+                    "tags": [t.as_json() for t in tags]})
     else:
         print(display_path(photo.path))
+        if description is not None and description.text:
+            print(f"  “{description.text}”")
         _print_tags(tags)
     return 0
+
+
+def _text(description: Description | None) -> str | None:
+    """A photo's description in JSON: its text, or null when it has none (yet)."""
+    return description.text if description is not None else None
 
 
 def run_tag(args: argparse.Namespace) -> int:

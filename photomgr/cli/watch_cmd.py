@@ -10,8 +10,7 @@ from typing import Any
 
 from photomgr.cli.common import CliError, open_library
 from photomgr.core.library.photos import PhotoStore
-from photomgr.core.library.settings import Settings
-from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
+from photomgr.core.services.indexing import library_model
 from photomgr.core.services.watch import WatchScan, watch_library
 from photomgr.core.watching import FolderWatcher
 
@@ -31,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("the library has no folders yet: add one with `photomgr index PATH`")
         model = None
         if not args.no_embed:
-            model = LazyEmbedder(ModelChoice.read(Settings(library.conn)), cache_dir=library.paths.cache_dir)
+            model = library_model(library)
 
         def started(watcher: FolderWatcher) -> None:
             for problem in watcher.problems:

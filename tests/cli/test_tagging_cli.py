@@ -58,8 +58,10 @@ def test_labels_tag_matching_photos(lib: tuple[Path, Path], capsys: pytest.Captu
     assert [(x["name"], x["photos"]) for x in listing] == [  # type: ignore[index]
         ("blue", 3), ("green things", 3), ("red", 3)]
 
-    tags = run(capsys, *L, "tags", str(photos / "red0.jpg"), "--json")
-    assert isinstance(tags, list)
+    shown = run(capsys, *L, "tags", str(photos / "red0.jpg"), "--json")
+    assert isinstance(shown, dict) and shown["path"] == str(photos / "red0.jpg")
+    assert shown["description"] == "a red square on a striped card"  # written while indexing
+    tags = shown["tags"]
     assert tags[0]["label"] == "red" and tags[0]["state"] == "tagged" and tags[0]["source"] == "auto"
     assert {t["label"]: t["state"] for t in tags}["green things"] == "untagged"
 
@@ -70,6 +72,7 @@ def test_labels_tag_matching_photos(lib: tuple[Path, Path], capsys: pytest.Captu
         name = Path(photo["path"]).name
         assert (best == "red") == name.startswith("red")
         assert len(photo["tags"]) == 3  # every label's score, tagged or not
+        assert photo["description"].startswith("a ")
 
 
 def test_decisions_survive_rename_reindex_and_move(lib: tuple[Path, Path],
@@ -89,10 +92,10 @@ def test_decisions_survive_rename_reindex_and_move(lib: tuple[Path, Path],
     out = run(capsys, *L, "index", str(photos), "--json")
     assert isinstance(out, dict) and out["moved"] == 1 and out["new"] == 0
 
-    tags = run(capsys, *L, "tags", str(photos / "moved" / "red1.jpg"), "--json")
-    assert isinstance(tags, list) and tags[0]["label"] == "crimson" and tags[0]["state"] == "rejected"
-    tags = run(capsys, *L, "tags", str(photos / "blue0.jpg"), "--json")
-    assert isinstance(tags, list) and tags[0]["state"] == "confirmed"
+    tags = run(capsys, *L, "tags", str(photos / "moved" / "red1.jpg"), "--json")["tags"]  # type: ignore[index]
+    assert tags[0]["label"] == "crimson" and tags[0]["state"] == "rejected"
+    tags = run(capsys, *L, "tags", str(photos / "blue0.jpg"), "--json")["tags"]  # type: ignore[index]
+    assert tags[0]["state"] == "confirmed"
     everything = run(capsys, *L, "tags", "--all", "--json")
     carrying = {Path(p["path"]).name for p in everything  # type: ignore[union-attr]
                 if p["tags"][0]["state"] in ("tagged", "confirmed")}

@@ -119,9 +119,9 @@ def test_read_imports_keywords_added_later(tmp_path: Path, capsys: pytest.Captur
     (photos / "a.xmp").write_text(DESCRIBED.format(description="x"))
     out = run(capsys, *lib, "xmp", "read", str(photos), "--json")
     assert isinstance(out, dict) and out["read"] == 1 and out["labels_added"] == ["Zürich & Lake"]
-    tags = run(capsys, *lib, "tags", str(photos / "a.jpg"), "--json")
+    tags = run(capsys, *lib, "tags", str(photos / "a.jpg"), "--json")["tags"]  # type: ignore[index]
     assert {"label": "Zürich & Lake", "source": "keyword", "state": "confirmed"}.items() <= next(
-        t for t in tags if t["label"] == "Zürich & Lake").items()  # type: ignore[union-attr]
+        t for t in tags if t["label"] == "Zürich & Lake").items()
     assert run(capsys, *lib, "xmp", "read", "--json")["read"] == 0  # type: ignore[index]
 
 
