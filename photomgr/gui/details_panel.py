@@ -1,4 +1,5 @@
-"""The details panel: a large preview of the selected photo and its facts (EXIF, file, error).
+"""The details panel: a large preview of the selected photo, its description (editable in place),
+its tags and its facts (EXIF, file, error).
 
 Everything arrives asynchronously: the facts from a QueryRunner, the preview from a
 PreviewLoader, the tags (scores, decisions) from the worker. The gallery thumbnail stands in
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from photomgr.core.library.photos import PhotoRow
+from photomgr.gui.descriptions import DescriptionEdit
 from photomgr.gui.preview_loader import PreviewLoader
 from photomgr.gui.results import TagRow
 from photomgr.gui.tags_panel import TagsPanel
@@ -132,7 +134,9 @@ class DetailsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.tags = TagsPanel()
+        self.description = DescriptionEdit()  # filled by gui/descriptions.DescriptionViews
         layout.addWidget(self.preview, 3)
+        layout.addWidget(self.description)
         layout.addWidget(self.tags)
         layout.addWidget(scroll, 2)
         self.setMinimumWidth(260)
@@ -146,6 +150,7 @@ class DetailsPanel(QWidget):
             label.setText("–")
         self.error.hide()
         self.tags.set_tags(None, [])
+        self.description.show_loading(None)
 
     def show_loading(self, photo_id: int, content_hash: str | None) -> None:
         """A photo was selected: show its thumbnail at once; facts and preview follow."""

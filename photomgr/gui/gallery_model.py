@@ -18,6 +18,7 @@ IdRole = Qt.ItemDataRole.UserRole + 1
 HashRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 ErrorRole = Qt.ItemDataRole.UserRole + 4  # bool: the file is recorded with an error
+DescriptionRole = Qt.ItemDataRole.UserRole + 5  # str | None: the sentence saying what it shows
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -27,6 +28,7 @@ class GalleryModel(QAbstractListModel):
         super().__init__()
         self._rows = GalleryRows()
         self._captions: dict[int, str] = {}  # per-id prefix: a search score, a duplicate group
+        self._descriptions: dict[int, str] = {}  # photo id -> description (tooltips)
 
     # -- contents ------------------------------------------------------------------------
     @property
@@ -59,6 +61,11 @@ class GalleryModel(QAbstractListModel):
         self.endResetModel()
         return "reset"
 
+    def set_descriptions(self, texts: dict[int, str]) -> None:
+        """Every photo's description, read off the GUI thread; asked for on hover only, so no
+        signal is needed."""
+        self._descriptions = texts
+
     def id_at(self, row: int) -> int:
         return int(self._rows.ids[row])
 
@@ -89,8 +96,13 @@ class GalleryModel(QAbstractListModel):
             name = os.path.basename(rows.paths[row])
             prefix = self._captions.get(int(rows.ids[row])) if self._captions else None
             return f"{prefix} · {name}" if prefix else name
-        if role in (PathRole, Qt.ItemDataRole.ToolTipRole):
+        if role == PathRole:
             return rows.paths[row]
+        if role == DescriptionRole:
+            return self._descriptions.get(int(rows.ids[row])) or None
+        if role == Qt.ItemDataRole.ToolTipRole:  # what it shows (read aloud too), then where it is
+            text = self._descriptions.get(int(rows.ids[row]))
+            return f"{text}\n{rows.paths[row]}" if text else rows.paths[row]
         if role == IdRole:
             return int(rows.ids[row])
         return None

@@ -34,6 +34,7 @@ from photomgr.core.scanning.scanner import ScanReport
 from photomgr.gui import window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.browse_bar import BrowseBar
+from photomgr.gui.descriptions import DescriptionViews
 from photomgr.gui.details_panel import DetailsPanel
 from photomgr.gui.duplicates import HidePhotos
 from photomgr.gui.folder_actions import ask_remove_folder
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow):
         self.menu_actions = window_menus.build_menus(self)
         self.folder_watch = FolderWatch(self.host, self)  # watched folders, sidecar setting
         self.folder_watch.add_to_menu(self.menuBar(), before=self.menu_actions.quit)
+        self.descriptions = DescriptionViews(self.host, self.reader, self.details.description, self.model,
+                                             self.undo_stack, self.menu_actions.descriptions, self)
         self._sidebar_query = CoalescedQuery(self.reader, lambda: queries.sidebar_data, self._on_sidebar_data,
                                              min_interval_ms=1000, parent=self)
         self._connect_worker()
@@ -533,6 +536,7 @@ class MainWindow(QMainWindow):
             return
         self.details.show_loading(photo_id, current.data(HashRole))
         self.reader.submit(lambda conn: queries.photo_details(conn, photo_id), self.details.show_row)
+        self.descriptions.request(photo_id)
         self.host.request_tags(photo_id)
 
     @Slot(QItemSelection, QItemSelection)

@@ -42,6 +42,7 @@ class WindowActions:
     use_default: QAction
     use_clip: QAction
     clip_weights: QAction
+    descriptions: QAction
     model_menu: QMenu
     shortcuts: QAction | None = None
     about: QAction | None = None
@@ -81,6 +82,9 @@ def build_menus(win: MainWindow) -> WindowActions:
         use_default=_action(win, "Offline Default Model", lambda: win.use_model("default")),
         use_clip=_action(win, "CLIP ViT-B-32", lambda: win.use_model("clip")),
         clip_weights=_action(win, "Point to CLIP Weights…", lambda: choose_clip_weights(win)),
+        descriptions=_action(win, "Write Descriptions While Indexing", lambda: None,
+                             tip="A sentence per photo saying what it shows (searchable); off "
+                                 "indexes faster, and the descriptions you wrote stay"),
         model_menu=QMenu("&Model", win),
     )
     for action in (a.use_default, a.use_clip):
@@ -103,7 +107,7 @@ def build_menus(win: MainWindow) -> WindowActions:
     menu = a.model_menu
     bar.addMenu(menu)
     menu.aboutToShow.connect(win.host.check_clip)  # finding CLIP's weights takes a while: on demand
-    for item in (a.use_default, a.use_clip, None, a.clip_weights):
+    for item in (a.use_default, a.use_clip, None, a.clip_weights, None, a.descriptions):
         menu.addAction(item) if item is not None else menu.addSeparator()
     menu = bar.addMenu("&Help")
     a.shortcuts = menu.addAction("Keyboard Shortcuts", lambda: help_dialogs.show_shortcuts(win))

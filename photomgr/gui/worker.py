@@ -34,6 +34,7 @@ from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.ops.changes import OpChanges, OpResult
+from photomgr.core.ops.describing import descriptions_enabled
 from photomgr.core.ops.library_ops import LibraryOps
 from photomgr.core.scanning.scanner import ScanProgress, ScanReport
 from photomgr.gui.results import ModelState
@@ -111,6 +112,8 @@ class LibraryWorker(QObject):
         self.ops: LibraryOps | None = None
         self.embedder: Embedder | None = None  # the model that embeds new photos
         self._text_encoder: TextEncoder | None = None  # the active model's text side, when not `embedder`
+        self._describing = False  # `embedder` was loaded with its captioner (descriptions on)
+        self._told_describe_problem = False  # "no descriptions because..." is said once a session
         self.state = ModelState()
 
     # -- opening -------------------------------------------------------------------------------
@@ -147,8 +150,10 @@ class LibraryWorker(QObject):
         try:
             from photomgr.core.services.model_choice import ModelChoice, load_chosen
 
-            choice = choice or ModelChoice.read(Settings(library.conn))
-            loaded = load_chosen(choice, cache_dir=library.paths.cache_dir)
+            settings = Settings(library.conn)
+            choice = choice or ModelChoice.read(settings)
+            self._describing = descriptions_enabled(settings)
+            loaded = load_chosen(choice, cache_dir=library.paths.cache_dir, describe=self._describing)
             self.embedder = loaded.embedder
             if loaded.warning:
                 self.warning.emit(loaded.warning)
@@ -281,6 +286,19 @@ class LibraryWorker(QObject):
         finally:
             self.job_done.emit(job)
 
+    @Slot(int)
+    def apply_descriptions_setting(self, job: int) -> None:
+        """The descriptions setting changed: reload the model with (or without) its captioner,
+        so indexing runs the captioner only while descriptions are on."""
+        try:
+            library = self.library
+            if library is None or not self._model_tried or not self._cancel.start(job):
+                return
+            if descriptions_enabled(Settings(library.conn)) != self._describing:
+                self._load_model(None)
+        finally:
+            self.job_done.emit(job)
+
     def _index(self, job: int, roots: list[Path]) -> None:
         library = self.library
         if library is None or not self._cancel.start(job):
@@ -304,6 +322,10 @@ class LibraryWorker(QObject):
             if result.embed.failed:
                 self.failed.emit(f"{result.embed.failed:,} photos could not be embedded (they are "
                                  "listed with their error; the rest are tagged and searchable)")
+            if result.describe_problem and not self._told_describe_problem:
+                self._told_describe_problem = True
+                self.failed.emit(f"Photos get no descriptions: {result.describe_problem} (turn "
+                                 "them off in the Model menu)")
         except Exception as exc:  # reported, and the worker stays usable
             log.exception("indexing failed")
             self.failed.emit(f"Indexing {', '.join(map(str, roots))} failed: {exc}")

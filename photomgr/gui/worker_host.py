@@ -65,6 +65,7 @@ class WorkerHost(QObject):
     _resume_embedding = Signal(int)
     _use_model = Signal(int, str, str, str)
     _load_model = Signal()
+    _apply_descriptions = Signal(int)
     _wake = Signal()
     _close = Signal()
 
@@ -83,6 +84,7 @@ class WorkerHost(QObject):
         self._resume_embedding.connect(self.worker.resume_embedding)
         self._use_model.connect(self.worker.use_model)
         self._load_model.connect(self.worker.load_model)
+        self._apply_descriptions.connect(self.worker.apply_descriptions_setting)
         self._wake.connect(self.worker.drain)
         self._close.connect(self.worker.close)
         self.paths: LibraryPaths | None = None
@@ -144,6 +146,12 @@ class WorkerHost(QObject):
     def use_model(self, backend: str, pretrained: str = "", weights: str | Path | None = None) -> None:
         """Switch to `backend` ("default" | "clip"); photos are re-embedded in the background."""
         self._use_model.emit(self._long(), backend, pretrained, str(weights) if weights else "")
+
+    def set_descriptions(self, on: bool) -> None:
+        """Turn the model's descriptions on or off for indexing; the model is reloaded with (or
+        without) its captioner once the running job, if any, is done."""
+        self.run_op(lambda ops: ops.descriptions.set_enabled(on))
+        self._apply_descriptions.emit(self._long())
 
     def cancel(self) -> None:
         """Thread-safe and immediate: the running scan stops after the files in flight."""
