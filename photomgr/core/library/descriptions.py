@@ -177,6 +177,28 @@ def set_user(conn: sqlite3.Connection, photo_id: int, text: str | None) -> str |
     return before
 
 
+def from_xmp(conn: sqlite3.Connection, photo_id: int, new: str | None, old: str | None) -> bool:
+    """A photo's XMP description changed from `old` (what the last read found) to `new`: the
+    person who wrote it there is the user, so it becomes the user's description, the way a
+    keyword becomes a confirmed tag. Like a keyword it never overrides the user's own: a user's
+    description that differs from `old` was written here since, and stays. A description that
+    leaves the XMP takes back only the one it gave; the model's own sentence read back from a
+    sidecar photomgr wrote is not the user's. True if the user's description changed."""
+    new = (new or "").strip() or None
+    old = (old or "").strip() or None
+    if new == old:
+        return False  # the XMP says what it said before: nothing to take from it
+    user = user_text(conn, photo_id)
+    if user is not None and user != old:
+        return False
+    if new is None or new == model_text(conn, photo_id):
+        if user is None:
+            return False
+        set_user(conn, photo_id, None)
+        return True
+    return set_user(conn, photo_id, new) != new
+
+
 def forget_model(conn: sqlite3.Connection, photo_ids: Iterable[int]) -> None:
     """Drop the model's descriptions of photos whose content changed (the user's stay)."""
     conn.executemany("DELETE FROM descriptions WHERE photo_id = ? AND source = 'model'",

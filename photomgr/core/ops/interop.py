@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photomgr.core.fspaths import display_path
+from photomgr.core.library import descriptions
 from photomgr.core.library.keywords import KeywordStore, PresentPhoto
 from photomgr.core.library.labels import CONFIRMED, LabelStore
 from photomgr.core.library.settings import Settings
@@ -48,13 +49,15 @@ class KeywordImport:
     labels_added: list[str] = field(default_factory=list)
     confirmed: int = 0  # decisions added from keywords
     withdrawn: int = 0  # keyword decisions taken back (the keyword left the photo's XMP)
+    descriptions: int = 0  # user's descriptions set or taken back from XMP's dc:description
     problems: list[str] = field(default_factory=list)
     keywords: dict[str, list[str]] = field(default_factory=dict)  # path -> keywords read
 
     def as_json(self) -> dict[str, object]:
         return {"photos": self.photos, "read": self.read, "with_keywords": self.with_keywords,
                 "labels_added": self.labels_added, "confirmed": self.confirmed,
-                "withdrawn": self.withdrawn, "problems": [display_path(p) for p in self.problems],
+                "withdrawn": self.withdrawn, "descriptions": self.descriptions,
+                "problems": [display_path(p) for p in self.problems],
                 "keywords": {display_path(k): v for k, v in self.keywords.items()}}
 
 
@@ -172,6 +175,10 @@ class InteropOps:
             changed.add(label_id)
         for label_id in changed:
             self.labels.touch(label_id)
+        before = self.store.stored(photo.id)
+        if descriptions.from_xmp(self.conn, photo.id, data.description,
+                                 before.description if before is not None else None):
+            report.descriptions += 1
         self.store.record(photo.id, sig, data.keywords, data.description, data.rating, found.problems)
         if data.keywords:
             report.with_keywords += 1
@@ -182,7 +189,9 @@ class InteropOps:
     def sidecar_contents(self, photos: Sequence[PresentPhoto], engine: TagEngine | None,
                          include_auto: bool) -> dict[int, SidecarContent]:
         """What photomgr says about each photo: confirmed tags (with the hierarchy a keyword
-        came with), auto tags above threshold when asked, the description it read."""
+        came with), auto tags above threshold when asked, and its description (the user's, else
+        the model's), which replaces only a description photomgr knows: none, the one it last
+        read from the photo's XMP, or its model's own."""
         all_labels = self.labels.all()
         names = {lab.id: lab.name for lab in all_labels}
         managed = frozenset(n.casefold() for n in names.values())
@@ -200,13 +209,17 @@ class InteropOps:
                 auto[pid] = [lab.name for j, lab in enumerate(labels)
                              if table[row, j] >= thresholds[j] and (pid, lab.id) not in decided]
         out: dict[int, SidecarContent] = {}
+        shown = descriptions.shown(self.conn, [p.id for p in photos])
         for photo in photos:
             stored = self.store.stored(photo.id)
             paths = {label_name(k).casefold(): k for k in (stored.keywords if stored else ())}
             keywords = [paths.get(names[lid].casefold(), (names[lid],))
                         for lid in sorted(confirmed.get(photo.id, []), key=lambda i: names[i].casefold())]
+            ours = shown.get(photo.id)
+            known = {stored.description if stored else None, descriptions.model_text(self.conn, photo.id)}
             out[photo.id] = SidecarContent(keywords, auto.get(photo.id, []),
-                                           stored.description if stored else None, managed)
+                                           ours.text if ours is not None and ours.text else None, managed,
+                                           replaceable=frozenset(d for d in known if d))
         return out
 
     def write_sidecars(self, roots: Sequence[Path] | None = None, *, engine: TagEngine | None = None,

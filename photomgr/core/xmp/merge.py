@@ -56,6 +56,12 @@ class SidecarContent:
     auto: Sequence[str] = ()  # auto tags above threshold (written only when the user asks)
     description: str | None = None  # None: leave any existing description alone
     managed: frozenset[str] = field(default_factory=frozenset)  # casefolded names of all labels
+    # The existing descriptions `description` may replace (besides none at all); None: any.
+    # Another tool's description that photomgr has not read yet is not photomgr's to overwrite.
+    replaceable: frozenset[str] | None = None
+
+    def may_replace(self, existing: str | None) -> bool:
+        return existing is None or self.replaceable is None or existing.strip() in self.replaceable
 
 
 class SidecarError(ValueError):
@@ -246,7 +252,8 @@ def render_sidecar(existing: str | None, content: SidecarContent) -> str:
         container = editor.container(namespace, local, "Bag")
         prefix = editor.prefix(namespace)
         editor.set(namespace, local, _render_list(f"{prefix}:{local}", editor.rdf, container, new, "\0"))
-    if content.description is not None and content.description != before.description:
+    if content.description is not None and content.description != before.description \
+            and content.may_replace(before.description):
         changed = True
         prefix = editor.prefix(DC)
         editor.set(DC, "description", _render_alt(f"{prefix}:description", editor.rdf,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from photomgr.core.ops.describing import DescriberUnavailable
 from photomgr.core.ops.library_ops import LibraryOps
 from photomgr.core.pipeline.embedding import EmbeddingSink
 from photomgr.core.services.indexing import index_folders
+from photomgr.core.xmp.parse import parse_packet
 from tests.conftest import make_photo
 from tests.fakes import DescribingFakeEmbedder, FakeEmbedder
 
@@ -95,3 +97,48 @@ def test_vectors_and_descriptions_commit_together(library: Library) -> None:
     assert vectors.count(_Broken.info.model_id) == 2 and sink.stats.described == 2
     assert set(descriptions.shown(conn, [1, 2])) == {1, 2}
     assert np.isfinite(vectors.matrix(_Broken.info.model_id).image).all()
+
+
+PACKET = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+ <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{}</rdf:li></rdf:Alt></dc:description>
+ </rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def _sidecar_description(path: Path) -> str | None:
+    return parse_packet(path.read_text()).description
+
+
+def test_xmp_descriptions_are_the_users_and_sidecars_get_ours(library: Library, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    red_xmp, blue_xmp = photos / "red.jpg.xmp", photos / "blue.jpg.xmp"
+    red_xmp.write_text(PACKET.format("At the lake"))  # another tool's description
+    index_folders(library, [photos], embedder=DescribingFakeEmbedder())
+    ops = LibraryOps(library)
+    ids = _ids(library)
+    red, blue = ids["red.jpg"], ids["blue.jpg"]
+    assert ops.descriptions.one(red) == descriptions.Description(red, "At the lake", "user", None)
+    assert ops.descriptions.one(blue).source == "model"  # type: ignore[union-attr]
+
+    # The user's own edit stands against the XMP it came from, and goes into the sidecar.
+    ops.descriptions.set_user(red, "At the lake with Anna")
+    assert ops.interop.import_keywords(force=True).value.descriptions == 0
+    report = ops.interop.write_sidecars().value
+    assert len(report.written) == 2
+    assert _sidecar_description(red_xmp) == "At the lake with Anna"
+    blue_text = ops.descriptions.one(blue).text  # type: ignore[union-attr]
+    assert _sidecar_description(blue_xmp) == blue_text  # the model's, for other tools
+    # Read back, photomgr's own sentences do not become the user's...
+    assert ops.interop.import_keywords().value.descriptions == 0
+    assert ops.descriptions.one(blue).source == "model"  # type: ignore[union-attr]
+    # ...but another tool's later edit does.
+    blue_xmp.write_text(PACKET.format("The kitchen table"))
+    os.utime(blue_xmp, (5, 5))
+    assert ops.interop.import_keywords().value.descriptions == 1
+    assert ops.descriptions.one(blue) == descriptions.Description(blue, "The kitchen table", "user", None)
+    # A description another tool wrote that photomgr has not read yet is not ours to replace.
+    blue_xmp.write_text(PACKET.format("Written by darktable just now"))
+    ops.descriptions.set_user(blue, "Breakfast")
+    ops.interop.write_sidecars()
+    assert _sidecar_description(blue_xmp) == "Written by darktable just now"
