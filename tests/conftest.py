@@ -11,6 +11,12 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _private_model_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Derived model files (CLIP text extracts) go to a folder of the test's own, never the user's."""
+    monkeypatch.setenv("PHOTOMGR_MODEL_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+
+
 def shared_photos_dir() -> Path:
     env = os.environ.get("PHOTOMGR_SHARED_PHOTOS")
     return Path(env) if env else (REPO / ".." / "shared" / "photos").resolve()

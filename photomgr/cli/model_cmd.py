@@ -100,6 +100,10 @@ def run_use(args: argparse.Namespace) -> int:
                 check_clip_weights(clip.weights, DEFAULT_CLIP_MODEL, choice.clip_pretrained)
             except ModelUnavailable as exc:
                 raise CliError(f"{exc}; the library still uses {old.backend}") from exc
+            # The text tower's weights extracted now, so the first `search` runs it without torch
+            from photomgr.core.models.text_numpy.clip_text import prepare_text_extract
+
+            prepare_text_extract(DEFAULT_CLIP_MODEL, choice.clip_pretrained, clip.weights)
         choice.write(settings)
     message = (f"now using {choice.backend}"
                + (f" ({choice.clip_pretrained})" if choice.backend == "clip" else "")

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from photomgr.cli.main import main
+from photomgr.core.models.base import EmbeddingBatch, l2_normalise
 from tests.conftest import REPO, make_photo
 from tests.fakes import FakeEmbedder, fake_model  # noqa: F401 - fixture
 
@@ -137,3 +140,85 @@ def test_a_bad_multi_add_adds_nothing(lib: tuple[Path, Path], capsys: pytest.Cap
     assert message in capsys.readouterr().err
     assert main([*L, "labels", "list", "--json"]) == 0
     assert [x["name"] for x in json.loads(capsys.readouterr().out)] == ["blue", "red"]
+
+
+class FakeDefaultImages(FakeEmbedder):
+    """The default model's ids and dimensions with made-up photo vectors: a library the real
+    default text side can then serve, without running EfficientNet in the test."""
+
+    def __init__(self) -> None:
+        from photomgr.core.models.default_text import default_info
+        from photomgr.core.models.heads import load_heads
+
+        self.info = default_info(load_heads())
+
+    def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
+        rng = np.random.default_rng(int(batch.sum().item() * 1000) % (1 << 31))
+        image = rng.standard_normal((len(batch), 1280)).astype(np.float32)
+        probs = rng.dirichlet(np.full(1000, 0.05), len(batch)).astype(np.float32)
+        return EmbeddingBatch(l2_normalise(image), probs)
+
+
+@pytest.fixture
+def default_lib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    fake = FakeDefaultImages()
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", lambda *a, **k: fake)
+    photos = tmp_path / "photos"
+    for i in range(3):
+        make_photo(photos / f"p{i}.jpg", (40 * i, 90, 200), seed=i)
+    library = tmp_path / "lib"
+    assert main(["--library", str(library), "index", str(photos), "--json"]) == 0
+    return library, photos
+
+
+def test_default_model_label_texts_and_queries_import_no_torch(default_lib: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    """`labels add` and `search` with the real default text side (MiniLM in numpy, the heads,
+    the class matrix) in a fresh interpreter: vectors made, and no torch anywhere."""
+    library, _ = default_lib
+    assert probe(library, tmp_path, "labels", "add", "dog", "red car", "--json")["heavy"] == []
+    assert probe(library, tmp_path, "search", "a dog on the beach", "-k", "2", "--json")["heavy"] == []
+    assert probe(library, tmp_path, "labels", "list", "--json")["code"] == 0
+
+
+def test_clip_label_texts_and_queries_import_no_torch_once_extracted(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the CLIP text extract in the model cache, `labels add` and `search` run CLIP's text
+    tower in numpy: no torch, no open_clip."""
+    from open_clip.factory import _MODEL_CONFIGS
+
+    from photomgr.core.library.database import Library
+    from photomgr.core.library.settings import Settings
+    from photomgr.core.models.base import ModelInfo
+    from photomgr.core.models.text_numpy.clip_text import write_text_extract
+    from photomgr.core.services.model_choice import ModelChoice
+    from tests.core.models.conftest import TINY_CONFIG, TINY_MODEL, TINY_TAG
+
+    monkeypatch.setitem(_MODEL_CONFIGS, TINY_MODEL, TINY_CONFIG)
+    torch.manual_seed(0)
+    from open_clip.model import _build_text_tower
+
+    tower = _build_text_tower(TINY_CONFIG["embed_dim"], TINY_CONFIG["text_cfg"])  # type: ignore[arg-type]
+    weights = tmp_path / "tiny-clip.safetensors"
+    weights.write_bytes(b"the extract is keyed by this file")
+    assert write_text_extract(TINY_MODEL, TINY_TAG, weights, state=tower.state_dict()) is not None
+
+    class TinyImages(FakeEmbedder):
+        info = ModelInfo(f"clip:{TINY_MODEL}:{TINY_TAG}", "clip", image_dim=32, label_dim=32,
+                         shared_space=True)
+
+        def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
+            rng = np.random.default_rng(len(batch))
+            vectors = l2_normalise(rng.standard_normal((len(batch), 32)).astype(np.float32))
+            return EmbeddingBatch(vectors, vectors)
+
+    monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", lambda *a, **k: TinyImages())
+    photos = tmp_path / "photos"
+    for i in range(3):
+        make_photo(photos / f"p{i}.jpg", seed=i)
+    library = tmp_path / "lib"
+    assert main(["--library", str(library), "index", str(photos), "--json"]) == 0
+    with Library(library) as lib:
+        ModelChoice("clip", TINY_TAG, weights).write(Settings(lib.conn))
+    assert probe(library, tmp_path, "labels", "add", "dog", "red car", "--json")["heavy"] == []
+    assert probe(library, tmp_path, "search", "a dog on the beach", "-k", "2", "--json")["heavy"] == []

@@ -23,24 +23,13 @@ import torch
 from photomgr.core.models.base import EmbeddingBatch, ModelInfo, ModelUnavailable, cpu_threads, l2_normalise
 from photomgr.core.models.captioning import NOT_ASKED, load_coca_captioner
 from photomgr.core.models.cpu_inference import image_tower_dtype
-from photomgr.core.models.prompts import expand_prompts
+
+# The prompt templates and how a label or query becomes sentences: torch-free, shared with the
+# numpy text tower (text_numpy/clip_text.py)
+from photomgr.core.models.prompts import PromptedText as _PromptedText
 
 if TYPE_CHECKING:
     from PIL import Image
-
-# A few of CLIP's ImageNet prompt templates: an ensemble is steadier than any single prompt.
-TEMPLATES = (
-    "a photo of {}.",
-    "a photo of a {}.",
-    "a photo of the {}.",
-    "a close-up photo of a {}.",
-    "a bright photo of a {}.",
-    "a photo of many {}.",
-    "a good photo of a {}.",
-    "itap of a {}.",
-)
-QUERY_TEMPLATES = ("a photo of {}.",)
-
 
 def _preprocess_config(model_name: str, pretrained: str) -> dict[str, Any]:
     """Mean/std/interpolation and QuickGELU of a pretrained tag, as open_clip would apply them
@@ -54,26 +43,6 @@ def _preprocess_config(model_name: str, pretrained: str) -> dict[str, Any]:
         if cfg.get(key) is not None:
             out[arg] = cfg[key]
     return out
-
-
-class _PromptedText:
-    """Labels and queries as CLIP sees them: the mean direction of prompt-template sentences.
-    Shared by the full model and the text tower alone, so both give the same vectors."""
-
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        raise NotImplementedError
-
-    def _mean_direction(self, sentences: Sequence[str]) -> np.ndarray:
-        return l2_normalise(self.embed_texts(sentences).mean(axis=0))
-
-    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
-        return self._mean_direction(expand_prompts(prompts, TEMPLATES))
-
-    def embed_query(self, text: str) -> np.ndarray:
-        text = text.strip()
-        if not text:
-            raise ValueError("an empty search query")
-        return self._mean_direction([text, *(t.replace("{}", text) for t in QUERY_TEMPLATES)])
 
 
 class ClipEmbedder(_PromptedText):

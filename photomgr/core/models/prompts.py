@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from photomgr.core.models.base import label_texts
+import numpy as np
+
+from photomgr.core.models.base import l2_normalise, label_texts
 
 _MAX_NAME_WORDS = 4
 _SENTENCE_STARTS = ("a ", "an ", "the ", "photo ", "picture ", "image ", "itap ")
@@ -47,3 +49,40 @@ def expand_prompts(prompts: Sequence[str] | str, templates: Sequence[str]) -> li
         for text in plain:
             out += [fill(t, text) for t in templates] if is_name(text) and templates else [text]
     return [t for t in out if t] or texts
+
+
+# -- CLIP: labels and queries as the mean direction of prompt-template sentences ------------------
+
+# A few of CLIP's ImageNet prompt templates: an ensemble is steadier than any single prompt.
+CLIP_TEMPLATES = (
+    "a photo of {}.",
+    "a photo of a {}.",
+    "a photo of the {}.",
+    "a close-up photo of a {}.",
+    "a bright photo of a {}.",
+    "a photo of many {}.",
+    "a good photo of a {}.",
+    "itap of a {}.",
+)
+CLIP_QUERY_TEMPLATES = ("a photo of {}.",)
+
+
+class PromptedText:
+    """Labels and queries as CLIP sees them: the mean direction of prompt-template sentences.
+    Shared by the full model, its text tower alone and the numpy tower, so all give the same
+    vectors. Here, not in clip_backend.py: the numpy tower must not import torch."""
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _mean_direction(self, sentences: Sequence[str]) -> np.ndarray:
+        return l2_normalise(self.embed_texts(sentences).mean(axis=0))
+
+    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
+        return self._mean_direction(expand_prompts(prompts, CLIP_TEMPLATES))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        text = text.strip()
+        if not text:
+            raise ValueError("an empty search query")
+        return self._mean_direction([text, *(t.replace("{}", text) for t in CLIP_QUERY_TEMPLATES)])

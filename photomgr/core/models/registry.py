@@ -80,22 +80,20 @@ def load_text_encoder(
 ) -> TextEncoder:
     """Only the text side of a backend, for label texts and search queries; never downloads.
 
-    `labels add` and `search` need no image tower: CLIP loads its text tower alone (about a
-    third of ViT-B-32's weights). A backend module may offer `load_text_encoder(device=...,
-    cache_dir=...)`; one that does not gets its full model loaded, so the answer is the same
-    either way, only slower.
+    `labels add` and `search` need no image tower, and no torch: the default model's MiniLM runs
+    in numpy, and so does CLIP's text tower once its weights have been extracted from the
+    checkpoint (text_numpy/clip_text.py; the first use extracts them with torch).
     """
     _check_backend(backend)
-    device = device or pick_device()
-    if backend == "default":
-        from photomgr.core.models.default_text import DefaultTextEncoder  # no image network
+    if backend == "default":  # no image network, and no torch: MiniLM runs in numpy
+        from photomgr.core.models.default_text import DefaultTextEncoder
 
-        return DefaultTextEncoder(device=device, cache_dir=cache_dir)
-    from photomgr.core.models.clip_backend import ClipTextEncoder
+        return DefaultTextEncoder(device=device or "cpu", cache_dir=cache_dir)
     from photomgr.core.models.clip_weights import resolve_clip_weights
+    from photomgr.core.models.text_numpy.clip_text import load_clip_text_encoder
 
     path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights, allow_download=False)
-    return ClipTextEncoder(clip_model, clip_pretrained, path, device=device)
+    return load_clip_text_encoder(clip_model, clip_pretrained, path, device=device)
 
 
 def model_status(

