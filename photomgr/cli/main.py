@@ -71,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
+        from photomgr.gui.platform_check import launch_problem  # Qt-free
+
+        if problem := launch_problem():  # before PySide6 loads: a missing library fails its import
+            print(problem, file=sys.stderr)
+            return 1
         from photomgr.gui.app import run_gui  # imported here: the CLI never needs Qt
 
         return run_gui(args.library)

@@ -1,8 +1,12 @@
-"""Before Qt starts: are the X11 libraries its xcb platform plugin needs installed?
+"""Before Qt loads: are the system libraries it needs installed?
 
-Qt's own message when one is missing ("xcb-cursor0 or libxcb-cursor0 is needed", whatever is
-actually missing, then an abort) sends people after the wrong package. We try to load each
-library ourselves and print the one apt-get line that installs all of them.
+PySide6's wheels carry Qt itself but not the system libraries it links: OpenGL/EGL, fontconfig,
+GLib, xkbcommon, and for the X11 (xcb) platform plugin a dozen xcb-util libraries. On a bare
+Debian machine the first missing one surfaces either as an ImportError deep inside PySide6
+("libEGL.so.1: cannot open shared object file", a traceback) or as Qt's own abort with
+"xcb-cursor0 or libxcb-cursor0 is needed", whatever is actually missing. So we try to load each
+library ourselves, before anything imports PySide6, and print the one apt-get line that installs
+exactly the missing ones. This module must not import Qt.
 """
 
 from __future__ import annotations
@@ -11,14 +15,39 @@ import ctypes
 import os
 from collections.abc import Callable
 
-# shared library -> the Debian/Ubuntu package that ships it
+# shared library -> the Debian/Ubuntu package that ships it (Debian 12 names; apt maps them
+# to Ubuntu 24.04's "t64" renames). From `ldd` of PySide6 6.11's libQt6Core/Gui/Widgets
+# (checked on a debootstrapped Debian 12, docs/packaging.md).
+GUI_LIBRARIES: dict[str, str] = {
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libdbus-1.so.3": "libdbus-1-3",  # libQt6Gui links libQt6DBus
+}
+# ... and of the X11 platform plugin (libqxcb.so, libQt6XcbQpa.so).
 XCB_LIBRARIES: dict[str, str] = {
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
     "libxcb-cursor.so.0": "libxcb-cursor0",
     "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
     "libxcb-keysyms.so.1": "libxcb-keysyms1",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
 }
-INSTALL_LINE = "sudo apt-get install " + " ".join(XCB_LIBRARIES.values())
 
 
 def _loads(name: str) -> bool:
@@ -30,7 +59,7 @@ def _loads(name: str) -> bool:
 
 
 def uses_xcb(environ: dict[str, str] | None = None) -> bool:
-    """Will Qt pick its xcb (X11) plugin? Only then are these libraries needed."""
+    """Will Qt pick its xcb (X11) plugin? Only then are the xcb libraries needed."""
     env = os.environ if environ is None else environ
     platform = env.get("QT_QPA_PLATFORM", "")
     if platform:
@@ -39,15 +68,34 @@ def uses_xcb(environ: dict[str, str] | None = None) -> bool:
     return not env.get("WAYLAND_DISPLAY") and bool(env.get("DISPLAY"))
 
 
-def missing_qt_libraries(loads: Callable[[str], bool] = _loads,
+def missing_qt_libraries(loads: Callable[[str], bool] | None = None,
                          environ: dict[str, str] | None = None) -> list[str]:
-    """Debian package names of the X11 libraries Qt will need and cannot load (none: fine)."""
-    if not uses_xcb(environ):
-        return []
-    return [package for library, package in XCB_LIBRARIES.items() if not loads(library)]
+    """Debian package names of the libraries Qt will need and cannot load (none: fine)."""
+    loads = _loads if loads is None else loads
+    needed = dict(GUI_LIBRARIES)
+    if uses_xcb(environ):
+        needed.update(XCB_LIBRARIES)
+    packages: list[str] = []
+    for library, package in needed.items():
+        if package not in packages and not loads(library):
+            packages.append(package)
+    return packages
+
+
+def install_line(packages: list[str]) -> str:
+    return "sudo apt-get install " + " ".join(packages)
 
 
 def missing_libraries_message(packages: list[str]) -> str:
     return ("photomgr: error: the window cannot open: Qt needs system libraries that are not "
-            f"installed ({', '.join(packages)}).\nInstall them with:\n    {INSTALL_LINE}\n"
+            f"installed ({', '.join(packages)}).\nInstall them with:\n    {install_line(packages)}\n"
             "(The command line works without them: photomgr --help.)")
+
+
+def launch_problem() -> str | None:
+    """The message to print instead of opening the window, or None when Qt can start.
+
+    Call it before importing anything from PySide6: a missing GUI library fails that import.
+    """
+    missing = missing_qt_libraries()
+    return missing_libraries_message(missing) if missing else None

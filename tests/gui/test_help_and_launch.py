@@ -3,6 +3,9 @@ install instead of Qt's misleading message."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,20 +37,48 @@ def test_help_menu_shows_shortcuts_and_about(window: MainWindow, qtbot) -> None:
 
 
 def test_missing_qt_libraries_are_named_with_the_install_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    present = {"libxcb-cursor.so.0", "libxkbcommon-x11.so.0"}
+    everything = set(platform_check.GUI_LIBRARIES) | set(platform_check.XCB_LIBRARIES)
+    present = everything - {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
     x11 = {"DISPLAY": ":0"}
     assert platform_check.missing_qt_libraries(lambda lib: lib in present, x11) == \
         ["libxcb-icccm4", "libxcb-keysyms1"]
-    assert platform_check.missing_qt_libraries(lambda lib: False, {"QT_QPA_PLATFORM": "offscreen"}) == []
+    assert platform_check.missing_qt_libraries(lambda lib: lib in everything, x11) == []
+    # Without X11 only the libraries every Qt GUI links are needed, each package named once.
+    gui_only = ["libglib2.0-0", "libgl1", "libegl1", "libfontconfig1", "libfreetype6", "libx11-6",
+                "libxkbcommon0", "libdbus-1-3"]
+    offscreen = {"QT_QPA_PLATFORM": "offscreen"}
+    assert platform_check.missing_qt_libraries(lambda lib: False, offscreen) == gui_only
     assert platform_check.missing_qt_libraries(lambda lib: False, {"WAYLAND_DISPLAY": "wayland-0",
-                                                                   "DISPLAY": ":0"}) == []
+                                                                   "DISPLAY": ":0"}) == gui_only
     # At launch: no QApplication yet, the libraries missing -> the exact line, and exit status 1.
     monkeypatch.setattr(gui_app.QApplication, "instance", staticmethod(lambda: None))
     monkeypatch.setattr(gui_app, "missing_qt_libraries", lambda: ["libxcb-icccm4", "libxcb-keysyms1"])
     assert gui_app.run_gui(tmp_path / "library") == 1
     err = capsys.readouterr().err
-    assert "sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0" in err
+    assert "sudo apt-get install libxcb-icccm4 libxcb-keysyms1\n" in err
     assert "libxcb-icccm4, libxcb-keysyms1" in err and "xcb-cursor0 is needed" not in err
+
+
+def test_the_cli_names_missing_libraries_before_pyside6_is_imported(tmp_path: Path) -> None:
+    """On a bare machine PySide6's import itself fails (libEGL.so.1, libglib...): the check must
+    run first. The child process cannot import PySide6 at all and lacks libEGL; it must get the
+    install line, not a traceback."""
+    code = (
+        "import sys; sys.modules['PySide6'] = None\n"  # any `import PySide6...` now raises
+        "from photomgr.gui import platform_check\n"
+        "real = platform_check._loads\n"
+        "platform_check._loads = lambda lib: lib != 'libEGL.so.1' and real(lib)\n"
+        "from photomgr.cli.main import main\n"
+        "sys.exit(main(['--library', sys.argv[1]]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = ":0"
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "library")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Qt needs system libraries that are not installed (libegl1" in done.stderr
+    assert "    sudo apt-get install libegl1" in done.stderr
 
 
 @pytest.mark.parametrize("library", ["libxcb-cursor.so.0", "libxcb-icccm.so.4"])
