@@ -29,11 +29,16 @@ GUI_SECONDS="${PHOTOMGR_SMOKE_GUI_SECONDS:-40}"
 if [[ "${PHOTOMGR_SMOKE_ISOLATED:-}" != 1 && "$(id -u)" == 0 ]] && command -v unshare >/dev/null \
         && unshare --mount --net true 2>/dev/null; then
     HIDE=()
-    [[ -e "$REPO/.venv" ]] && HIDE+=("$(readlink -f "$REPO/.venv")")
-    if [[ -x "$REPO/.venv/bin/python" ]]; then  # the interpreter the venv was made from
-        base="$("$REPO/.venv/bin/python" -c 'import sys; print(sys.base_prefix)')"
-        HIDE+=("$base")
-    fi
+    # The venv, also when moved aside (.venv-away), and the interpreter it was made from
+    # (pyvenv.cfg's `home` is that interpreter's bin/ folder).
+    for cfg in "$REPO"/.venv*/pyvenv.cfg; do
+        [[ -f "$cfg" ]] || continue
+        HIDE+=("$(readlink -f "$(dirname "$cfg")")")
+        home="$(sed -n 's/^home *= *//p' "$cfg")"
+        base="$(readlink -f "$home/..")"
+        # A system Python's prefix is /usr: its python3* paths are hidden below, not all of /usr.
+        [[ -d "$home" && "$base" != /usr && "$base" != /usr/local ]] && HIDE+=("$base")
+    done
     for p in /usr/lib/python3* /usr/local/lib/python3* /usr/bin/python3* /usr/local/bin/python3*; do
         [[ -e "$p" ]] && HIDE+=("$p")
     done
