@@ -33,7 +33,14 @@ if [[ -f "$MANIFEST" ]]; then  # a reinstall replaces the previous install clean
     "$REPO/packaging/uninstall-desktop.sh"
 fi
 
-mkdir -p "$PREFIX"
+NEW_DIRS=()
+make_dir() {  # mkdir -p that remembers each folder it creates, parents first
+    local dir="$1" missing=()
+    while [[ ! -d "$dir" ]]; do missing=("$dir" "${missing[@]}"); dir="$(dirname "$dir")"; done
+    mkdir -p "$1"
+    NEW_DIRS+=("${missing[@]}")
+}
+make_dir "$PREFIX"
 : > "$MANIFEST.tmp"
 record() { printf '%s\n' "$1" >> "$MANIFEST.tmp"; }
 
@@ -44,13 +51,13 @@ mv "$PREFIX/bundle.partial" "$PREFIX/bundle"
 record "$PREFIX/bundle"
 EXE="$PREFIX/bundle/photomgr"
 
-mkdir -p "$BIN_DIR"
+make_dir "$BIN_DIR"
 ln -sfn "$EXE" "$BIN_DIR/photomgr"
 record "$BIN_DIR/photomgr"
 
 # The desktop entry runs the bundle by its absolute path: ~/.local/bin is not on every
 # desktop session's PATH.
-mkdir -p "$DATA/applications"
+make_dir "$DATA/applications"
 sed -e "s|^Exec=.*|Exec=$EXE|" -e "s|^TryExec=.*|TryExec=$EXE|" \
     "$RES/$APP_ID.desktop" > "$DATA/applications/$APP_ID.desktop"
 record "$DATA/applications/$APP_ID.desktop"
@@ -58,18 +65,19 @@ record "$DATA/applications/$APP_ID.desktop"
 for png in "$RES"/icons/photomgr-*.png; do
     size="$(basename "$png" .png)"; size="${size#photomgr-}"
     dir="$DATA/icons/hicolor/${size}x${size}/apps"
-    mkdir -p "$dir"
+    make_dir "$dir"
     cp "$png" "$dir/$APP_ID.png"
     record "$dir/$APP_ID.png"
 done
-mkdir -p "$DATA/icons/hicolor/scalable/apps"
+make_dir "$DATA/icons/hicolor/scalable/apps"
 cp "$RES/icons/photomgr.svg" "$DATA/icons/hicolor/scalable/apps/$APP_ID.svg"
 record "$DATA/icons/hicolor/scalable/apps/$APP_ID.svg"
 
-mkdir -p "$DATA/metainfo"
+make_dir "$DATA/metainfo"
 cp "$RES/$APP_ID.metainfo.xml" "$DATA/metainfo/$APP_ID.metainfo.xml"
 record "$DATA/metainfo/$APP_ID.metainfo.xml"
 
+for dir in "${NEW_DIRS[@]}"; do record "$dir/"; done
 mv "$MANIFEST.tmp" "$MANIFEST"
 # No update-desktop-database / gtk-update-icon-cache: they write cache files no manifest owns,
 # and desktops watch these folders and pick the entry up on their own.

@@ -26,6 +26,10 @@ def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink()}
 
 
+def _folders(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir() and not p.is_symlink()}
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
@@ -54,7 +58,7 @@ def _bundle(tmp_path: Path) -> Path:
 
 
 def test_install_then_uninstall(tmp_path: Path, home: Path) -> None:
-    before = _files(home)
+    before, folders_before = _files(home), _folders(home)
     result = _run(INSTALL, home, str(_bundle(tmp_path)))
     assert result.returncode == 0, result.stderr
 
@@ -70,11 +74,16 @@ def test_install_then_uninstall(tmp_path: Path, home: Path) -> None:
     out = subprocess.run([str(launcher), "index"], capture_output=True, text=True, check=True).stdout
     assert out == "photomgr-bundle index\n"
     manifest = (app / "install-manifest.txt").read_text().splitlines()
-    assert len(manifest) == 1 + 1 + 1 + 8 + 1 + 1  # bundle, launcher, entry, PNGs, SVG, metainfo
+    installed = [line for line in manifest if not line.endswith("/")]
+    assert len(installed) == 1 + 1 + 1 + 8 + 1 + 1  # bundle, launcher, entry, PNGs, SVG, metainfo
+    created = {line.rstrip("/") for line in manifest if line.endswith("/")}
+    assert str(data / "icons" / "hicolor" / "16x16" / "apps") in created
+    assert str(data / "applications") not in created  # it was there before: not ours to remove
 
     result = _run(UNINSTALL, home)
     assert result.returncode == 0, result.stderr
     assert _files(home) == before  # exactly what was installed is gone; the library is intact
+    assert _folders(home) == folders_before  # and so are the folders it made, and no other
     assert (home / "data" / "photomgr" / "library" / "library.db").read_text() == "db"
     assert not app.exists()
 
@@ -86,6 +95,7 @@ def test_reinstall_replaces_and_refuses_a_foreign_launcher(tmp_path: Path, home:
     assert _run(UNINSTALL, home).returncode == 0
 
     foreign = home / ".local" / "bin" / "photomgr"
+    foreign.parent.mkdir(parents=True, exist_ok=True)  # the uninstall removed it: it made it
     foreign.write_text("#!/bin/sh\n")  # e.g. a `pip install --user photomgr`
     result = _run(INSTALL, home, str(bundle))
     assert result.returncode == 2 and "not our launcher" in result.stderr
