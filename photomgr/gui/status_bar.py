@@ -1,4 +1,4 @@
-"""The status bar's scan progress: a bar, "1234/2944 files · 45.6/s · 1m05s left", and Cancel.
+"""The status bar's scan progress: a bar, "1234/2944 photos · 45.6/s · 1m05s left", and Cancel.
 
 Also the model indicator: "Loading model…", then "Model: offline default" and its state
 (embedding, photos left to embed); the Model menu switches it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
-from photomgr.core.scanning.scanner import ScanReport
+from photomgr.core.scanning.scanner import LOADING_PHASE, ScanReport
 from photomgr.gui.results import ModelState, describe_model, model_status_text
 from photomgr.gui.text import plural
 
@@ -25,11 +25,12 @@ def format_duration(seconds: float) -> str:
 
 
 def format_progress(done: int, total: int, rate: float, eta_s: float, phase: str = "analysing") -> str:
+    if phase == LOADING_PHASE:
+        return f"Loading the model to embed {plural(total, 'photo')}…"
     if phase == "walking" or total <= 0:
         return f"Looking for photos… {done:,} files found"
-    # Files, not photos: the scan only knows what a file is once it has read it (a labels.csv
-    # next to the photos is counted here and then skipped).
-    parts = [f"{done}/{total} files"]
+    # Photos: the scan counts by name, and a labels.csv next to the photos is not one.
+    parts = [f"{done}/{total} photos"]
     if phase == "embedding":  # after the scan: photos that still need a vector for the model
         parts[0] = f"Embedding {done}/{total} photos"
     if rate > 0:

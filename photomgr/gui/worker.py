@@ -1,9 +1,11 @@
 """The background worker: the one writer of the library and the owner of the model.
 
 `LibraryWorker` lives in its own QThread and opens the Library there, so the write
-connection is only ever used from that thread. It then loads the model (seconds: torch is
-imported here, never on the GUI thread). The GUI talks to it through `WorkerHost`
-(worker_host.py), whose methods return at once: the GUI thread never waits on it.
+connection is only ever used from that thread. The model loads (seconds: torch is imported)
+in a thread of its own, never the GUI's: a first index records photos and thumbnails while it
+loads, and the worker takes the model over between two batches once it is in. The GUI talks
+to it through `WorkerHost` (worker_host.py), whose methods return at once: the GUI thread
+never waits on it.
 
 Two kinds of work:
 - long jobs (index a folder, rescan, switch model) arrive as queued signals and run one at a
@@ -15,6 +17,7 @@ Two kinds of work:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -41,7 +44,7 @@ from photomgr.gui.results import ModelState
 
 if TYPE_CHECKING:
     from photomgr.core.models.base import Embedder, TextEncoder
-    from photomgr.core.services.model_choice import ModelChoice
+    from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ class LibraryWorker(QObject):
     similar = Signal(int, list)  # photo id, list[Hit]
     changed = Signal(object)  # OpChanges, after every write operation
     op_done = Signal(int, object, object)  # token, the operation's value, its error (or None)
+    _model_loaded = Signal(object)  # from the loading thread: the LazyEmbedder whose load ended
 
     def __init__(self, library_root: Path, cancel: _Cancelled,
                  quick: queue.SimpleQueue[QuickJob]) -> None:
@@ -108,6 +112,8 @@ class LibraryWorker(QObject):
         self._quick = quick
         self._draining = False
         self._model_tried = False  # quick jobs wait for it: they need the engine it sets up
+        self._loading: LazyEmbedder | None = None  # the model loading in its own thread
+        self._scanning = False
         self.library: Library | None = None
         self.ops: LibraryOps | None = None
         self.embedder: Embedder | None = None  # the model that embeds new photos
@@ -115,6 +121,7 @@ class LibraryWorker(QObject):
         self._describing = False  # `embedder` was loaded with its captioner (descriptions on)
         self._told_describe_problem = False  # "no descriptions because..." is said once a session
         self.state = ModelState()
+        self._model_loaded.connect(self._adopt_model)  # queued: emitted by the loading thread
 
     # -- opening -------------------------------------------------------------------------------
     @Slot()
@@ -131,19 +138,63 @@ class LibraryWorker(QObject):
 
     @Slot()
     def load_model(self) -> None:
-        """Load the library's model (once). The window asks for it after its first paint: importing
-        torch holds the GIL for a few hundred ms at a time, which would delay that paint."""
-        if self.library is None or self._model_tried:
+        """Start loading the library's model (once), in its own thread: this one stays free for a
+        scan. The window asks for it after its first paint: importing torch holds the GIL for a
+        few hundred ms at a time, which would delay that paint."""
+        if self.library is None or self._model_tried or self._loading is not None:
             return
-        self._load_model(None)
-        self.drain()
+        self._start_loading()
 
     # -- the model ------------------------------------------------------------------------------
+    def _start_loading(self) -> LazyEmbedder:
+        library = self.library
+        assert library is not None
+        from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
+
+        lazy = LazyEmbedder(ModelChoice.read(Settings(library.conn)), cache_dir=library.paths.cache_dir)
+        self._loading = lazy
+        self._emit_state(replace(self.state, state="loading", detail="Loading the model…"))
+        lazy.start_loading(on_done=lambda: self._announce_loaded(lazy))
+        return lazy
+
+    def _announce_loaded(self, lazy: LazyEmbedder) -> None:
+        with contextlib.suppress(RuntimeError):  # in the loading thread; the window may be gone
+            self._model_loaded.emit(lazy)
+
+    @Slot(object)
+    def _adopt_model(self, lazy: LazyEmbedder | None = None) -> bool:
+        """Take over a model whose background load ended (from its signal, or between two scan
+        batches); a load abandoned for another model's (use_model) is dropped. True if taken."""
+        lazy = lazy or self._loading
+        if lazy is None or lazy is not self._loading or not lazy.finished or self.library is None:
+            return False
+        self._loading = None
+        self._model_tried = True
+        self.embedder = None
+        self._text_encoder = None
+        if lazy.error is not None:
+            self._report_load_failure(lazy.error)
+        else:
+            self.embedder = lazy.get()
+            if lazy.warning:
+                self.warning.emit(lazy.warning)
+        self.vectors_changed()
+        if self._scanning and self.embedder is not None:
+            self.vectors_changed(embedding=True)
+        self.drain()
+        return True
+
+    def _report_load_failure(self, exc: BaseException) -> None:
+        log.error("model load failed", exc_info=exc)
+        self.failed.emit(f"The model could not be loaded: {exc}. Photos are still scanned, "
+                         "but not tagged or searchable.")
+
     def _load_model(self, choice: ModelChoice | None) -> None:
-        """Load the chosen model (the library's setting when `choice` is None)."""
+        """Load the chosen model (the library's setting when `choice` is None), here and now."""
         library = self.library
         assert library is not None
         self._model_tried = True
+        self._loading = None  # a background load still running is for a model no longer wanted
         self._emit_state(replace(self.state, state="loading", detail="Loading the model…"))
         self.embedder = None
         self._text_encoder = None
@@ -158,9 +209,7 @@ class LibraryWorker(QObject):
             if loaded.warning:
                 self.warning.emit(loaded.warning)
         except Exception as exc:  # ImportError, ModelUnavailable, a broken install: say so
-            log.exception("model load failed")
-            self.failed.emit(f"The model could not be loaded: {exc}. Photos are still scanned, "
-                             "but not tagged or searchable.")
+            self._report_load_failure(exc)
         self.vectors_changed()
 
     def encoder(self) -> TextEncoder:
@@ -194,14 +243,19 @@ class LibraryWorker(QObject):
             clip_ok, clip_message, checked = self.state.clip_available, self.state.clip_message, True
         else:
             clip_ok, clip_message, checked = _clip_quick_state(choice)
+        if embedding:
+            word = "embedding"
+        elif self._loading is not None:
+            word = "loading"  # the scan went on while the model loads; it is taken over then
+        else:
+            word = "no model" if loaded is None else ("ready" if active else "no vectors")
         state = ModelState(
-            loaded=loaded, active=active, backend=choice.backend,
-            state="embedding" if embedding else ("no model" if loaded is None else
-                                                ("ready" if active else "no vectors")),
+            loaded=loaded, active=active, backend=choice.backend, state=word,
+            detail="Loading the model…" if word == "loading" else "",
             vectors=vectors.count(active) if active else 0,
             pending=len(vectors.pending(loaded)) if loaded else 0,
             clip_available=clip_ok, clip_message=clip_message, clip_checked=checked)
-        if not embedding:
+        if not embedding and self._loading is None:  # while loading: once it is in (_adopt_model)
             try:
                 ops.use_active_model(self.encoder)
             except LibraryError as exc:  # e.g. an active model this photomgr does not know
@@ -209,7 +263,7 @@ class LibraryWorker(QObject):
                 ops.tags.use_model(None, self.encoder)
             ops.sync()
         self._emit_state(state)
-        if not embedding:
+        if not embedding and self._loading is None:
             self.labels_changed.emit(ops.tags.summaries())
             self.changed.emit(OpChanges(ops.library_revision(), label_list=True, vectors=True))
 
@@ -303,17 +357,23 @@ class LibraryWorker(QObject):
         library = self.library
         if library is None or not self._cancel.start(job):
             return
-        if not self._model_tried:
-            self._load_model(None)
+        # The model is not waited for: photos and thumbnails are recorded while it loads, and
+        # the photos met before it is in are embedded after the scan (index_folders).
+        loading = self._loading
+        if self.embedder is None and not self._model_tried and loading is None:
+            loading = self._start_loading()
         from photomgr.core.services.indexing import index_folders
 
         reporter = _ProgressReporter(self, PhotoStore(library.conn))
         self.scan_started.emit()
+        self._scanning = True
         if self.embedder is not None:
             self.vectors_changed(embedding=True)
         try:
-            result = index_folders(library, roots, embedder=self.embedder, progress=reporter,
-                                   cancel=self._cancel.event, between_batches=self.drain)
+            result = index_folders(library, roots, embedder=self.embedder,
+                                   model=loading if self.embedder is None else None,
+                                   progress=reporter, cancel=self._cancel.event,
+                                   between_batches=self.drain)
             report = result.scan
             if roots and self.ops is not None:  # kept across launches: offered for resuming
                 self.ops.record_scan_end([str(r) for r in roots], finished=not report.cancelled)
@@ -330,8 +390,10 @@ class LibraryWorker(QObject):
             log.exception("indexing failed")
             self.failed.emit(f"Indexing {', '.join(map(str, roots))} failed: {exc}")
             report = ScanReport(cancelled=True)
+        self._scanning = False
         reporter.finish()
-        self.vectors_changed()
+        if not self._adopt_model():  # loaded by now when the scan embedded anything
+            self.vectors_changed()
         self.scan_finished.emit(report)
 
     # -- quick jobs --------------------------------------------------------------------------
@@ -422,6 +484,7 @@ class _ProgressReporter:
         now = time.monotonic()
         if p.phase != self._phase:
             self._phase, self._phase_started = p.phase, now
+            self._last_added = 0.0  # a new phase: what the last one recorded is shown now
         last = p.total > 0 and p.done >= p.total
         if now - self._last_progress >= PROGRESS_EVERY_S or last:
             self._last_progress = now
@@ -432,6 +495,7 @@ class _ProgressReporter:
         if now - self._last_added >= ADDED_EVERY_S:
             self._last_added = now
             self._announce()
+        self._worker._adopt_model()  # the model loading alongside the scan: in use from now on
         self._worker.drain()
 
     def _announce(self) -> None:

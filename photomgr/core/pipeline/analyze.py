@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from photomgr.core.imaging.decode import decode_photo
@@ -36,6 +37,11 @@ UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
 )
 
 
+def promises_image(path: Path) -> bool:
+    """Does the name say "photo"? What a scan counts as one before reading the file."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS or path.suffix.lower() in UNSUPPORTED_IMAGE_EXTENSIONS
+
+
 @dataclass
 class Analyzed:
     """The outcome for one file. `kind` says which fields are meaningful."""
@@ -60,14 +66,13 @@ def analyze_file(
     imaging/files.py) and its header, hash and decode all read that one descriptor.
     """
     path = entry.path
-    promises_image = path.suffix.lower() in IMAGE_EXTENSIONS | UNSUPPORTED_IMAGE_EXTENSIONS
     try:
         with open_photo_file(path) as fh:
             return _analyze_open(entry, fh, thumbnails, prepare)
     except FileNotFoundError:  # PhotoMissingError too
         return Analyzed(entry, "vanished", error="vanished during the scan", error_kind=TRANSIENT)
     except (NotRegularFileError, FileTooLargeError) as exc:
-        if not promises_image:  # a pipe called "fifo" or a 40 GB video is simply not a photo
+        if not promises_image(path):  # a pipe called "fifo" or a 40 GB video is simply not a photo
             return Analyzed(entry, "not_image", error=str(exc))
         return Analyzed(entry, "bad", error=str(exc), error_kind=PERMANENT)
     except MemoryError:

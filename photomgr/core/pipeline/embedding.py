@@ -44,9 +44,13 @@ class EmbeddingSink:
     """Collects model inputs into batches and stores the vectors (a scanner `FrameSink`)."""
 
     def __init__(self, embedder: Embedder | Callable[[], Embedder], vectors: VectorStore, *,
-                 batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> None:
+                 batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None,
+                 ready: Callable[[], bool] | None = None) -> None:
         # A callable is asked for the model only when the first photo arrives, so a scan that
-        # finds nothing new never loads it.
+        # finds nothing new never loads it. With `ready`, the sink never waits for it: while
+        # ready() is False a photo gets no model input (it stays pending, embedded after the
+        # scan), so thumbnails and rows keep coming while a model loads in the background.
+        self.ready = ready
         if isinstance(embedder, Embedder):
             model = embedder
             self._get: Callable[[], Embedder] = lambda: model
@@ -63,7 +67,9 @@ class EmbeddingSink:
     def embedder(self) -> Embedder:
         return self._get()
 
-    def prepare(self, image: object) -> object:
+    def prepare(self, image: object) -> object | None:
+        if self.ready is not None and not self.ready():
+            return None
         return self.embedder.preprocess(image)  # type: ignore[arg-type]
 
     def add(self, photo_id: int, prepared: object) -> None:

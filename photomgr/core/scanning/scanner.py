@@ -25,7 +25,7 @@ from typing import Protocol
 from photomgr.core.imaging.errors import PERMANENT, TRANSIENT
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.photos import KnownPhoto, PhotoRecord, PhotoStore
-from photomgr.core.pipeline.analyze import Analyzed, analyze_file
+from photomgr.core.pipeline.analyze import Analyzed, analyze_file, promises_image
 from photomgr.core.pipeline.lookahead import lookahead_map
 from photomgr.core.scanning.walker import FileEntry, WalkProblem, walk
 
@@ -74,10 +74,15 @@ def _error_json(e: ScanError) -> dict[str, str]:
     return {"path": e.path, "error": e.error, "kind": e.kind}
 
 
+LOADING_PHASE = "loading model"  # index_folders: the scan is done, the model loading alongside is not
+
+
 @dataclass(frozen=True)
 class ScanProgress:
     phase: str  # "walking" | "analysing"
-    done: int
+    done: int  # "walking": files found; "analysing": photos analysed
+    # "analysing": photos to analyse, known by their names first (a labels.csv is not counted);
+    # a file whose name does not say "photo" is added once its content says it is one.
     total: int  # 0 while unknown
     path: str = ""
 
@@ -170,13 +175,16 @@ class Scanner:
             lambda e: analyze_file(e, self.thumbnails, prepare),
             to_analyse, workers=self.workers, ahead=ahead, cancel=cancel)
         batch = _Batch(self, known, move_candidates, moved_ids, report, sink, between_batches)
-        done = 0
+        done, total = 0, sum(1 for e in to_analyse if promises_image(e.path))
         try:
             for result in results:
                 batch.add(result)
-                done += 1
+                if result.kind != "not_image":  # a photo, or a file that should have been one
+                    done += 1
+                    if not promises_image(result.entry.path):
+                        total += 1
                 if progress:
-                    progress(ScanProgress("analysing", done, len(to_analyse), str(result.entry.path)))
+                    progress(ScanProgress("analysing", done, total, str(result.entry.path)))
                 if batch.due():
                     batch.flush()
             batch.flush()

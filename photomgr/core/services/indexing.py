@@ -25,7 +25,7 @@ from photomgr.core.ops.describing import descriptions_enabled
 from photomgr.core.ops.interop import InteropOps, KeywordImport, removed_folders
 from photomgr.core.pipeline.describing import describe_pending
 from photomgr.core.pipeline.embedding import EmbeddingSink, EmbedStats, embed_pending
-from photomgr.core.scanning.scanner import Scanner, ScanProgress, ScanReport
+from photomgr.core.scanning.scanner import LOADING_PHASE, Scanner, ScanProgress, ScanReport
 from photomgr.core.services.model_choice import (
     LazyEmbedder,
     ModelChoice,
@@ -149,7 +149,11 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
     vectors = VectorStore(conn)
     if model is not None:
         _adopt_stored_vectors(conn, vectors, model.model_id)
-    sink = EmbeddingSink(model.get, vectors) if model is not None else None
+    sink = None
+    if model is not None:  # a model loading in the background is not waited for by the scan
+        loading = model
+        sink = EmbeddingSink(loading.get, vectors,
+                             ready=(lambda: loading.loaded) if loading.in_background else None)
     scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
                       skip={library.paths.root, *removed_folders(conn, roots)}, workers=workers)
     report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink,
@@ -158,6 +162,15 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
     if not report.cancelled:  # keywords in XMP and IPTC become confirmed labels (ops/interop.py)
         result.keywords = InteropOps(conn, library.wait).import_keywords(
             roots, between_batches=between_batches).value
+    if model is not None and model.in_background:
+        if report.cancelled and not model.finished:
+            model = None  # so nothing was embedded, and a cancelled run need not wait for it
+        else:
+            if not model.finished and progress:  # say what is waited for, and on what
+                progress(ScanProgress(LOADING_PHASE, 0, len(vectors.pending(model.model_id))))
+            model.wait()  # the scan did not wait for it: the photos it recorded meanwhile need it
+            if model.error is not None:  # the caller learns why from the model (the GUI worker)
+                model = None
     if model is not None and sink is not None:
         result.embed = sink.stats
         # Photos the scan did not decode (unchanged, moved in from elsewhere, or left over from

@@ -162,6 +162,8 @@ class LazyEmbedder:
         self.expected_id = expected_model_id(choice)
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
+        self.error: Exception | None = None  # a background load that failed (get raises it)
+        self._thread: threading.Thread | None = None
 
     @classmethod
     def ready(cls, embedder: Embedder) -> LazyEmbedder:
@@ -172,14 +174,52 @@ class LazyEmbedder:
         lazy.expected_id = embedder.info.model_id
         lazy._lock = threading.Lock()
         lazy._loaded = LoadedModel(embedder, None)
+        lazy.error, lazy._thread = None, None
         return lazy
 
     @property
     def loaded(self) -> bool:
         return self._loaded is not None
 
+    @property
+    def in_background(self) -> bool:
+        """start_loading() was called: a scan goes on without waiting for the model."""
+        return self._thread is not None
+
+    @property
+    def finished(self) -> bool:
+        """Loaded, or its background load failed (see `error`)."""
+        return self._loaded is not None or self.error is not None
+
+    def start_loading(self, on_done: Callable[[], None] | None = None) -> None:
+        """Load in a thread of its own, now: the caller goes on (the GUI's first index records
+        photos and thumbnails while the model loads) and `get` waits for the load. A failed
+        load is kept in `error` and raised by `get`, not tried again. `on_done` runs in that
+        thread once the load ends, either way."""
+        if self._thread is not None or self._loaded is not None:
+            return
+
+        def load() -> None:
+            try:
+                self.get()
+            except Exception as exc:  # kept for whoever asks next; the thread must not die loud
+                self.error = exc
+            finally:
+                if on_done is not None:
+                    on_done()
+
+        self._thread = threading.Thread(target=load, name="photomgr-model-load", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Until a background load has ended (at once when none was started)."""
+        if self._thread is not None:
+            self._thread.join()
+
     def get(self) -> Embedder:
         with self._lock:
+            if self.error is not None:
+                raise self.error
             if self._loaded is None:
                 self._loaded = load_chosen(self.choice, cache_dir=self.cache_dir, describe=self.describe)
             return self._loaded.embedder

@@ -187,3 +187,20 @@ def test_cancelled_scan_keeps_finished_work_and_resumes(library: Library, photos
 def test_single_file_root(library: Library, photos: Path) -> None:
     report = _scanner(library).scan([photos / "shot.png"])
     assert report.new == 1 and report.photos == 1
+
+
+def test_progress_counts_photos_and_odd_names_once_known(library: Library, tmp_path: Path) -> None:
+    """The analysing total counts photos, not every file (a labels.csv is not one); only a file's
+    content says it is a photo when its name does not, and the total grows then."""
+    root = tmp_path / "odd"
+    for i in range(3):
+        make_photo(root / f"p{i}.jpg", seed=i)
+    make_photo(root / "IMG_0001.download", seed=9)
+    (root / "labels.csv").write_text("path,label\n")
+    (root / "notes.md").write_text("# not a photo")
+    seen: list[ScanProgress] = []
+    report = _scanner(library).scan([root], progress=seen.append)
+    analysing = [(p.done, p.total) for p in seen if p.phase == "analysing"]
+    assert report.new == 4 and len(report.skipped) == 2
+    assert analysing[-1] == (4, 4)
+    assert all(3 <= total <= 4 and done <= total for done, total in analysing)
