@@ -185,7 +185,7 @@ def run(window: MainWindow, photos: Path, out: Path) -> None:
     # 5. The viewer: the photo large, upright and fitted, with its tags (double-click / Enter).
     shown = window.details.photo_id
     row = window.model.row_of(shown) if shown is not None else 0
-    window.open_viewer(window.model.index(max(0, row)))
+    window.viewer_mode.open(window.model.index(max(0, row)))
     log(f"viewer: page {window.pages.currentWidget() is window.viewer}, row {window.viewer.row}")
     wait_until(lambda: window.viewer.canvas.has_image(), 60)
     try:
@@ -194,14 +194,14 @@ def run(window: MainWindow, photos: Path, out: Path) -> None:
         log("the viewer's tags did not arrive in 20 s")
     settle(window, 800)
     save(window, out / "viewer.png")
-    window.close_viewer()
+    window.viewer_mode.close()
 
     # 6. Review mode: the photos the label "leopard" is least sure about, Y or N for each.
-    window.review_label(label_id(window, "leopard"))
+    window.review_mode.start(label_id(window, "leopard"))
     wait_until(lambda: window.review.photo_id is not None and window.review.canvas.has_image(), 60)
     settle(window, 800)
     save(window, out / "review.png")
-    window.close_review()
+    window.review_mode.close()
 
 
 if __name__ == "__main__":

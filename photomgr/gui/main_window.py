@@ -31,12 +31,11 @@ from photomgr.core.library import scan_state
 from photomgr.core.library.labels import LabelStore
 from photomgr.core.library.paths import LibraryPaths
 from photomgr.core.scanning.scanner import ScanReport
-from photomgr.gui import window_menus
+from photomgr.gui import duplicates, window_menus
 from photomgr.gui.banner import Banner
 from photomgr.gui.browse_bar import BrowseBar
 from photomgr.gui.descriptions import DescriptionViews
 from photomgr.gui.details_panel import DetailsPanel
-from photomgr.gui.duplicates import HidePhotos
 from photomgr.gui.folder_actions import ask_remove_folder
 from photomgr.gui.folder_watch import FolderWatch
 from photomgr.gui.gallery_feed import GalleryFeed
@@ -47,6 +46,7 @@ from photomgr.gui.model_offer import ModelOffer
 from photomgr.gui.preview_loader import PreviewLoader
 from photomgr.gui.query_runner import CoalescedQuery, QueryRunner
 from photomgr.gui.results import CONFIRMED, LabelSummary, ModelState
+from photomgr.gui.review.mode import ReviewMode
 from photomgr.gui.review.page import ReviewPage
 from photomgr.gui.sidebar import Sidebar
 from photomgr.gui.similar_panel import SimilarPanel
@@ -54,6 +54,7 @@ from photomgr.gui.status_bar import ScanStatus, scan_summary
 from photomgr.gui.thumbnail_loader import ThumbnailLoader
 from photomgr.gui.undo import LabelActions
 from photomgr.gui.viewer.loader import ViewerLoader
+from photomgr.gui.viewer.mode import ViewerMode
 from photomgr.gui.viewer.page import ViewerPage
 from photomgr.gui.welcome import WelcomePage
 from photomgr.gui.worker_host import WorkerHost
@@ -166,7 +167,7 @@ class MainWindow(QMainWindow):
         self.welcome.add_folder_clicked.connect(self.choose_folder)
         self.sidebar.folder_selected.connect(self.set_folder)
         self.sidebar.label_selected.connect(self.show_label)
-        self.sidebar.duplicates_selected.connect(self.show_duplicates)
+        self.sidebar.duplicates_selected.connect(lambda: duplicates.show_duplicates(self))
         self.sidebar.delete_label_requested.connect(self.delete_label)
         self.sidebar.edit_label_requested.connect(lambda label_id: self.show_label_editor(label_id))
         self.sidebar.add_label_requested.connect(lambda: window_menus.ask_new_label(self))
@@ -174,14 +175,8 @@ class MainWindow(QMainWindow):
         self.gallery.selectionModel().currentChanged.connect(self._on_current_changed)
         self.gallery.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.gallery.customContextMenuRequested.connect(self._show_context_menu)
-        self.gallery.activated.connect(self.open_viewer)  # double-click or Enter
-        self.viewer.closed.connect(self.close_viewer)
-        self.review.closed.connect(self.close_review)
-        self.sidebar.review_label_requested.connect(self.review_label)
-        self.viewer.photo_shown.connect(self._on_viewer_photo)
-        self.viewer.tags_wanted.connect(self.host.request_tags)
-        self.viewer.tags.decide.connect(self.label_actions.decide)
-        self.model.modelReset.connect(self._on_model_reset)
+        self.viewer_mode = ViewerMode(self)  # their wiring: viewer/mode.py, review/mode.py
+        self.review_mode = ReviewMode(self)
         self.details.tags.decide.connect(self.label_actions.decide)
         self.similar.photo_activated.connect(self.select_photo)
         self.search.returnPressed.connect(self.run_search)
@@ -216,7 +211,6 @@ class MainWindow(QMainWindow):
         worker.model_state.connect(self._on_model_state)
         worker.labels_changed.connect(self._on_labels_changed)
         worker.photo_tags.connect(self.details.show_tags)
-        worker.photo_tags.connect(self.viewer.show_tags)
         worker.similar.connect(self.similar.show_hits)
 
     # -- user actions ------------------------------------------------------------------------
@@ -276,25 +270,15 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def set_folder(self, folder: str | None) -> None:
         """Show only the photos in `folder` (and below), or every photo for None."""
-        if self.feed.showing.kind != "search" or self._leave_search():
+        if self.feed.showing.kind != "search" or self.leave_search():
             self.feed.set_folder(folder)
 
     @Slot(int)
     def show_label(self, label_id: int) -> None:
         """Show the photos carrying a label, best score first (the worker picks them)."""
-        self._leave_search()
+        self.leave_search()
         label = self.sidebar.summary(label_id)
         self.feed.show_label(label_id, label.name if label is not None else "")
-
-    @Slot()
-    def show_duplicates(self) -> None:
-        self._leave_search()
-        self.feed.show_duplicates()
-        self.sidebar.mark_duplicates()
-
-    def hide_photos(self, photo_ids: list[int]) -> None:
-        """Hide photos from the gallery (the files stay); one undoable step."""
-        self.undo_stack.push(HidePhotos(self.host, photo_ids, self.feed.refetch))
 
     @Slot()
     def focus_search(self) -> None:
@@ -312,7 +296,7 @@ class MainWindow(QMainWindow):
         if not text.strip():
             self.feed.end_search()
 
-    def _leave_search(self) -> bool:
+    def leave_search(self) -> bool:
         """Clear the search field without going back to the view before it; True if it had text."""
         if not self.search.text():
             return False
@@ -344,74 +328,21 @@ class MainWindow(QMainWindow):
         if self.gallery.select_photo(photo_id):
             return
         self.feed.select_when_shown = photo_id
-        self._leave_search()
+        self.leave_search()
         self.sidebar.select_folder(None)
         self.feed.set_folder(None)
 
-    # -- the viewer ----------------------------------------------------------------------------
     @property
     def viewing(self) -> bool:
-        return self.pages.currentWidget() is self.viewer
-
-    @Slot(QModelIndex)
-    def open_viewer(self, index: QModelIndex | None = None) -> None:
-        """View the photo at `index` (default: the current one) large, in place of the gallery."""
-        index = index if index is not None and index.isValid() else self.gallery.currentIndex()
-        if not index.isValid():
-            return
-        self.pages.setCurrentWidget(self.viewer)
-        self.viewer.open_row(index.row())
-
-    @Slot()
-    def close_viewer(self) -> None:
-        """Back to the gallery, the last viewed photo selected and in view."""
-        if not self.viewing:
-            return
-        self.pages.setCurrentWidget(self.splitter)
-        self.gallery.setFocus()
-        self._on_current_changed(self.gallery.currentIndex(), QModelIndex())  # skipped while viewing
-
-    @Slot(int)
-    def _on_viewer_photo(self, photo_id: int) -> None:
-        self.gallery.select_photo(photo_id, centre=False)
-
-    @Slot()
-    def _on_model_reset(self) -> None:
-        """The gallery's rows were replaced: the viewer finds its photo again, or closes."""
-        if self.viewing and self.viewer.photo_id is not None:
-            row = self.model.row_of(self.viewer.photo_id)
-            if row < 0:
-                self.close_viewer()
-            else:
-                self.viewer.row = row
-
-    # -- review mode ---------------------------------------------------------------------------
-    @Slot(int)
-    def review_label(self, label_id: int | None = None) -> None:
-        """Teach a label: its least certain photos one by one (default: the label shown)."""
-        label_id = label_id if label_id is not None else self.sidebar.current_label()
-        if label_id is None and self.sidebar.summaries:
-            label_id = self.sidebar.summaries[0].id
-        label = self.sidebar.summary(label_id) if label_id is not None else None
-        if label is None:
-            self.statusBar().showMessage("Add a label first: review teaches one label at a time", 5000)
-            return
-        self.pages.setCurrentWidget(self.review)
-        self.review.start(label.id, label.name)
-
-    @Slot()
-    def close_review(self) -> None:
-        if self.pages.currentWidget() is self.review:
-            self.pages.setCurrentWidget(self.splitter)
-            self.gallery.setFocus()
+        return self.viewer_mode.viewing
 
     @Slot()
     def on_escape(self) -> None:
         """Esc leaves the viewer or the review; in the gallery it cancels a scan."""
         if self.viewing:
-            self.close_viewer()
-        elif self.pages.currentWidget() is self.review:
-            self.close_review()
+            self.viewer_mode.close()
+        elif self.review_mode.reviewing:
+            self.review_mode.close()
         else:
             self.cancel_scan()
 
@@ -469,12 +400,9 @@ class MainWindow(QMainWindow):
         self.sidebar.set_labels(labels)
         self.label_editor.set_labels(labels)
         self.details.tags.set_labels(labels)
-        self.viewer.tags.set_labels(labels)
         if self.details.photo_id is not None:
             self.host.request_tags(self.details.photo_id)
-        viewed = self.viewer.photo_id
-        if self.viewing and viewed is not None and viewed != self.details.photo_id:
-            self.host.request_tags(viewed)
+        self.viewer_mode.labels_changed(labels)
         if self.feed.showing.kind == "label":  # its photos may have changed
             self.feed.refetch()
 
@@ -524,6 +452,10 @@ class MainWindow(QMainWindow):
             self.sidebar.all_photos.setText(0, "All photos (indexing…)")
 
     # -- selection and context menu ----------------------------------------------------------
+    def show_current_photo(self) -> None:
+        """Fill the details panel for the gallery's current photo (after the viewer hid it)."""
+        self._on_current_changed(self.gallery.currentIndex(), QModelIndex())
+
     @Slot(QModelIndex, QModelIndex)
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():

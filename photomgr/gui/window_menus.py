@@ -15,7 +15,7 @@ from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSizePolicy, QToolBar, QWidget
 
-from photomgr.gui import help_dialogs
+from photomgr.gui import duplicates, help_dialogs
 from photomgr.gui.duplicates import group_members
 from photomgr.gui.gallery_model import IdRole, PathRole
 from photomgr.gui.results import CONFIRMED, ModelState
@@ -76,8 +76,8 @@ def build_menus(win: MainWindow) -> WindowActions:
         find=_action(win, "Find…", win.focus_search, "Ctrl+F", "Search photos by what they show"),
         add_label=_action(win, "Add Label…", lambda: ask_new_label(win), "Ctrl+Shift+L"),
         edit_labels=_action(win, "Edit Labels…", lambda: win.show_label_editor(), "Ctrl+L"),
-        duplicates=_action(win, "Show Duplicates", win.show_duplicates),
-        review=_action(win, "Review Label…", lambda: win.review_label(), "Ctrl+R",
+        duplicates=_action(win, "Show Duplicates", lambda: duplicates.show_duplicates(win)),
+        review=_action(win, "Review Label…", lambda: win.review_mode.start(), "Ctrl+R",
                        "Teach the selected label: its least certain photos, Y or N for each (Ctrl+R)"),
         use_default=_action(win, "Offline Default Model", lambda: win.use_model("default")),
         use_clip=_action(win, "CLIP ViT-B-32", lambda: win.use_model("clip")),
@@ -192,7 +192,9 @@ def photo_menu(win: MainWindow, index: QModelIndex) -> QMenu:
         if others:
             group = win.feed.showing.captions.get(photo_id, "").split(" · ")[0]
             menu.addAction(f"Keep this one, hide the other {plural(len(others), 'photo')} of {group}",
-                           lambda: win.hide_photos(others))
+                           lambda: duplicates.hide(win, others))
+            menu.addAction(f"Keep this one, move the other {plural(len(others), 'photo')} of {group} "
+                           "to the trash…", lambda: duplicates.ask_trash(win, others))
     menu.addSeparator()
     menu.addAction("Show in file manager", lambda: win.show_in_file_manager(path))
     menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from photomgr.gui import duplicates
 from photomgr.gui.main_window import MainWindow
 from photomgr.gui.results import CONFIRMED, REJECTED
 from photomgr.gui.text import plural
@@ -248,7 +249,7 @@ def test_duplicates_tell_copies_apart_and_keep_one_hides_the_rest(indexed: MainW
     from photomgr.gui.gallery_model import IdRole
 
     window = indexed
-    window.show_duplicates()
+    duplicates.show_duplicates(window)
     qtbot.waitUntil(lambda: window.feed.showing.kind == "duplicates" and len(shown_names(window)) > 0,
                     timeout=5_000)
     qtbot.waitUntil(lambda: "×" in str(window.model.index(0).data()), timeout=5_000)
@@ -275,6 +276,11 @@ def test_duplicates_tell_copies_apart_and_keep_one_hides_the_rest(indexed: MainW
     window.sidebar.select_folder(None)
     qtbot.waitUntil(lambda: len(shown_names(window)) == 10 - (len(members) - 1), timeout=5_000)
     assert keep in window.model.rows.ids.tolist()
+    # The sidebar counts what the gallery lists: the hidden copies are not counted.
+    shown = 10 - (len(members) - 1)
+    qtbot.waitUntil(lambda: window.sidebar.all_photos.text(0) == f"All photos ({shown})", timeout=5_000)
+    folders = window.sidebar._folder_items()
+    assert [item.text(0) for item in folders.values()] == [f"photos ({shown})"]
     with sqlite3.connect(window.paths.database) as conn:
         assert conn.execute("SELECT COUNT(*) FROM hidden_photos").fetchone()[0] == len(members) - 1
     window.undo_stack.undo()  # shown again

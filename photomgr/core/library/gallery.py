@@ -109,7 +109,8 @@ def folder_counts(conn: sqlite3.Connection) -> list[FolderCount]:
     for root in PhotoStore(conn).roots():
         clause, params = _under(root)
         row = conn.execute(
-            f"SELECT COUNT(*) FROM photos WHERE missing = 0 AND error IS NULL AND {clause}", params
+            f"SELECT COUNT(*) FROM photos WHERE missing = 0 AND error IS NULL AND {NOT_HIDDEN} AND {clause}",
+            params
         ).fetchone()
         out.append(FolderCount(root, int(row[0])))
     return out
@@ -121,7 +122,8 @@ def folder_tree(conn: sqlite3.Connection) -> list[FolderCount]:
     roots = PhotoStore(conn).roots()
     counts: dict[str, int] = dict.fromkeys(roots, 0)
     per_folder: dict[str, int] = {}
-    for (path,) in conn.execute("SELECT path FROM photos WHERE missing = 0 AND error IS NULL"):
+    usable = f"SELECT path FROM photos WHERE missing = 0 AND error IS NULL AND {NOT_HIDDEN}"
+    for (path,) in conn.execute(usable):
         folder = os.path.dirname(path_from_db(path))
         per_folder[folder] = per_folder.get(folder, 0) + 1
     prefixes = tuple(r.rstrip("/") + "/" for r in roots)
@@ -141,7 +143,9 @@ def folder_tree(conn: sqlite3.Connection) -> list[FolderCount]:
 
 
 def present_count(conn: sqlite3.Connection) -> int:
-    return PhotoStore(conn).count_present()
+    """Usable photos the gallery lists ("All photos (N)"): hidden ones are not counted."""
+    sql = f"SELECT COUNT(*) FROM photos WHERE missing = 0 AND error IS NULL AND {NOT_HIDDEN}"
+    return int(conn.execute(sql).fetchone()[0])
 
 
 def library_is_empty(conn: sqlite3.Connection) -> bool:

@@ -15,6 +15,7 @@ class PhotoFacts:
     date_taken: str | None
     width: int | None
     height: int | None
+    mtime_ns: int | None = None  # the file's last change: the date shown when none was taken
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
@@ -54,7 +55,8 @@ def photo_facts(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Photo
     out: dict[int, PhotoFacts] = {}
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        for pid, size, date, width, height in conn.execute(
-                f"SELECT id, size, date_taken, width, height FROM photos WHERE id IN ({marks})", chunk):
-            out[pid] = PhotoFacts(size, date, width, height)
+        for pid, size, date, width, height, mtime_ns in conn.execute(
+                f"SELECT id, size, date_taken, width, height, mtime_ns FROM photos WHERE id IN ({marks})",
+                chunk):
+            out[pid] = PhotoFacts(size, date, width, height, mtime_ns)
     return out

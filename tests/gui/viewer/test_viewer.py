@@ -114,7 +114,7 @@ def test_double_click_views_zooms_steps_and_esc_returns(indexed: MainWindow, qtb
 def test_viewer_shows_tags_and_confirms(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = indexed
     red = add_label(window, qtbot, "red", 3)
-    window.open_viewer(window.model.index(row_of(window, "red1")))
+    window.viewer_mode.open(window.model.index(row_of(window, "red1")))
     tags = window.viewer.tags
     qtbot.waitUntil(lambda: [t.label for t in tags.tags] == ["red"], timeout=5_000)
     tags.buttons[(red, "confirm")].click()
@@ -136,7 +136,7 @@ def test_a_broken_file_says_so_in_the_viewer(window: MainWindow, qtbot, tmp_path
     with qtbot.waitSignal(window.host.scan_finished, timeout=30_000):
         window.add_folder(folder)
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=10_000)
-    window.open_viewer(window.model.index(0))
+    window.viewer_mode.open(window.model.index(0))
     assert not window.viewer.canvas.has_image() and "could not be read" in window.viewer.canvas.message
 
 
@@ -155,7 +155,7 @@ def test_viewing_while_indexing_keeps_the_gui_responsive(window: MainWindow, qtb
     stalls.start()
     with qtbot.waitSignal(window.host.scan_finished, timeout=60_000):
         window.add_folder(more)
-        window.open_viewer(window.model.index(0))
+        window.viewer_mode.open(window.model.index(0))
         for _ in range(8):
             qtbot.waitUntil(window.viewer.canvas.has_image, timeout=10_000)
             qtbot.keyClick(window.viewer.canvas, Qt.Key.Key_Right)
