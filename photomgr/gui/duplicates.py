@@ -39,8 +39,8 @@ def describe_copy(group: str, facts: PhotoFacts | None) -> str:
     parts = [group, format_size(facts.size)]
     if facts.date_taken:
         parts.append(facts.date_taken[:10])
-    elif facts.mtime_ns:  # no date in the photo: the file's, said to be that
-        parts.append("file " + datetime.fromtimestamp(facts.mtime_ns / 1e9, UTC).strftime("%Y-%m-%d"))
+    elif facts.mtime_ns:  # no date in the photo: the file's (when it was last changed)
+        parts.append(datetime.fromtimestamp(facts.mtime_ns / 1e9, UTC).strftime("%Y-%m-%d"))
     if facts.width and facts.height:
         parts.append(f"{facts.width}×{facts.height}")
     return " · ".join(parts)

@@ -19,6 +19,7 @@ HashRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 ErrorRole = Qt.ItemDataRole.UserRole + 4  # bool: the file is recorded with an error
 DescriptionRole = Qt.ItemDataRole.UserRole + 5  # str | None: the sentence saying what it shows
+CaptionRole = Qt.ItemDataRole.UserRole + 6  # str | None: the view's caption (a score, a duplicate's facts)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -34,6 +35,10 @@ class GalleryModel(QAbstractListModel):
     @property
     def rows(self) -> GalleryRows:
         return self._rows
+
+    @property
+    def captions(self) -> dict[int, str]:
+        return self._captions
 
     def set_rows(self, rows: GalleryRows, captions: dict[int, str] | None = None) -> str:
         """Show `rows`. Appends are announced as inserts (the view keeps its place and
@@ -96,6 +101,8 @@ class GalleryModel(QAbstractListModel):
             name = os.path.basename(rows.paths[row])
             prefix = self._captions.get(int(rows.ids[row])) if self._captions else None
             return f"{prefix} · {name}" if prefix else name
+        if role == CaptionRole:
+            return self._captions.get(int(rows.ids[row])) if self._captions else None
         if role == PathRole:
             return rows.paths[row]
         if role == DescriptionRole:

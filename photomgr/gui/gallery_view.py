@@ -7,8 +7,11 @@ bench/bench_gui.py, which measures it).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -19,12 +22,28 @@ from PySide6.QtWidgets import (
 )
 
 from photomgr.core.library.gallery import GalleryRows
-from photomgr.gui.gallery_model import ErrorRole, GalleryModel, HashRole, IdRole
+from photomgr.gui.gallery_model import CaptionRole, ErrorRole, GalleryModel, HashRole, IdRole, PathRole
 from photomgr.gui.thumbnail_loader import ThumbnailLoader
 
 THUMB = QSize(150, 150)  # the thumbnail area of a tile
 PAD = 6
 CAPTION_H = 18
+CAPTION_LINES = 2  # at most, above the name: a duplicate's "#3 · 2.4 MB · 2019-06-01 · 4000×3000"
+SEP = " · "
+
+
+def pack_caption(caption: str, fits: Callable[[str], bool], max_lines: int = CAPTION_LINES) -> list[str]:
+    """Break "a · b · c" between its parts into lines that fit (a part is never cut in two,
+    so a size or a date is read whole); only the last line may still be too long."""
+    lines: list[str] = []
+    for part in caption.split(SEP):
+        if lines and len(lines) <= max_lines and fits(lines[-1] + SEP + part):
+            lines[-1] += SEP + part
+        elif len(lines) < max_lines:
+            lines.append(part)
+        else:
+            lines[-1] += SEP + part
+    return lines
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -37,6 +56,7 @@ class GalleryDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._loader = loader
         self._captions = captions
+        self._caption_lines = 0  # lines above the name for the view's captions (0: none)
         self._thumb = QSize(THUMB)
         self._size = QSize()
         self.set_thumb_size(THUMB.width())
@@ -53,7 +73,22 @@ class GalleryDelegate(QStyledItemDelegate):
 
     def set_thumb_size(self, side: int) -> None:
         self._thumb = QSize(side, side)
-        self._size = QSize(side + 2 * PAD, side + 2 * PAD + (CAPTION_H if self._captions else 0))
+        lines = 1 + self._caption_lines if self._captions else 0
+        self._size = QSize(side + 2 * PAD, side + 2 * PAD + CAPTION_H * lines)
+
+    def set_caption_lines(self, lines: int) -> bool:
+        """Room for `lines` of caption above each name; True if the tile size changed."""
+        if lines == self._caption_lines:
+            return False
+        self._caption_lines = lines
+        self.set_thumb_size(self._thumb.width())
+        return True
+
+    def caption_lines_for(self, caption: str, metrics: QFontMetrics,
+                          max_lines: int = CAPTION_LINES) -> list[str]:
+        width = self._thumb.width()
+        return pack_caption(caption, lambda text: metrics.horizontalAdvance(text) <= width,
+                            max(1, max_lines))
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         return QSize(self._size)
@@ -90,11 +125,16 @@ class GalleryDelegate(QStyledItemDelegate):
             role = palette.highlightedText() if state & QStyle.StateFlag.State_Selected \
                 else palette.text()
             painter.setPen(QPen(role.color()))
-            name = painter.fontMetrics().elidedText(
-                str(index.data(Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle,
-                text_rect.width())
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
-                             name)
+            metrics = painter.fontMetrics()
+            caption = index.data(CaptionRole)
+            lines = self.caption_lines_for(str(caption), metrics, self._caption_lines) if caption else []
+            name = os.path.basename(str(index.data(PathRole) or "")) if caption else \
+                str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+            for text, elide in [*((line, Qt.TextElideMode.ElideRight) for line in lines),
+                                (name, Qt.TextElideMode.ElideMiddle)]:
+                painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
+                                 metrics.elidedText(text, elide, text_rect.width()))
+                text_rect.translate(0, CAPTION_H)
         painter.restore()
 
 
@@ -151,6 +191,14 @@ class GalleryView(QListView):
         self._prune.timeout.connect(self.prune_requests)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._prune.start())
 
+    def _fit_captions(self, captions: dict[int, str] | None) -> None:
+        """Tiles tall enough for the view's longest caption, broken into lines between its parts."""
+        longest = max(captions.values(), key=len) if captions else ""
+        lines = len(self.delegate.caption_lines_for(longest, self.fontMetrics())) if longest else 0
+        if self.delegate.set_caption_lines(min(lines, CAPTION_LINES)):
+            self.doItemsLayout()
+            self.viewport().update()
+
     def set_thumb_size(self, side: int) -> None:
         """Bigger or smaller tiles: thumbnails are decoded again at the new size, the current
         photo stays in view."""
@@ -158,6 +206,7 @@ class GalleryView(QListView):
             return
         self.delegate.set_thumb_size(side)
         self._loader.set_fit(QSize(side, side))
+        self._fit_captions(self._model.captions)
         self.doItemsLayout()
         if self.currentIndex().isValid():
             self.scrollTo(self.currentIndex(), QAbstractItemView.ScrollHint.EnsureVisible)
@@ -230,6 +279,7 @@ class GalleryView(QListView):
         anchor_row = self.indexAt(QPoint(8, 8)).row()
         anchor = model.id_at(anchor_row) if anchor_row >= 0 else None
         change = model.set_rows(rows, captions)
+        self._fit_captions(captions)
         if change == "reset" and not keep_place:
             self.scrollToTop()
             return

@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from photomgr.gui import duplicates
-from photomgr.gui.gallery_model import IdRole
+from photomgr.gui.gallery_model import CaptionRole, IdRole
+from photomgr.gui.gallery_view import CAPTION_H, PAD
 from photomgr.gui.main_window import MainWindow
 from tests.gui.conftest import colour_folder, index_folder
 from tests.gui.test_labels import shown_names
@@ -43,8 +44,16 @@ def _library_paths(window: MainWindow) -> set[str]:
 
 def test_each_copy_shows_its_size_and_date(dupes: MainWindow) -> None:
     captions = [str(dupes.model.index(r).data()) for r in range(dupes.model.rowCount())]
-    # "#1 · 3.2 KB · file 2026-12-03 · 320×240": no date taken in these, so the file's is shown.
-    assert all(re.match(r"#\d+ · [\d.]+ KB · file \d{4}-\d\d-\d\d · 320×240", c) for c in captions), captions
+    # "#1 · 3.2 KB · 2026-12-03 · 320×240": no date taken in these, so the file's is shown.
+    assert all(re.match(r"#\d+ · [\d.]+ KB · \d{4}-\d\d-\d\d · 320×240", c) for c in captions), captions
+    # On the tile, above the name, in lines broken between the facts: each one is read whole.
+    delegate, metrics = dupes.gallery.delegate, dupes.gallery.fontMetrics()
+    assert delegate.tile_size.height() == delegate.thumb_size + 2 * PAD + 3 * CAPTION_H
+    for row in range(dupes.model.rowCount()):
+        caption = dupes.model.index(row).data(CaptionRole)
+        lines = delegate.caption_lines_for(caption, metrics)
+        assert len(lines) == 2 and " · ".join(lines) == caption
+        assert all(metrics.horizontalAdvance(line) <= delegate.thumb_size for line in lines), lines
 
 
 def test_keep_one_and_move_the_rest_to_the_trash_after_confirming(  # type: ignore[no-untyped-def]

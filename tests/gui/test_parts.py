@@ -20,8 +20,9 @@ from photomgr.gui.worker import _Cancelled
 
 
 def test_progress_text() -> None:
-    assert format_progress(1234, 2944, 45.6, 65, "analysing") == "1234/2944 files · 45.6/s · 1m05s left"
-    assert format_progress(2944, 2944, 45.6, 0, "analysing") == "2944/2944 files · 45.6/s"
+    assert format_progress(1234, 2944, 45.6, 65, "analysing") == "1234/2944 photos · 45.6/s · 1m05s left"
+    assert format_progress(2944, 2944, 45.6, 0, "analysing") == "2944/2944 photos · 45.6/s"
+    assert format_progress(0, 12, 0.0, -1, "loading model") == "Loading the model to embed 12 photos…"
     assert format_progress(1500, 0, 0.0, -1, "walking") == "Looking for photos… 1,500 files found"
     assert format_progress(12, 40, 3.0, 9, "embedding") == "Embedding 12/40 photos · 3.0/s · 9s left"
     assert [format_duration(s) for s in (0, 59.4, 60, 3599, 3600, 7380)] == \

@@ -99,9 +99,28 @@ def test_a_rejected_tag_keeps_the_models_score(indexed: MainWindow, qtbot) -> No
     assert shown_names(window)
 
 
-def test_counts_are_worded_in_the_singular_for_one() -> None:
+def test_counts_are_worded_in_the_singular_for_one(window: MainWindow, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert plural(1, "photo") == "1 photo" and plural(2, "photo") == "2 photos"
     assert plural(1, "group") == "1 group" and plural(1234, "group") == "1,234 groups"
+    import shutil
+
+    from tests.conftest import make_photo
+    from tests.gui.conftest import BLUE, RED
+
+    folder = tmp_path / "photos"
+    make_photo(folder / "red0.jpg", RED, seed=0)
+    shutil.copy(folder / "red0.jpg", folder / "red0-copy.jpg")
+    make_photo(folder / "blue0.jpg", BLUE, seed=20)
+    index_folder(window, qtbot, folder)
+    messages: list[str] = []
+    window.feed.message.connect(messages.append)
+    duplicates.show_duplicates(window)
+    qtbot.waitUntil(lambda: bool(messages), timeout=10_000)
+    assert messages[-1] == "1 group of duplicates (2 photos)"
+    qtbot.waitUntil(lambda: window.feed.showing.kind == "duplicates" and window.model.rowCount() == 2,
+                    timeout=5_000)
+    menu = window.photo_menu(window.model.index(0))
+    assert any(a.text() == "Keep this one, hide the other 1 photo of #1" for a in menu.actions())
 
 
 def test_a_cancelled_index_says_so_and_resumes_after_a_relaunch(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
