@@ -151,7 +151,10 @@ class LibraryWorker(QObject):
         assert library is not None
         from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
 
-        lazy = LazyEmbedder(ModelChoice.read(Settings(library.conn)), cache_dir=library.paths.cache_dir)
+        settings = Settings(library.conn)
+        self._describing = descriptions_enabled(settings)
+        lazy = LazyEmbedder(ModelChoice.read(settings), cache_dir=library.paths.cache_dir,
+                            describe=self._describing)
         self._loading = lazy
         self._emit_state(replace(self.state, state="loading", detail="Loading the model…"))
         lazy.start_loading(on_done=lambda: self._announce_loaded(lazy))
@@ -346,7 +349,8 @@ class LibraryWorker(QObject):
         so indexing runs the captioner only while descriptions are on."""
         try:
             library = self.library
-            if library is None or not self._model_tried or not self._cancel.start(job):
+            tried = self._model_tried or self._loading is not None  # a load under way: its setting
+            if library is None or not tried or not self._cancel.start(job):
                 return
             if descriptions_enabled(Settings(library.conn)) != self._describing:
                 self._load_model(None)
