@@ -126,10 +126,10 @@ class GalleryDelegate(QStyledItemDelegate):
                 else palette.text()
             painter.setPen(QPen(role.color()))
             metrics = painter.fontMetrics()
-            caption = index.data(CaptionRole)
+            caption = index.data(CaptionRole) if self._caption_lines else None
             lines = self.caption_lines_for(str(caption), metrics, self._caption_lines) if caption else []
             name = os.path.basename(str(index.data(PathRole) or "")) if caption else \
-                str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+                str(index.data(Qt.ItemDataRole.DisplayRole) or "")  # "0.53 · name.jpg": one line
             for text, elide in [*((line, Qt.TextElideMode.ElideRight) for line in lines),
                                 (name, Qt.TextElideMode.ElideMiddle)]:
                 painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
@@ -192,9 +192,10 @@ class GalleryView(QListView):
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._prune.start())
 
     def _fit_captions(self, captions: dict[int, str] | None) -> None:
-        """Tiles tall enough for the view's longest caption, broken into lines between its parts."""
+        """Tiles tall enough for the view's longest caption, broken into lines between its parts;
+        a caption of one part (a score) stays on the name's line."""
         longest = max(captions.values(), key=len) if captions else ""
-        lines = len(self.delegate.caption_lines_for(longest, self.fontMetrics())) if longest else 0
+        lines = len(self.delegate.caption_lines_for(longest, self.fontMetrics())) if SEP in longest else 0
         if self.delegate.set_caption_lines(min(lines, CAPTION_LINES)):
             self.doItemsLayout()
             self.viewport().update()

@@ -42,7 +42,7 @@ def _library_paths(window: MainWindow) -> set[str]:
         return {Path(r[0]).stem for r in conn.execute("SELECT path FROM photos")}
 
 
-def test_each_copy_shows_its_size_and_date(dupes: MainWindow) -> None:
+def test_each_copy_shows_its_size_and_date(dupes: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
     captions = [str(dupes.model.index(r).data()) for r in range(dupes.model.rowCount())]
     # "#1 · 3.2 KB · 2026-12-03 · 320×240": no date taken in these, so the file's is shown.
     assert all(re.match(r"#\d+ · [\d.]+ KB · \d{4}-\d\d-\d\d · 320×240", c) for c in captions), captions
@@ -54,6 +54,11 @@ def test_each_copy_shows_its_size_and_date(dupes: MainWindow) -> None:
         lines = delegate.caption_lines_for(caption, metrics)
         assert len(lines) == 2 and " · ".join(lines) == caption
         assert all(metrics.horizontalAdvance(line) <= delegate.thumb_size for line in lines), lines
+    # Back in a folder, the tiles hold the name alone again.
+    dupes.set_folder(None)
+    qtbot.waitUntil(lambda: dupes.feed.showing.kind == "folder", timeout=5_000)
+    qtbot.waitUntil(lambda: delegate.tile_size.height() == delegate.thumb_size + 2 * PAD + CAPTION_H,
+                    timeout=5_000)
 
 
 def test_keep_one_and_move_the_rest_to_the_trash_after_confirming(  # type: ignore[no-untyped-def]
@@ -100,7 +105,7 @@ def test_without_a_trash_nothing_moves_and_the_message_says_so(  # type: ignore[
     monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(duplicates.QFile, "moveToTrash", lambda _path: False)  # as Qt says "no trash"
     _trash_action(window, "green0").trigger()
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Could not move" in window.banner.label.text(), timeout=10_000)
     text = window.banner.label.text()
     assert "Could not move" in text and duplicates.NO_TRASH in text and "Nothing was deleted" in text
     assert len(list((tmp_path / "photos").iterdir())) == 10 and len(_library_paths(window)) == 10
