@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 # shared library -> the Debian/Ubuntu package that ships it (Debian 12 names; apt maps them
 # to Ubuntu 24.04's "t64" renames). From `ldd` of PySide6 6.11's libQt6Core/Gui/Widgets
@@ -49,6 +49,11 @@ XCB_LIBRARIES: dict[str, str] = {
     "libxcb-xkb.so.1": "libxcb-xkb1",
 }
 
+# Not a library: fontconfig's configuration. Without it no font is found and every letter is
+# drawn as a box. Installing libfontconfig1 brings it (and a font), but the desktop bundle
+# carries its own libfontconfig, so a bare machine running the bundle lacks it.
+FONT_CONFIG = ("/etc/fonts/fonts.conf", "fontconfig-config")
+
 
 def _loads(name: str) -> bool:
     try:
@@ -58,7 +63,7 @@ def _loads(name: str) -> bool:
     return True
 
 
-def uses_xcb(environ: dict[str, str] | None = None) -> bool:
+def uses_xcb(environ: Mapping[str, str] | None = None) -> bool:
     """Will Qt pick its xcb (X11) plugin? Only then are the xcb libraries needed."""
     env = os.environ if environ is None else environ
     platform = env.get("QT_QPA_PLATFORM", "")
@@ -69,16 +74,21 @@ def uses_xcb(environ: dict[str, str] | None = None) -> bool:
 
 
 def missing_qt_libraries(loads: Callable[[str], bool] | None = None,
-                         environ: dict[str, str] | None = None) -> list[str]:
-    """Debian package names of the libraries Qt will need and cannot load (none: fine)."""
+                         environ: Mapping[str, str] | None = None,
+                         is_file: Callable[[str], bool] = os.path.isfile) -> list[str]:
+    """Debian package names of the libraries (and font set-up) Qt will need and cannot find."""
     loads = _loads if loads is None else loads
+    env = os.environ if environ is None else environ
     needed = dict(GUI_LIBRARIES)
-    if uses_xcb(environ):
+    if uses_xcb(env):
         needed.update(XCB_LIBRARIES)
     packages: list[str] = []
     for library, package in needed.items():
         if package not in packages and not loads(library):
             packages.append(package)
+    font_config = env.get("FONTCONFIG_FILE") or FONT_CONFIG[0]
+    if not is_file(font_config):
+        packages.append(FONT_CONFIG[1])
     return packages
 
 

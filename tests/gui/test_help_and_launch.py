@@ -40,16 +40,23 @@ def test_missing_qt_libraries_are_named_with_the_install_line(tmp_path: Path, mo
     everything = set(platform_check.GUI_LIBRARIES) | set(platform_check.XCB_LIBRARIES)
     present = everything - {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
     x11 = {"DISPLAY": ":0"}
-    assert platform_check.missing_qt_libraries(lambda lib: lib in present, x11) == \
+    fonts = {"/etc/fonts/fonts.conf"}
+    assert platform_check.missing_qt_libraries(lambda lib: lib in present, x11, fonts.__contains__) == \
         ["libxcb-icccm4", "libxcb-keysyms1"]
-    assert platform_check.missing_qt_libraries(lambda lib: lib in everything, x11) == []
+    assert platform_check.missing_qt_libraries(lambda lib: lib in everything, x11, fonts.__contains__) == []
+    # The desktop bundle carries libfontconfig but a bare machine has no fontconfig set-up (and no
+    # font): every letter a box. FONTCONFIG_FILE, when set, is where fontconfig looks instead.
+    assert platform_check.missing_qt_libraries(lambda lib: True, x11, lambda path: False) == \
+        ["fontconfig-config"]
+    own = {**x11, "FONTCONFIG_FILE": "/opt/fonts.conf"}
+    assert platform_check.missing_qt_libraries(lambda lib: True, own, {"/opt/fonts.conf"}.__contains__) == []
     # Without X11 only the libraries every Qt GUI links are needed, each package named once.
     gui_only = ["libglib2.0-0", "libgl1", "libegl1", "libfontconfig1", "libfreetype6", "libx11-6",
                 "libxkbcommon0", "libdbus-1-3"]
     offscreen = {"QT_QPA_PLATFORM": "offscreen"}
-    assert platform_check.missing_qt_libraries(lambda lib: False, offscreen) == gui_only
-    assert platform_check.missing_qt_libraries(lambda lib: False, {"WAYLAND_DISPLAY": "wayland-0",
-                                                                   "DISPLAY": ":0"}) == gui_only
+    assert platform_check.missing_qt_libraries(lambda lib: False, offscreen, fonts.__contains__) == gui_only
+    wayland = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
+    assert platform_check.missing_qt_libraries(lambda lib: False, wayland, fonts.__contains__) == gui_only
     # At launch: no QApplication yet, the libraries missing -> the exact line, and exit status 1.
     monkeypatch.setattr(gui_app.QApplication, "instance", staticmethod(lambda: None))
     monkeypatch.setattr(gui_app, "missing_qt_libraries", lambda: ["libxcb-icccm4", "libxcb-keysyms1"])
