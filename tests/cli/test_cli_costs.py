@@ -63,6 +63,9 @@ def probe(library: Path, tmp_path: Path, *argv: str) -> dict[str, object]:
     ["tag", "{photo}", "blue", "--reject"],
     ["tag", "{photo}", "red", "--clear"],
     ["similar", "{photo}", "-k", "2"],
+    ["describe", "{photo}"],  # described while indexing: nothing to generate, no model
+    ["describe", "{photo}", "--set", "my red card"],
+    ["describe"],  # the status, with whether the captioner is there (files only)
 ])
 def test_commands_that_need_no_model_import_no_torch(lib: tuple[Path, Path], tmp_path: Path,
                                                      argv: list[str]) -> None:
