@@ -104,3 +104,22 @@ def test_the_model_menu_turns_descriptions_off(indexed: MainWindow, qtbot) -> No
     # The worker reloads the model without its captioner: the next photos get no description.
     qtbot.waitUntil(lambda: not window.host.busy, timeout=10_000)
     assert not isinstance(window.host.worker.embedder, DescribingFakeEmbedder)
+
+
+def test_the_search_box_finds_photos_by_their_descriptions(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = indexed
+    photo_id = select(window, qtbot, "green1")
+    edit = window.details.description
+    qtbot.waitUntil(edit.isEnabled, timeout=5_000)
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "Our allotment in June")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: ("user", "Our allotment in June") in stored(window, photo_id), timeout=5_000)
+    window.search.setText("allotment")
+    window.run_search()
+    qtbot.waitUntil(lambda: window.feed.showing.kind == "search" and bool(shown_names(window)), timeout=5_000)
+    assert shown_names(window)[0] == "green1"  # its words, not its looks (the fake knows no allotments)
+    assert window.feed.showing.captions[photo_id].endswith("text")
+    first = window.model.index(0).data(Qt.ItemDataRole.DisplayRole)
+    assert first.startswith(window.feed.showing.captions[photo_id]) and first.endswith("green1.jpg")
