@@ -78,7 +78,7 @@ class SearchOps:
         """The `k` photos that best match a text query, best first: by meaning and by the words
         of their descriptions, file names and folders, in one ranking (core/search/combined.py).
         A hit whose text holds the query's words has `text_match`."""
-        from photomgr.core.search.combined import fuse
+        from photomgr.core.search.combined import fuse, semantic_ranks
         from photomgr.core.search.similar import text_search
 
         if engine is None:
@@ -86,11 +86,13 @@ class SearchOps:
         if not query.strip():
             raise ValueError("search text is empty")
         matrix = engine.matrix()
-        # Every photo ranked by meaning (one matrix product; sorting 100,000 scores is ~10 ms),
-        # so a text match far down the semantic order still has its rank and its score.
-        semantic = text_search(matrix, encoder.embed_query(query), len(matrix), engine.scorer)
-        words = [pid for pid, _ in descriptions.text_matches(self.conn, query, max(k, SEARCH_K))]
-        fused = fuse(semantic, words, k, pool=max(k, SEARCH_K))
+        vector = encoder.embed_query(query)
+        pool = max(k, SEARCH_K)
+        semantic = text_search(matrix, vector, pool, engine.scorer)
+        words = [pid for pid, _ in descriptions.text_matches(self.conn, query, pool)]
+        # A text match far down the order by meaning still has its rank and score there.
+        fused = fuse(semantic, words, semantic_ranks(matrix, vector, engine.scorer, words), k,
+                     worst=len(matrix))
         hits = self.hits([(f.photo_id, f.score) for f in fused])
         matched = {f.photo_id for f in fused if f.text_match}
         return [replace(h, text_match=h.photo_id in matched) for h in hits]

@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from photomgr.core.tagging.label_model import LabelVectors
+from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
+
 RRF_K = 60  # the constant of the original paper: damps the weight of the very first ranks
 
 
@@ -23,19 +28,43 @@ class FusedHit:
     fused: float  # the rank key
 
 
-def fuse(semantic: Sequence[tuple[int, float]], text: Sequence[int], k: int,
-         pool: int) -> list[FusedHit]:
+def semantic_ranks(photos: PhotoMatrix, query_label_vec: np.ndarray, scorer: LabelScorer,
+                   photo_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
+    """photo id -> (0-based rank by meaning among all photos, score), for the given photos
+    that have a vector: the same logits and calibrated score as similar.text_search."""
+    if not len(photos) or not photo_ids:
+        return {}
+    logits = scorer.logits(photos, [LabelVectors(np.asarray(query_label_vec, dtype=np.float32))])[:, 0]
+    wanted = np.asarray(list(photo_ids), dtype=np.int64)
+    order = np.argsort(photos.ids)
+    found = np.searchsorted(photos.ids, wanted, sorter=order)
+    found = np.minimum(found, len(order) - 1)
+    rows = order[found]
+    present = photos.ids[rows] == wanted
+    ranked = np.sort(-logits)  # ascending: best first
+    out: dict[int, tuple[int, float]] = {}
+    for pid, row in zip(wanted[present].tolist(), rows[present].tolist(), strict=True):
+        z = float(logits[row])
+        rank = int(np.searchsorted(ranked, -z, side="left"))
+        out[pid] = (rank, float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))))
+    return out
+
+
+def fuse(semantic: Sequence[tuple[int, float]], text: Sequence[int],
+         text_semantic: dict[int, tuple[int, float]], k: int, worst: int) -> list[FusedHit]:
     """The best `k` photos of both rankings, best first.
 
-    `semantic` is every photo with a vector, best first, with its score; `text` the photos that
-    hold the query's words, best first. Only the first `pool` semantic ranks compete (as a text
-    search alone would show them); a text match keeps its semantic rank wherever it is.
+    `semantic`: the best photos by meaning, best first, with their scores; `text`: the photos
+    that hold the query's words, best first; `text_semantic`: their rank and score by meaning
+    wherever they are (a photo without a vector ranks `worst`).
     """
     rank_of = {pid: rank for rank, (pid, _) in enumerate(semantic)}
     score_of = dict(semantic)
-    fused: dict[int, float] = {pid: 1.0 / (RRF_K + rank) for rank, (pid, _) in enumerate(semantic[:pool])}
+    for pid, (rank, score) in text_semantic.items():
+        rank_of.setdefault(pid, rank)
+        score_of.setdefault(pid, score)
+    fused: dict[int, float] = {pid: 1.0 / (RRF_K + rank) for rank, (pid, _) in enumerate(semantic)}
     matched = set(text)
-    worst = len(semantic)
     for rank, pid in enumerate(text):
         fused[pid] = 1.0 / (RRF_K + rank) + 1.0 / (RRF_K + rank_of.get(pid, worst))
     order = sorted(fused, key=lambda pid: (-fused[pid], rank_of.get(pid, worst)))[:k]
