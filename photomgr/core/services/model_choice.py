@@ -142,7 +142,7 @@ def expected_model_id(choice: ModelChoice) -> str:
         from photomgr.core.models.registry import clip_model_id
 
         return clip_model_id(DEFAULT_CLIP_MODEL, choice.clip_pretrained)
-    from photomgr.core.models.default_backend import MODEL_ID
+    from photomgr.core.models.default_ids import MODEL_ID  # not default_backend: that imports torch
 
     return MODEL_ID
 
