@@ -21,6 +21,8 @@ SCRIPTS = [
     ["-m", "bench.bench_inference"],
     ["-m", "bench.bench_vs_rclip"],  # SKIP unless rclip is installed ($PHOTOMGR_RCLIP)
     ["-m", "bench.bench_gui"],
+    ["-m", "bench.bench_viewer"],
+    ["-m", "bench.bench_first_index"],
     ["-m", "bench.bench_commands"],
     ["bench/eval_tagging.py"],
     ["bench/eval_keywords.py"],
