@@ -8,6 +8,7 @@ so a killed run resumes without redoing finished photos.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,9 @@ if TYPE_CHECKING:  # imported where a batch is built: the CLI imports this modul
     import torch
 
 DEFAULT_BATCH = 32
+# While the model loads in the background, decoded photos wait for it, up to this many batches
+# (a reduced decode is ~0.5 MB): the decode threads keep the other core busy meanwhile.
+WAIT_FOR_MODEL_BATCHES = 4
 
 
 @dataclass
@@ -40,6 +44,14 @@ class EmbedStats:
         return self.embedded / self.model_seconds if self.model_seconds > 0 else 0.0
 
 
+@dataclass
+class _Deferred:
+    """A decoded photo that arrived while the model was still loading: its model input is made
+    (on the scanning thread) once the model is there."""
+
+    image: object
+
+
 class EmbeddingSink:
     """Collects model inputs into batches and stores the vectors (a scanner `FrameSink`)."""
 
@@ -51,47 +63,79 @@ class EmbeddingSink:
         # ready() is False a photo gets no model input (it stays pending, embedded after the
         # scan), so thumbnails and rows keep coming while a model loads in the background.
         self.ready = ready
+        self._model: Embedder | None = None
         if isinstance(embedder, Embedder):
-            model = embedder
+            self._model = model = embedder
             self._get: Callable[[], Embedder] = lambda: model
         else:
             self._get = embedder
+        self._loading: threading.Thread | None = None
         self.vectors = vectors
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.stats = EmbedStats()
         self._ids: list[int] = []
-        self._inputs: list[torch.Tensor] = []
+        self._inputs: list[object] = []  # model inputs (tensors), or _Deferred photos
 
     @property
     def embedder(self) -> Embedder:
-        return self._get()
+        if self._model is None:
+            if self._loading is not None:
+                self._loading.join()  # its error, if any, is raised by the call below
+            if self._model is None:
+                self._model = self._get()
+        return self._model
+
+    def start_loading(self) -> None:
+        """Load the model in a background thread now (the scanner calls this once it knows there
+        are photos to decode): importing torch and loading the weights take seconds of one core,
+        while the decode threads use the other one. Photos decoded meanwhile wait as _Deferred."""
+        if self.ready is not None or self._model is not None or self._loading is not None:
+            return  # with `ready`, the owner loads the model itself
+
+        def load() -> None:
+            # A failure is not lost: the scanning thread's own call raises it, where it is handled.
+            with contextlib.suppress(Exception):
+                self._model = self._get()
+
+        self._loading = threading.Thread(target=load, name="model-load", daemon=True)
+        self._loading.start()
 
     def prepare(self, image: object) -> object | None:
         if self.ready is not None and not self.ready():
             return None
+        if self._model is None and self._loading is not None:
+            return _Deferred(image)
         return self.embedder.preprocess(image)  # type: ignore[arg-type]
 
     def add(self, photo_id: int, prepared: object) -> None:
-        import torch
-
-        assert isinstance(prepared, torch.Tensor)
         self._ids.append(photo_id)
         self._inputs.append(prepared)
-        if len(self._ids) >= self.batch_size:
-            self._run()
+        if len(self._ids) < self.batch_size:
+            return
+        if self._model is None and self._loading is not None \
+                and len(self._ids) < WAIT_FOR_MODEL_BATCHES * self.batch_size:
+            return  # the model is still loading: keep decoding meanwhile
+        self._run()
 
     def flush(self) -> None:
         if self._ids:
             self._run()
 
     def _run(self) -> None:
-        import torch
-
         ids, inputs = self._ids, self._inputs
         self._ids, self._inputs = [], []
+        model = self.embedder
+        inputs = [model.preprocess(x.image) if isinstance(x, _Deferred) else x  # type: ignore[arg-type]
+                  for x in inputs]
+        for start in range(0, len(ids), self.batch_size):
+            self._run_batch(ids[start:start + self.batch_size], inputs[start:start + self.batch_size])
+
+    def _run_batch(self, ids: list[int], inputs: list[object]) -> None:
+        import torch
+
         started = time.perf_counter()
-        batch = self.embedder.embed_images(torch.stack(inputs))
+        batch = self.embedder.embed_images(torch.stack(inputs))  # type: ignore[arg-type]
         self.stats.model_seconds += time.perf_counter() - started
         self._commit(ids, batch)
         self.stats.embedded += len(ids)

@@ -25,7 +25,7 @@ from typing import Protocol
 from photomgr.core.imaging.errors import PERMANENT, TRANSIENT
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library.photos import KnownPhoto, PhotoRecord, PhotoStore
-from photomgr.core.pipeline.analyze import Analyzed, analyze_file, promises_image
+from photomgr.core.pipeline.analyze import IMAGE_EXTENSIONS, Analyzed, analyze_file, promises_image
 from photomgr.core.pipeline.lookahead import lookahead_map
 from photomgr.core.scanning.walker import FileEntry, WalkProblem, walk
 
@@ -167,6 +167,10 @@ class Scanner:
             self.store.mark_present(restored)
 
         prepare = sink.prepare if sink is not None else None
+        start_loading = getattr(sink, "start_loading", None)
+        if start_loading is not None and any(e.path.suffix.lower() in IMAGE_EXTENSIONS
+                                             for e in to_analyse):
+            start_loading()  # the model loads while the first photos are decoded
         # With a model, decode at least two model batches ahead: the workers keep decoding
         # while the model runs, so the next batch is ready when it returns.
         ahead = self.workers * 8 if sink is None else max(self.workers * 8,
