@@ -1,13 +1,23 @@
-"""Where the time of one index run goes, per stage, for each backend and photo size.
+"""Where the time of one index run goes, per stage, and three rates measured in one run.
 
-    python -m bench.profile_index [--backend clip|default|both] [--small 300] [--camera 100]
+    python -m bench.profile_index --backend clip|default --set small|camera [--n 300]
+        [--threads T] [--workers W]
 
-One `index_folders` run on a fresh library, with the real pipeline; each stage's functions are
-wrapped with timers. Worker-thread stages (hash, decode, thumbnail, model-input preprocessing)
-report CPU seconds summed over the decode threads (time.thread_time): on a 2-core machine that is
-the CPU they take from the model. Main-thread stages (walk, database writes, embed, FAISS) report
-wall seconds. Start-up (imports of the `index` command) and the model load are timed separately,
-in fresh processes.
+Rates, all on the same staged photos, in this order:
+- whole command: `photomgr index` as its own process on a fresh library, from process start to
+  exit (interpreter start, imports, model load, scan, embed, FAISS);
+- pipeline (steady state): one `index_folders` run in this process with the model already
+  loaded, from the first photo decoded to the last photo's vectors stored;
+- model only: the forward pass alone on the same photos, already decoded and preprocessed
+  (batch 32, median of 3 passes).
+
+Per stage, from the in-process run with each stage's functions wrapped with timers: worker
+stages (hash, decode, thumbnail, model input) are CPU seconds summed over the decode threads
+(time.thread_time): on a 2-core machine that is the CPU they take from the model; main-thread
+stages (walk, database writes, embed, FAISS) are wall seconds, and the embed's CPU (all of torch's
+threads) is measured too. Imports of the `index` command and the model load are timed in fresh
+processes. `--threads` sets torch's intra-op threads, `--workers` the decode threads (defaults:
+what photomgr picks).
 """
 
 from __future__ import annotations
@@ -31,10 +41,11 @@ from bench.common import REPO, machine
 
 CPU: dict[str, float] = defaultdict(float)
 WALL: dict[str, float] = defaultdict(float)
+MARKS: dict[str, float] = {}  # first photo decoded, last vectors stored (perf_counter)
 _LOCK = threading.Lock()
 
 
-def cpu_timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def cpu_timed(name: str, fn: Callable[..., Any], *, first: str | None = None) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.thread_time()
@@ -44,6 +55,24 @@ def cpu_timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             spent = time.thread_time() - started
             with _LOCK:
                 CPU[name] += spent
+                if first is not None:
+                    MARKS.setdefault(first, time.perf_counter())
+    return wrapper
+
+
+def process_timed(name: str, fn: Callable[..., Any], *, last: str | None = None) -> Callable[..., Any]:
+    """Wall seconds, plus the CPU of the whole process meanwhile (torch's own threads included;
+    the decode threads running at the same time are in it too, so it is an upper bound)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            WALL[name] += time.perf_counter() - wall
+            CPU[f"{name}, whole process"] += time.process_time() - cpu
+            if last is not None:
+                MARKS[last] = time.perf_counter()
     return wrapper
 
 
@@ -80,16 +109,17 @@ def instrument(embedder: Any) -> None:
     from photomgr.core.services import indexing
 
     analyze.hash_stream = cpu_timed("hash", analyze.hash_stream)  # type: ignore[attr-defined]
-    analyze.decode_photo = cpu_timed("decode", analyze.decode_photo)  # type: ignore[attr-defined]
+    analyze.decode_photo = cpu_timed("decode", analyze.decode_photo,  # type: ignore[attr-defined]
+                                     first="first decoded")
     ThumbnailCache.save = cpu_timed("thumbnail", ThumbnailCache.save)  # type: ignore[method-assign]
     embedding.EmbeddingSink.prepare = cpu_timed(  # type: ignore[method-assign]
         "model input (resize, tensor)", embedding.EmbeddingSink.prepare)
     scanner.walk = timed_walk(scanner.walk)  # type: ignore[attr-defined]
     scanner.Scanner._record = wall_timed(  # type: ignore[method-assign]
         "database writes (photos)", scanner.Scanner._record)
-    embedding.VectorStore.put_many = wall_timed(  # type: ignore[method-assign]
-        "database writes (vectors)", embedding.VectorStore.put_many)
-    embedder.embed_images = wall_timed("embed (model forward)", embedder.embed_images)
+    embedding.VectorStore.put_many = process_timed(  # type: ignore[method-assign]
+        "database writes (vectors)", embedding.VectorStore.put_many, last="last stored")
+    embedder.embed_images = process_timed("embed (model forward)", embedder.embed_images)
     indexing.load_or_build_index = wall_timed(  # type: ignore[attr-defined]
         "FAISS index", indexing.load_or_build_index)
 
@@ -116,39 +146,73 @@ def startup_seconds(backend: str, weights: Path) -> tuple[float, float]:
     return statistics.median(times), statistics.median(loads)
 
 
+def whole_command(backend: str, weights: Path, folder: Path, tmp: Path) -> float:
+    """Seconds of `photomgr index` as its own process, fresh library (bench_vs_rclip's way)."""
+    from bench.bench_vs_rclip import index_photomgr
+
+    run, _ = index_photomgr(backend, weights, folder, tmp)
+    return run.seconds
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=("clip", "default"), required=True)
     ap.add_argument("--set", choices=("small", "camera"), required=True)
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: photomgr's)")
+    ap.add_argument("--workers", type=int, default=0, help="decode threads (0: photomgr's)")
+    ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
     args = ap.parse_args()
     weights = photomgr_clip_weights()
-    imports, model_load = startup_seconds(args.backend, weights)
+    load_before = os.getloadavg()[0]
+    imports, model_load = (0.0, 0.0) if args.no_startup else startup_seconds(args.backend, weights)
 
+    from bench.bench_indexing import model_only_rate
     from photomgr.core.library.database import Library
     from photomgr.core.models.registry import load_embedder
     from photomgr.core.services.indexing import index_folders
 
-    embedder = load_embedder(args.backend, clip_weights=weights if args.backend == "clip" else None,
-                             device="cpu")
-    instrument(embedder)
     files = caltech_photos(args.n) if args.set == "small" else camera_sources()
     random.Random(0).shuffle(files)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         n = stage(files, tmp / "photos", args.n)
+        command = whole_command(args.backend, weights, tmp / "photos", tmp) \
+            if not args.threads and not args.workers else 0.0
+        embedder = load_embedder(args.backend, device="cpu",
+                                 clip_weights=weights if args.backend == "clip" else None)
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        model_only = model_only_rate(embedder, sorted((tmp / "photos").iterdir()))
+        instrument(embedder)
         with Library(tmp / "lib") as library:
             started = time.perf_counter()
-            result = index_folders(library, [tmp / "photos"], embedder=embedder)
+            result = index_folders(library, [tmp / "photos"], embedder=embedder,
+                                   workers=args.workers or None)
             total = time.perf_counter() - started
     assert result.embed.embedded == n, result.embed.embedded
-    print(f"\n### {args.backend}, {n} {args.set} photos ({machine()})\n")
-    print(f"index_folders: {total:.1f} s wall, {n / total:.1f} photos/s; in fresh processes: "
-          f"imports of `index` {imports:.2f} s, model load {model_load:.2f} s\n")
-    print("| stage | seconds | ms per photo | share of the run's wall |")
+    steady = (n - 1) / (MARKS["last stored"] - MARKS["first decoded"])
+    print(f"\n### {args.backend}, {n} {args.set} photos ({machine()}; load average "
+          f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end)\n")
+    if command:
+        print(f"- whole command (`photomgr index`, own process): {command:.1f} s, "
+              f"**{n / command:.1f} photos/s** = {n / command / model_only:.0%} of model only")
+    print(f"- pipeline, steady state (first photo decoded to last stored, model loaded): "
+          f"**{steady:.1f} photos/s** = {steady / model_only:.0%} of model only "
+          f"(index_folders {total:.1f} s, {n / total:.1f} photos/s)")
+    print(f"- model only (forward pass, batch 32): **{model_only:.1f} photos/s**")
+    if not args.no_startup:
+        print(f"- in fresh processes: imports of `index` {imports:.2f} s, model load "
+              f"{model_load:.2f} s (torch, open_clip/timm imports included)")
+    print(f"- torch threads {__import__('torch').get_num_threads()}, decode workers "
+          f"{args.workers or 'default'}\n")
+    print("| stage | seconds | ms per photo | share of the in-process run's wall |")
     print("|---|---:|---:|---:|")
     for name, seconds in [*((f"{k} (wall)", v) for k, v in WALL.items()),
-                          *((f"{k} (CPU, decode threads)", v) for k, v in CPU.items())]:
+                          *((f"{k} (CPU)" if "whole process" in k else f"{k} (CPU, decode threads)", v)
+                            for k, v in CPU.items())]:
         print(f"| {name} | {seconds:.2f} | {1000 * seconds / n:.1f} | {seconds / total:.0%} |")
     return 0
 

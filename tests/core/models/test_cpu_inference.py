@@ -44,3 +44,20 @@ def test_bf16_image_vectors_agree_with_fp32(tiny_clip: TinyClip,
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     assert (a * b).sum(axis=1).min() >= 0.99
     np.testing.assert_array_equal(fp32.embed_label(["dog"]), bf16.embed_label(["dog"]))
+
+
+def test_openmp_waits_passively_unless_the_user_says_otherwise() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import photomgr.core.models, os; print(os.environ['OMP_WAIT_POLICY'])"
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])  # this checkout's photomgr
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"
