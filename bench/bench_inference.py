@@ -77,9 +77,20 @@ def clip_options(files: list[Path]) -> None:
 
 
 def default_options(files: list[Path]) -> None:
+    import os
+
+    from photomgr.core.models.cpu_inference import ENV_PRECISION
     from photomgr.core.models.default_backend import DefaultEmbedder
 
-    embedder = DefaultEmbedder(device="cpu")
+    saved = os.environ.get(ENV_PRECISION)
+    os.environ[ENV_PRECISION] = "fp32"  # the baseline; photomgr itself runs bfloat16 on AMX CPUs
+    try:
+        embedder = DefaultEmbedder(device="cpu")
+    finally:
+        if saved is None:
+            del os.environ[ENV_PRECISION]
+        else:
+            os.environ[ENV_PRECISION] = saved
     tensors = [embedder.preprocess(decode_photo(p, min_side=embedder.input_size).image) for p in files]
     batches = [torch.stack(tensors[i:i + BATCH]) for i in range(0, len(tensors), BATCH)]
 
@@ -91,9 +102,10 @@ def default_options(files: list[Path]) -> None:
            base_rate, base, base)
     original = embedder.model
     embedder.model = copy.deepcopy(original).to(torch.bfloat16)
-    rate, vec = rate_and_vectors(lambda b: pooled(b.to(torch.bfloat16)), batches)
-    report("default (EfficientNet-Lite0)", "bfloat16 weights", rate, base_rate, vec, base)
-    embedder.model = original
+    embedder.image_dtype = torch.bfloat16  # forward_all casts each batch to it
+    rate, vec = rate_and_vectors(pooled, batches)
+    report("default (EfficientNet-Lite0)", "bfloat16 weights (kept)", rate, base_rate, vec, base)
+    embedder.model, embedder.image_dtype = original, torch.float32
 
     def autocast(b: torch.Tensor) -> torch.Tensor:
         with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -40,6 +40,7 @@ from photomgr.core.models.base import (
     l2_normalise,
 )
 from photomgr.core.models.captioning import NOT_ASKED, load_default_captioner
+from photomgr.core.models.cpu_inference import image_tower_dtype
 from photomgr.core.models.default_ids import MODEL_ID, STORED_ID, VECTORS_VERSION
 from photomgr.core.models.default_text import DefaultTextEncoder
 from photomgr.core.models.text_bridge import BRIDGE_VERSION
@@ -181,7 +182,10 @@ class DefaultEmbedder:
                      ModelInfo(STORED_ID, "default", image_dim=1280, label_dim=1000, shared_space=False))
         if device == "cpu":
             cpu_threads()
-        model = build_image_model().to(device)
+        # bfloat16 where the CPU computes it natively (1.8x; cosine >= 0.996 to float32 and the
+        # same tagging evaluation: docs/benchmarks.md section 10c), else float32.
+        self.image_dtype = image_tower_dtype(device)
+        model = build_image_model().to(device, self.image_dtype)
         # channels_last: depthwise convolutions run several times faster on CPU in this layout
         self.model = model.to(memory_format=torch.channels_last)
         self.captioner, self.describer_status = (load_default_captioner(device) if describe
@@ -212,7 +216,8 @@ class DefaultEmbedder:
         and the tagging/duplicate calibrations are fitted to the average-pooled vectors.
         """
         m: Any = self.model
-        x = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        x = batch.to(self.device, self.image_dtype, non_blocking=True).contiguous(
+            memory_format=torch.channels_last)
         x = m.bn1(m.conv_stem(x))
         kept = []
         for i, stage in enumerate(m.blocks):
@@ -222,7 +227,8 @@ class DefaultEmbedder:
         features = m.bn2(m.conv_head(x))
         pooled = m.forward_head(features, pre_logits=True)
         logits = m.classifier(pooled)
-        return pooled.float(), logits.float().softmax(dim=-1), instance_descriptor(kept), features
+        # float32 out, whatever the tower ran in (the captioner was trained on float32 maps)
+        return pooled.float(), logits.float().softmax(dim=-1), instance_descriptor(kept), features.float()
 
     def embed_images(self, batch: torch.Tensor) -> EmbeddingBatch:
         with torch.inference_mode():

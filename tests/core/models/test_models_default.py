@@ -237,6 +237,6 @@ def test_step_by_step_pass_matches_timm_forward(embedder: DefaultEmbedder) -> No
     batch = torch.stack([embedder.preprocess(_photo(i)) for i in range(2)])
     with torch.inference_mode():
         pooled, _, _ = embedder.forward_all(batch)
-        x = batch.contiguous(memory_format=torch.channels_last)
+        x = batch.to(embedder.image_dtype).contiguous(memory_format=torch.channels_last)  # bf16 on AMX CPUs
         reference = embedder.model.forward_head(embedder.model.forward_features(x), pre_logits=True)  # type: ignore[operator]
     torch.testing.assert_close(pooled, reference.float(), atol=1e-5, rtol=1e-5)
