@@ -28,6 +28,12 @@ class FingerprintStore:
         self._write("INSERT OR REPLACE INTO fingerprints(content_hash, kind, value) VALUES (?, ?, ?)",
                     [(h, kind, int(v)) for h, v in rows])
 
+    def add(self, rows: Iterable[tuple[str, str, int]]) -> None:
+        """Store (content hash, kind, signed value) rows inside the caller's transaction (the
+        scanner's batch: a thumbnail and its fingerprint are written together)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO fingerprints(content_hash, kind, value) VALUES (?, ?, ?)", rows)
+
     def checks(self, method: str) -> dict[tuple[str, str], float]:
         """Similarity by (hash_a, hash_b), hash_a < hash_b, of every pair checked with `method`."""
         return {(a, b): float(s) for a, b, s in self.conn.execute(

@@ -13,9 +13,10 @@ from photomgr.core.imaging.errors import PERMANENT, TRANSIENT, ErrorKind, ImageE
 from photomgr.core.imaging.files import FileTooLargeError, NotRegularFileError, open_photo_file
 from photomgr.core.imaging.formats import HEAD_SIZE, sniff_format
 from photomgr.core.imaging.metadata import PhotoMetadata
-from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.imaging.thumbnails import ThumbnailCache, make_thumbnail
 from photomgr.core.scanning.hashing import hash_stream
 from photomgr.core.scanning.walker import FileEntry
+from photomgr.core.search.fingerprint import KIND, phash, to_signed
 
 # Extensions that promise an image. A file with one of these that is not an image is
 # reported as a bad photo; any other non-image file (README.txt, .mp4) is simply not a photo.
@@ -53,6 +54,7 @@ class Analyzed:
     error: str | None = None
     prepared: object | None = None  # model input, when a `prepare` function was given
     error_kind: ErrorKind | None = None  # for "bad": is it worth trying again next scan?
+    fingerprint: tuple[str, int] | None = None  # (kind, signed value) of a new thumbnail's pHash
 
 
 def analyze_file(
@@ -114,13 +116,17 @@ def _analyze_open(entry: FileEntry, fh: BinaryIO, thumbnails: ThumbnailCache,
         return Analyzed(entry, "bad", content_hash=content_hash, error=str(exc),
                         error_kind=exc.kind)
 
+    fingerprint = None
     try:
         if not thumbnails.exists(content_hash):
-            thumbnails.save(content_hash, decoded.image)
+            thumb = make_thumbnail(decoded.image, thumbnails.size)
+            thumbnails.save(content_hash, thumb)  # already small: saved as it is
+            # its pHash while it is in memory: Duplicates then never decodes 100k thumbnails
+            fingerprint = (KIND, to_signed(phash(thumb)))
         prepared = prepare(decoded.image) if prepare is not None else None
     except Exception as exc:  # a bad file is data: the scan must go on
         # A full disk or a lost thumbnail folder is the machine's state, not the photo's.
         return Analyzed(entry, "bad", content_hash=content_hash, error_kind=os_error_kind(exc),
                         error=f"could not make a thumbnail: {type(exc).__name__}: {exc}")
     return Analyzed(entry, "photo", content_hash=content_hash, metadata=decoded.metadata,
-                    prepared=prepared)
+                    prepared=prepared, fingerprint=fingerprint)

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from photomgr.core.imaging.errors import PERMANENT, TRANSIENT
 from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.photos import KnownPhoto, PhotoRecord, PhotoStore
 from photomgr.core.pipeline.analyze import IMAGE_EXTENSIONS, Analyzed, analyze_file, promises_image
 from photomgr.core.pipeline.lookahead import lookahead_map
@@ -297,6 +298,8 @@ class _Batch:
                                                     self.moved_ids, self.report)
                     if photo_id is not None and result.prepared is not None:
                         to_embed.append((photo_id, result.prepared))
+                FingerprintStore(self.scanner.store.conn).add(
+                    (r.content_hash, *r.fingerprint) for r in results if r.fingerprint and r.content_hash)
         # The model runs outside the scan's transaction: the sink commits its own short ones.
         if embed and self.sink is not None:
             for photo_id, prepared in to_embed:

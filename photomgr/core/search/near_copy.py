@@ -30,6 +30,7 @@ Inputs are the library's thumbnails, never the originals.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,6 +195,8 @@ class NearCopyCheck:
     `load` gives a photo's image by id (the library's thumbnail) or None when it has none; a
     photo without one is simply not verified. The last `max_probes` probes are kept (one probe
     with its templates for a few shapes is ~1 MB; Duplicates checks thousands of photos).
+    Thread-safe: Duplicates checks pairs from a thread pool (two threads may both make the
+    same probe or template set; one of them is kept, nothing is wrong).
     """
 
     def __init__(self, load: Callable[[int], Image.Image | None],
@@ -202,16 +205,19 @@ class NearCopyCheck:
         self.threshold = threshold
         self.max_probes = max_probes
         self._probes: OrderedDict[int, CopyProbe | None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def probe(self, photo_id: int) -> CopyProbe | None:
-        if photo_id in self._probes:
-            self._probes.move_to_end(photo_id)
-            return self._probes[photo_id]
-        image = self._load(photo_id)
+        with self._lock:
+            if photo_id in self._probes:
+                self._probes.move_to_end(photo_id)
+                return self._probes[photo_id]
+        image = self._load(photo_id)  # outside the lock: loading is most of the work
         made = None if image is None else CopyProbe.of(image)
-        self._probes[photo_id] = made
-        while len(self._probes) > self.max_probes:
-            self._probes.popitem(last=False)
+        with self._lock:
+            self._probes[photo_id] = made
+            while len(self._probes) > self.max_probes:
+                self._probes.popitem(last=False)
         return made
 
     def similarity(self, a: int, b: int) -> float | None:

@@ -6,7 +6,10 @@ threshold, which photos take part, the fingerprints and the verification all liv
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +21,15 @@ from photomgr.core.library import gallery
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD
-from photomgr.core.search.duplicates import duplicate_groups
+from photomgr.core.search.duplicates import DuplicateStats, duplicate_groups
 from photomgr.core.search.fingerprint import KIND, from_signed, phash, to_signed
 from photomgr.core.search.near_copy import METHOD, NearCopyCheck
 
-__all__ = ["DUPLICATE_THRESHOLD", "library_copy_check", "library_duplicates", "library_fingerprints"]
+__all__ = ["DUPLICATE_THRESHOLD", "DuplicateStats", "library_copy_check", "library_duplicates",
+           "library_fingerprints"]
+
+# Threads for the near-copy checks of a first run (numpy's FFTs and Pillow release the GIL).
+CHECK_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None) -> Image.Image | None:
@@ -52,8 +59,9 @@ def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path) -> NearC
 
 def library_fingerprints(conn: sqlite3.Connection, thumbnails_root: Path,
                          hashes: dict[int, str]) -> dict[int, int]:
-    """Fingerprint (unsigned 64-bit) by photo id for these photos; those not stored yet are made
-    from their thumbnails and stored (a photo without a thumbnail has none)."""
+    """Fingerprint (unsigned 64-bit) by photo id for these photos. The scanner stores one with
+    every thumbnail it writes; those of older libraries are made here from the cached
+    thumbnails, once, and stored (a photo without a thumbnail has none)."""
     store = FingerprintStore(conn)
     known = store.get(KIND)
     cache = ThumbnailCache(thumbnails_root)
@@ -69,18 +77,25 @@ def library_fingerprints(conn: sqlite3.Connection, thumbnails_root: Path,
 
 def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, ids: np.ndarray,
                        vectors: np.ndarray, index: VectorIndex | None,
-                       threshold: float = DUPLICATE_THRESHOLD) -> list[list[int]]:
+                       threshold: float = DUPLICATE_THRESHOLD, *, workers: int = CHECK_WORKERS,
+                       stats: DuplicateStats | None = None) -> list[list[int]]:
     """Groups of duplicate photo ids (see duplicate_groups) among the photos with these image
     vectors that are present and readable. Without `thumbnails_root`, only identical and
-    near-identical photos are grouped (no fingerprints, no verification)."""
+    near-identical photos are grouped (no fingerprints, no verification). `index`: the
+    library's FAISS index, searched for a big library's neighbours. Every near-copy check made
+    is stored: a later run checks only pairs it has not seen (`workers` threads check them).
+    `stats`, when given, gets the phases' seconds ("fingerprints" among them) and counts."""
+    stats = stats if stats is not None else DuplicateStats()
+    started = time.perf_counter()
     hashes_by_id = gallery.content_hashes(conn)
     ids = np.asarray(ids, np.int64)
     keep = np.array([int(i) in hashes_by_id for i in ids], bool)
     ids, vectors = ids[keep], np.asarray(vectors)[keep]
     hashes = [hashes_by_id[int(i)] or "" for i in ids]
     if thumbnails_root is None or len(ids) == 0:
-        return duplicate_groups(ids, hashes, vectors, threshold, index)
-    by_id = library_fingerprints(conn, thumbnails_root, {int(i): h for i, h in zip(ids, hashes, strict=True)})
+        return duplicate_groups(ids, hashes, vectors, threshold, index, stats=stats)
+    hash_of = {int(i): h for i, h in zip(ids, hashes, strict=True)}
+    by_id = library_fingerprints(conn, thumbnails_root, hash_of)
     fingerprints = np.array([by_id.get(int(i), 0) for i in ids], np.uint64)
     instances = None
     if index is not None:
@@ -90,10 +105,11 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
     check = library_copy_check(conn, thumbnails_root)
     store = FingerprintStore(conn)
     known = store.checks(METHOD)
+    stats.timed("fingerprints", started)
     made: list[tuple[str, str, float]] = []
-    hash_of = {int(i): h for i, h in zip(ids, hashes, strict=True)}
+    made_lock = threading.Lock()
 
-    def verify(a: int, b: int) -> bool:
+    def verify(a: int, b: int) -> bool:  # called from `workers` threads
         key = tuple(sorted((hash_of[a], hash_of[b])))
         score = known.get(key)  # type: ignore[arg-type]
         if score is None:
@@ -102,11 +118,13 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
                 return False
             score = got
             if key[0]:
-                made.append((key[0], key[1], score))
+                with made_lock:
+                    made.append((key[0], key[1], score))
         return score >= check.threshold
 
     try:
         return duplicate_groups(ids, hashes, vectors, threshold, index, fingerprints=fingerprints,
-                                instances=instances, verify=verify)
+                                instances=instances, verify=verify, workers=workers, stats=stats)
     finally:
+        stats.checked = len(made)
         store.put_checks(METHOD, made)

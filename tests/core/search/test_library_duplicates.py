@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library.database import Library
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.search import near_copy
+from photomgr.core.search.fingerprint import KIND, from_signed, hamming, phash
 from photomgr.core.services.indexing import index_folders
-from photomgr.core.services.near_copies import library_duplicates
+from photomgr.core.services.near_copies import library_duplicates, library_fingerprints
 from tests.core.search.test_near_copy import scene
 
 
@@ -32,6 +34,15 @@ def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypat
     with Library(tmp_path / "lib") as library:
         index_folders(library, [folder])  # photos and thumbnails, no model
         id_of = {Path(p).name: int(i) for i, p in library.conn.execute("SELECT id, path FROM photos")}
+        # the scanner stored each new thumbnail's fingerprint: Duplicates decodes none of them
+        stored = FingerprintStore(library.conn).get(KIND)
+        cache = ThumbnailCache(library.paths.thumbnails)
+        hashes = dict(library.conn.execute("SELECT path, content_hash FROM photos"))
+        assert set(stored) == set(hashes.values())
+        for content_hash, value in stored.items():
+            image = cache.load(content_hash)
+            assert image is not None  # the lazy fallback (older libraries) hashes the JPEG
+            assert hamming(np.array([from_signed(value)]), np.array([phash(image)]))[0] <= 2
         ids = np.array(sorted(id_of.values()), np.int64)
         rng = np.random.default_rng(0)
         vectors = unit(rng.standard_normal((len(ids), 32)))
@@ -67,3 +78,26 @@ def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypat
         assert calls == []  # every pair answered from the stored checks
         # without thumbnails (the check is off): identical and near-identical photos only
         assert library_duplicates(library.conn, None, ids, vectors, index) == []
+
+
+def test_an_older_library_gets_its_fingerprints_from_the_cached_thumbnails(tmp_path: Path) -> None:
+    """A library indexed before the scanner stored fingerprints: the first Duplicates run makes
+    them from the thumbnails (and stores them), the same values the scanner would have stored
+    up to the JPEG round trip."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(1, 4):
+        scene(seed).save(folder / f"p{seed}.jpg", quality=90)
+    with Library(tmp_path / "lib") as library:
+        index_folders(library, [folder])
+        store = FingerprintStore(library.conn)
+        from_scan = store.get(KIND)
+        library.conn.execute("DELETE FROM fingerprints")  # as before migration 8's data existed
+        assert store.get(KIND) == {}
+        hashes = dict(library.conn.execute("SELECT id, content_hash FROM photos"))
+        made = library_fingerprints(library.conn, library.paths.thumbnails, hashes)
+        assert set(made) == set(hashes)
+        again = store.get(KIND)
+        assert set(again) == set(from_scan)
+        for h, value in again.items():
+            assert hamming(np.array([from_signed(value)]), np.array([from_signed(from_scan[h])]))[0] <= 2
