@@ -1,27 +1,33 @@
 """Duplicates: crops, resizes and re-saves grouped (Caltech dev), and the cost at 100,000 photos.
 
-    python -m bench.bench_duplicates [--workdir DIR] [--fit] [--size 100000] [--skip-photos]
+    python -m bench.bench_duplicates [--workdir DIR] [--fit] [--size 100000] [--dim 512]
+                                     [--rounds 3] [--skip-photos]
 
 Part 1 (needs ../shared/photos): the Caltech dev library with synthetic copies of 150 photos
 (bench/copy_pairs.py, the same library as bench_near_copy), Duplicates through the app's
 `library_duplicates`. --fit prints the proposal constants of photomgr/core/search/duplicates.py
 as fitted on the FIT pairs; the report (REPORT pairs, shipped constants) gives the pairs that
-end up in one group, the groups that are not copies, and the time.
+end up in one group, the groups that are not copies, and the phases of a first run (no stored
+checks; one thread, then the app's thread pool) and of repeat runs (medians).
 
 Part 2 (synthetic): --size photos with clustered image vectors (bench_similar.clustered),
-instance vectors and fingerprints, 1% of them with a planted copy; times `duplicate_groups`
-(proposals, range search, union-find) with a verification that answers from the planted truth,
-and counts the verifications the near-copy check would run.
+instance vectors and fingerprints, 1% of them with a planted copy; the phases of
+`duplicate_groups` (the library's FAISS index searched for neighbours, proposals, union-find)
+with a verification that answers from the planted truth, as a repeat run answers from the
+stored checks; the first run's checks are projected from part 1's rate and cost per pair.
+Every time comes with the load average it was measured at (other jobs share the cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +35,19 @@ import numpy as np
 from bench.bench_similar import clustered
 from bench.common import machine, shared_photos
 from bench.copy_pairs import Pair, build_library, caltech_root, copy_components, split
+from photomgr.core.imaging.decode import decode_photo
+from photomgr.core.imaging.thumbnails import ThumbnailCache, make_thumbnail
 from photomgr.core.index.vector_index import VectorIndex, normalized
 from photomgr.core.library import gallery
+from photomgr.core.library.database import Library
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.search import duplicates
-from photomgr.core.search.duplicates import _neighbour_pairs, copy_proposals, duplicate_groups
-from photomgr.core.search.fingerprint import close_pairs, hamming
+from photomgr.core.search.duplicates import DuplicateStats, _neighbour_pairs, copy_proposals, duplicate_groups
+from photomgr.core.search.fingerprint import KIND, close_pairs, from_signed, hamming, phash, to_signed
 from photomgr.core.services.near_copies import (
+    CHECK_WORKERS,
     DUPLICATE_THRESHOLD,
-    library_copy_check,
     library_duplicates,
     library_fingerprints,
 )
@@ -48,10 +57,52 @@ PHASH_MARGIN = 2  # bits above the worst FIT re-save / resize
 # Proposals the vector rule may make per photo: each costs one near-copy check (~5-30 ms, once:
 # results are stored), so 0.25 per photo is ~25,000 checks the first time at 100,000 photos.
 PROPOSAL_BUDGET = 0.25
+PHASES = ("fingerprints", "index", "neighbours", "proposals", "verification", "grouping")
 
 
-def photos_part(workdir: Path, do_fit: bool) -> float | None:
-    """Part 1; returns the measured verification cost in ms per pair (None when skipped)."""
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def phase_line(runs: list[DuplicateStats]) -> str:
+    """Median seconds per phase over runs (phases a run did not have are left out)."""
+    parts = []
+    for phase in PHASES:
+        values = [r.seconds[phase] for r in runs if phase in r.seconds]
+        if values:
+            parts.append(f"{phase} {statistics.median(values):.2f} s")
+    total = statistics.median(sum(r.seconds.values()) for r in runs)
+    return f"{total:.2f} s = " + ", ".join(parts)
+
+
+@dataclass
+class RealCosts:
+    checks_per_photo: float  # pairs a first run compares on pixels, per photo
+    check_ms: float  # wall ms per pair compared in a first run (the app's thread pool)
+    lazy_ms: float  # fingerprint of an older library's photo: thumbnail decode + pHash
+    scan_ms: float  # fingerprint made at indexing: pHash of the thumbnail in memory
+
+
+def fingerprint_costs(library: Library) -> tuple[float, float, str]:
+    """(ms per photo lazily from the JPEG thumbnail, ms per photo at indexing from the thumbnail
+    in memory, how far apart the two fingerprints are), on 300 photos."""
+    cache = ThumbnailCache(library.paths.thumbnails)
+    rows = library.conn.execute("SELECT path, content_hash FROM photos WHERE content_hash IS NOT NULL "
+                                "ORDER BY id LIMIT 300").fetchall()
+    started = time.perf_counter()
+    lazy = [phash(im) if (im := cache.load(h)) is not None else 0 for _, h in rows]
+    lazy_ms = 1000 * (time.perf_counter() - started) / len(rows)
+    thumbs = [make_thumbnail(decode_photo(Path(path)).image) for path, _ in rows]  # as the scanner
+    started = time.perf_counter()
+    at_scan = [phash(t) for t in thumbs]
+    scan_ms = 1000 * (time.perf_counter() - started) / len(rows)
+    dist = hamming(np.array(lazy, np.uint64), np.array(at_scan, np.uint64))
+    return lazy_ms, scan_ms, (f"made at indexing vs from the JPEG thumbnail: mean {dist.mean():.2f} bits "
+                              f"apart, {int((dist == 0).sum())}/{len(dist)} equal, max {dist.max()}")
+
+
+def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
+    """Part 1; returns the first run's costs for the projection of part 2 (None when skipped)."""
     shared = shared_photos()
     root = caltech_root(shared)
     if not (root / "labels.csv").is_file():
@@ -68,16 +119,18 @@ def photos_part(workdir: Path, do_fit: bool) -> float | None:
     copies_of = copy_components(root, pairs)
     fit_pairs, report_pairs = split(pairs)
     row_of = {int(i): r for r, i in enumerate(matrix.ids)}
+    n = len(matrix.ids)
 
     def name(pid: int) -> str:
         path = Path(path_of[pid])
         return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
 
-    started = time.perf_counter()
     hashes = {pid: h for pid, h in gallery.content_hashes(conn).items() if h}
     fps = library_fingerprints(conn, library.paths.thumbnails, hashes)
-    print(f"fingerprints of {len(fps):,} photos made and stored in {time.perf_counter() - started:.1f} s "
-          "(once; later runs read them)")
+    lazy_ms, scan_ms, agreement = fingerprint_costs(library)
+    print(f"fingerprints ({load()}): {scan_ms:.2f} ms a photo at indexing (pHash of the thumbnail "
+          f"in memory), {lazy_ms:.2f} ms a photo for an older library (thumbnail decoded, once); "
+          f"{agreement}")
     fingerprints = np.array([fps.get(int(i), 0) for i in matrix.ids], np.uint64)
     got = index.instance_rows(matrix.ids)
     assert got is not None
@@ -85,24 +138,33 @@ def photos_part(workdir: Path, do_fit: bool) -> float | None:
     vecs = normalized(matrix.image)
     if do_fit:
         fit(fit_pairs, id_of, row_of, fingerprints, instances, vecs, index, matrix.ids)
+    ivf_agreement(matrix.ids, vecs, fingerprints, instances)
 
-    FingerprintStore(conn).forget_checks()  # time the first run as a user meets it
-    timings = []
-    for _ in range(2):
-        started = time.perf_counter()
-        groups = library_duplicates(conn, library.paths.thumbnails, matrix.ids, matrix.image, index)
-        timings.append(time.perf_counter() - started)
-    proposals = copy_proposals(matrix.ids, vecs, index if len(vecs) > duplicates.DENSE_LIMIT else None,
-                               fingerprints, instances)
-    check = library_copy_check(conn, library.paths.thumbnails)
-    picked = np.random.default_rng(0).choice(len(proposals), min(200, len(proposals)), replace=False)
-    sample = proposals[picked]
-    started = time.perf_counter()
-    for a, b in sample.tolist():
-        check.similarity(int(matrix.ids[a]), int(matrix.ids[b]))
-    ms_per_pair = 1000 * (time.perf_counter() - started) / max(1, len(sample))
+    store = FingerprintStore(conn)
+    first: dict[int, DuplicateStats] = {}
+    for workers in sorted({1, CHECK_WORKERS}):
+        store.forget_checks()  # time the first run as a user meets it
+        first[workers] = DuplicateStats()
+        at = load()
+        groups = library_duplicates(conn, library.paths.thumbnails, matrix.ids, matrix.image, index,
+                                    workers=workers, stats=first[workers])
+        print(f"first run, {workers} thread{'s' if workers > 1 else ''} ({at}): "
+              f"{phase_line([first[workers]])}; {first[workers].checked} pairs compared on pixels")
+    repeats = []
+    at = load()
+    for _ in range(rounds):
+        repeats.append(DuplicateStats())
+        library_duplicates(conn, library.paths.thumbnails, matrix.ids, matrix.image, index, stats=repeats[-1])
+    print(f"repeat run, median of {rounds} ({at}): {phase_line(repeats)}; "
+          f"{repeats[-1].checked} pairs compared on pixels")
+    run = first[CHECK_WORKERS]
+    check_ms = 1000 * run.seconds["verification"] / max(1, run.checked)
+    print(f"first run: {run.proposed} pairs proposed ({run.proposed / n:.3f} a photo), "
+          f"{run.verified} verified (the others already grouped), {run.checked} compared on pixels, "
+          f"{run.copies} copies; {check_ms:.1f} ms a pair with {CHECK_WORKERS} threads, "
+          f"{1000 * first[1].seconds['verification'] / max(1, first[1].checked):.1f} ms with 1")
 
-    group_of = {pid: n for n, g in enumerate(groups) for pid in g}
+    group_of = {pid: k for k, g in enumerate(groups) for pid in g}
     together: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for p in report_pairs:
@@ -120,7 +182,7 @@ def photos_part(workdir: Path, do_fit: bool) -> float | None:
         else:
             unknown += 1
             print("  group not (only) of known copies: " + ", ".join(name(pid) for pid in g))
-    print(f"REPORT: {len(report_pairs)} pairs; library {len(matrix.ids):,} photos; "
+    print(f"REPORT: {len(report_pairs)} pairs; library {n:,} photos; "
           f"{len(groups)} groups, {sum(map(len, groups))} photos")
     print("| pairs | in one group |")
     print("|---|---:|")
@@ -128,11 +190,23 @@ def photos_part(workdir: Path, do_fit: bool) -> float | None:
         print(f"| {kind} | {together[kind]}/{total[kind]} |")
     print(f"| all | {sum(together.values())}/{len(report_pairs)} |")
     print(f"groups with photos of different classes: {mixed}; other groups not of known copies: {unknown}")
-    print(f"Duplicates end to end: {timings[0]:.1f} s, again {timings[1]:.1f} s; {len(proposals)} pairs "
-          f"proposed for the near-copy check ({len(proposals) / len(matrix.ids):.3f} per photo), "
-          f"{ms_per_pair:.1f} ms per pair checked (mean of {len(sample)} pairs, fresh probes)")
     library.close()
-    return ms_per_pair
+    return RealCosts(run.checked / n, check_ms, lazy_ms, scan_ms)
+
+
+def ivf_agreement(ids: np.ndarray, vecs: np.ndarray, fingerprints: np.ndarray, instances: np.ndarray) -> None:
+    """The big-library path (an IVF index searched at SEARCH_NPROBE) on these real vectors:
+    how many of the exact path's proposals and near-identical pairs it still finds."""
+    index = VectorIndex.build(ids, vecs, "m", "", exact_limit=0)
+    exact = copy_proposals(ids, vecs, None, fingerprints, instances)
+    approx = copy_proposals(ids, vecs, index, fingerprints, instances)
+    same = len({tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()})
+    near_exact = _neighbour_pairs(None, ids, vecs, 1)
+    near_ivf = _neighbour_pairs(index, ids, vecs, 1)
+    first = int((near_exact[0][:, 1] == near_ivf[0][:, 1]).sum()) if len(near_ivf[0]) == len(ids) else -1
+    print(f"IVF path on these vectors ({index.kind}, nprobe {duplicates.SEARCH_NPROBE} of "
+          f"{index.nprobe} tuned): {same}/{len(exact)} exact proposals found ({len(approx)} made); "
+          f"nearest neighbour the exact one for {first}/{len(ids)} photos")
 
 
 def fit(pairs: list[Pair], id_of: dict[str, int], row_of: dict[int, int], fingerprints: np.ndarray,
@@ -169,9 +243,8 @@ def fit(pairs: list[Pair], id_of: dict[str, int], row_of: dict[int, int], finger
           f"proposals (unlimited, the best rule finds {max(r[0] for r in results)})")
 
 
-def synthetic_part(n: int, ms_per_pair: float | None, rounds: int) -> None:
+def synthetic_part(n: int, dim: int, costs: RealCosts | None, rounds: int) -> None:
     rng = np.random.default_rng(0)
-    dim = 1280
     started = time.perf_counter()
     vectors = clustered(n, dim)
     copies = rng.choice(n, n // 100, replace=False)
@@ -190,34 +263,60 @@ def synthetic_part(n: int, ms_per_pair: float | None, rounds: int) -> None:
     fingerprints[resaves] = fingerprints[originals[: len(resaves)]] ^ flips
     ids = np.arange(1, n + 1, dtype=np.int64)
     truth = {(int(ids[a]), int(ids[b])) for a, b in zip(copies, originals, strict=True)}
-    print(f"\nsynthetic: {n:,} photos, {len(copies):,} planted copies, data in "
+    print(f"\nsynthetic: {n:,} photos x {dim}, {len(copies):,} planted copies, data in "
           f"{time.perf_counter() - started:.1f} s")
+    at = load()
     started = time.perf_counter()
     index = VectorIndex.build(ids, vectors, "bench", "", instance=instances)
-    print(f"  index (the library already has it): {index.kind}, built in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(f"  the library's FAISS index (Find similar's, already on disk in a library): {index.kind}, "
+          f"built in {time.perf_counter() - started:.1f} s ({at})")
     centred = index.instance_rows(ids)
     assert centred is not None
-    checked = []
+    with tempfile.TemporaryDirectory() as tmp, Library(Path(tmp) / "lib") as library:
+        store = FingerprintStore(library.conn)
+        keys = [f"{i:064x}" for i in range(n)]
+        store.put_many(KIND, [(k, to_signed(int(v))) for k, v in zip(keys, fingerprints, strict=True)])
+        read = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            known = store.get(KIND)
+            np.array([from_signed(known[k]) for k in keys], np.uint64)
+            read.append(time.perf_counter() - started)
+    checked: list[tuple[int, int]] = []
 
     def verify(a: int, b: int) -> bool:
         checked.append((a, b))
         return (a, b) in truth or (b, a) in truth
 
-    times = []
-    for _ in range(rounds):
-        checked.clear()
-        started = time.perf_counter()
-        groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index,
-                                  fingerprints=fingerprints, instances=centred[0], verify=verify)
-        times.append(time.perf_counter() - started)
-    found = sum(1 for g in groups for a in g for b in g if (a, b) in truth)
-    verify_s = f"{len(checked) * ms_per_pair / 1000:.1f} s" if ms_per_pair else "(part 1 skipped)"
-    print(f"| photos | duplicates, without the pixel checks (median of {rounds}) | pairs checked | "
-          f"pixel checks at {ms_per_pair or 0:.1f} ms | planted copies grouped |")
-    print("|---:|---:|---:|---:|---:|")
-    print(f"| {n:,} | {statistics.median(times):.1f} s | {len(checked):,} | {verify_s} | "
-          f"{found}/{len(truth)} |")
+    runs: dict[str, list[DuplicateStats]] = {}
+    found = 0
+    at = load()
+    for r in range(rounds):
+        for given in (index, None):
+            checked.clear()
+            stats = DuplicateStats()
+            stats.seconds["fingerprints"] = read[r]
+            groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, given,
+                                      fingerprints=fingerprints, instances=centred[0], verify=verify,
+                                      stats=stats)
+            offered = "the library's index given" if given is not None else "no index given"
+            runs.setdefault(f"{offered}, neighbours from: {stats.neighbours_from}", []).append(stats)
+            found = sum(1 for g in groups for a in g for b in g if (a, b) in truth)
+    print(f"  ({at} at the start, {load()} at the end; medians of {rounds})")
+    for source, stats_list in runs.items():
+        print(f"  Duplicates, {source}: {phase_line(stats_list)}")
+    print(f"  planted copies grouped: {found}/{len(truth)}; pairs verified: {len(checked):,} "
+          f"(the synthetic fingerprints and instance vectors propose only planted pairs)")
+    repeat = statistics.median(sum(r.seconds.values()) for r in next(iter(runs.values())))
+    if costs is None:
+        print("  first run: part 1 skipped, no measured check cost to project it with")
+        return
+    checks = costs.checks_per_photo * n
+    print(f"  projected at 100 % of part 1's rates: a first run compares {checks:,.0f} pairs "
+          f"({costs.checks_per_photo:.3f} a photo) at {costs.check_ms:.1f} ms = "
+          f"{checks * costs.check_ms / 1000:.0f} s on top of the {repeat:.1f} s above, once "
+          f"(stored); an older library also makes {n:,} fingerprints once at {costs.lazy_ms:.2f} ms = "
+          f"{n * costs.lazy_ms / 1000:.0f} s (at indexing: {costs.scan_ms:.2f} ms a photo)")
 
 
 def main() -> int:
@@ -225,14 +324,17 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="copies and library (reused when present)")
     ap.add_argument("--fit", action="store_true", help="print the proposal constants fitted on FIT")
     ap.add_argument("--size", type=int, default=100_000, help="photos in the synthetic part")
+    ap.add_argument("--dim", type=int, default=512, help="image vector size in the synthetic part "
+                    "(512: CLIP ViT-B-32; the offline default model's is 1280)")
     ap.add_argument("--skip-photos", action="store_true", help="only the synthetic part")
-    ap.add_argument("--rounds", type=int, default=1, help="timed runs of the synthetic part (median)")
+    ap.add_argument("--rounds", type=int, default=3, help="timed repeat runs (median)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    ms = None
+    costs = None
     if not args.skip_photos:
-        ms = photos_part(args.workdir or Path(tempfile.mkdtemp(prefix="photomgr-bench-dup-")), args.fit)
-    synthetic_part(args.size, ms, args.rounds)
+        costs = photos_part(args.workdir or Path(tempfile.mkdtemp(prefix="photomgr-bench-dup-")),
+                            args.fit, args.rounds)
+    synthetic_part(args.size, args.dim, costs, args.rounds)
     return 0
 
 

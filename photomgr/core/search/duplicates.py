@@ -83,15 +83,34 @@ class UnionFind:
         self.size[ra] += self.size[rb]
 
 
-def _dense_pairs(vectors: np.ndarray, threshold: float) -> np.ndarray:
-    """(k, 2) row pairs i < j with cosine >= threshold, by blocks of exact products."""
-    found = []
-    for start in range(0, len(vectors), BLOCK):
-        sims = vectors[start:start + BLOCK] @ vectors[start:].T  # only the upper triangle's columns
+def _dense_pairs(vecs: np.ndarray, threshold: float,
+                 neighbours: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Exact, by blocks of dense products, in one pass: (k, 2) row pairs i < j with cosine >=
+    threshold, and each photo's `neighbours` nearest as _neighbour_pairs gives them."""
+    n = len(vecs)
+    k = min(neighbours, n - 1)
+    found, rows_out, cols_out, sims_out, ranks_out = [], [], [], [], []
+    for start in range(0, n, BLOCK):
+        sims = vecs[start:start + BLOCK] @ vecs.T
+        block = np.arange(len(sims))
+        sims[block, block + start] = -np.inf  # a photo is not its own neighbour
         r, c = np.nonzero(sims >= threshold)
-        keep = c > r  # c is offset by `start` like r, so this is j > i
-        found.append(np.stack([r[keep] + start, c[keep] + start], axis=1))
-    return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+        keep = c > r + start
+        found.append(np.stack([r[keep] + start, c[keep]], axis=1))
+        if k > 0:
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            top_sims = np.take_along_axis(sims, top, axis=1)
+            order = np.argsort(-top_sims, axis=1, kind="stable")
+            rows_out.append(np.repeat(block + start, k))
+            cols_out.append(np.take_along_axis(top, order, axis=1).reshape(-1))
+            sims_out.append(np.take_along_axis(top_sims, order, axis=1).reshape(-1))
+            ranks_out.append(np.tile(np.arange(k), len(sims)))
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+    if not rows_out:
+        return pairs, (np.zeros((0, 2), np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64))
+    near = np.stack([np.concatenate(rows_out), np.concatenate(cols_out)], axis=1).astype(np.int64)
+    return pairs, (near, np.concatenate(sims_out).astype(np.float32),
+                   np.concatenate(ranks_out).astype(np.int64))
 
 
 def _neighbour_pairs(index: VectorIndex | None, ids: np.ndarray, vecs: np.ndarray,
@@ -254,7 +273,7 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
         neighbours = None
         if n <= DENSE_LIMIT:
             stats.neighbours_from = "exact"
-            pairs = _dense_pairs(vecs, threshold)
+            pairs, neighbours = _dense_pairs(vecs, threshold, PROPOSE_NEIGHBOURS)
             search = None
         else:
             search, stats.neighbours_from = search_index(ids, vecs, index)

@@ -7,7 +7,7 @@ import pytest
 
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.search import duplicates
-from photomgr.core.search.duplicates import UnionFind, duplicate_groups
+from photomgr.core.search.duplicates import DuplicateStats, UnionFind, duplicate_groups
 
 
 def unit(rng: np.random.Generator, n: int, dim: int = 64) -> np.ndarray:
@@ -66,10 +66,32 @@ def test_index_path_finds_the_same_groups_as_dense(monkeypatch: pytest.MonkeyPat
     hashes = [f"h{i}" for i in range(3000)]
     dense = duplicate_groups(ids, hashes, vectors, 0.95)
     assert {tuple(g) for g in dense} == pairs
-    monkeypatch.setattr(duplicates, "DENSE_LIMIT", 100)  # force the range-search path
-    assert duplicate_groups(ids, hashes, vectors, 0.95) == dense  # builds its own IVF index
+    monkeypatch.setattr(duplicates, "DENSE_LIMIT", 100)  # force the index path
+    stats = DuplicateStats()
+    assert duplicate_groups(ids, hashes, vectors, 0.95, stats=stats) == dense
+    assert stats.neighbours_from == "temporary IVF" and stats.seconds["index"] > 0
+    # the library's own IVF index (Find similar's) is searched, no second index is built
     index = VectorIndex.build(ids, vectors, "m", "fp", exact_limit=500)
-    assert duplicate_groups(ids, hashes, vectors, 0.95, index=index) == dense
+    stats = DuplicateStats()
+    assert duplicate_groups(ids, hashes, vectors, 0.95, index=index, stats=stats) == dense
+    assert stats.neighbours_from == "library index"
+    # an exact library index (Find similar searches up to ~50k x 512 exactly) would cost N x N
+    exact = VectorIndex.build(ids, vectors, "m", "fp")
+    stats = DuplicateStats()
+    assert duplicate_groups(ids, hashes, vectors, 0.95, index=exact, stats=stats) == dense
+    assert stats.neighbours_from == "temporary IVF"
+
+
+def test_the_library_index_may_hold_other_photos(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Duplicates leaves out missing photos, which Find similar's index still holds: their
+    hits are dropped, the others still pair up."""
+    ids, vectors, pairs = make_library(3000, 40)
+    monkeypatch.setattr(duplicates, "DENSE_LIMIT", 100)
+    index = VectorIndex.build(ids, vectors, "m", "fp", exact_limit=500)
+    keep = np.arange(3000) % 7 != 0
+    groups = duplicate_groups(ids[keep], [""] * int(keep.sum()), vectors[keep], 0.95, index=index)
+    kept = set(ids[keep].tolist())
+    assert {tuple(g) for g in groups} == {p for p in pairs if set(p) <= kept}
 
 
 def test_union_find() -> None:
@@ -125,3 +147,34 @@ def test_fingerprints_propose_a_resave_whatever_its_vectors() -> None:
     groups = duplicate_groups(ids, [""] * 30, vectors, 0.95, fingerprints=fingerprints,
                               verify=lambda a, b: {a, b} == {3, 7})
     assert groups == [[3, 7]]
+
+
+def test_checks_in_a_thread_pool_group_as_one_thread_does_and_skip_joined_pairs() -> None:
+    """Proposals: a burst A, B, C whose fingerprints are all within a few bits (three pairs)
+    and two look-alikes; `verify` accepts the burst. With 2 threads the groups are the same,
+    and the third pair of the burst is verified only when its batch came before the join."""
+    rng = np.random.default_rng(6)
+    vectors = unit(rng, 200)
+    fingerprints = rng.integers(1, 2**62, 200).astype(np.uint64)
+    fingerprints[11] = fingerprints[10] ^ np.uint64(0b1)
+    fingerprints[12] = fingerprints[10] ^ np.uint64(0b10)
+    fingerprints[51] = fingerprints[50] ^ np.uint64(0b100)
+    copies = {frozenset((10, 11)), frozenset((10, 12)), frozenset((11, 12))}
+    ids = np.arange(200)
+    results = []
+    for workers in (1, 2):
+        stats = DuplicateStats()
+        seen: list[tuple[int, int]] = []
+
+        def verify(a: int, b: int, seen: list[tuple[int, int]] = seen) -> bool:
+            seen.append((a, b))
+            return frozenset((a, b)) in copies
+
+        groups = duplicate_groups(ids, [""] * 200, vectors, 0.95, fingerprints=fingerprints,
+                                  verify=verify, workers=workers, stats=stats)
+        assert stats.proposed == 4 and stats.verified == len(seen)
+        assert stats.copies == sum(frozenset(p) in copies for p in seen)
+        results.append(groups)
+        if workers == 1:  # one at a time: (11, 12) comes after 10~11 and 10~12 joined
+            assert len(seen) == 3
+    assert results[0] == results[1] == [[10, 11, 12]]
