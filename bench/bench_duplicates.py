@@ -72,7 +72,8 @@ def phase_line(runs: list[DuplicateStats]) -> str:
         if values:
             parts.append(f"{phase} {statistics.median(values):.2f} s")
     total = statistics.median(sum(r.seconds.values()) for r in runs)
-    return f"{total:.2f} s = " + ", ".join(parts)
+    cpu = statistics.median(r.cpu_seconds for r in runs)
+    return f"{total:.2f} s (CPU {cpu:.2f} s) = " + ", ".join(parts)
 
 
 @dataclass

@@ -204,6 +204,9 @@ class DuplicateStats:
     check had to look at (the first run's cost; later runs answer from stored checks)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # the process's CPU time over the run: under other jobs' load it
+    # says more than wall time (all threads counted; an idle machine runs it over its cores)
+    _cpu_started: float | None = field(default=None, repr=False)
     neighbours_from: str = ""  # "exact", "library index" or "temporary IVF"
     proposed: int = 0  # pairs proposed for the near-copy check
     verified: int = 0  # of those, sent to `verify` (the others were already in one group)
@@ -214,6 +217,17 @@ class DuplicateStats:
         now = time.perf_counter()
         self.seconds[phase] = self.seconds.get(phase, 0.0) + now - started
         return now
+
+    def start(self) -> float:
+        """Start counting CPU time (unless a caller already did); returns the wall clock."""
+        if self._cpu_started is None:
+            self._cpu_started = time.process_time()
+        return time.perf_counter()
+
+    def stop(self) -> None:
+        if self._cpu_started is not None:
+            self.cpu_seconds += time.process_time() - self._cpu_started
+            self._cpu_started = None
 
 
 def _verify_proposals(proposals: np.ndarray, ids: np.ndarray, uf: UnionFind, verify: Verify,
@@ -258,7 +272,7 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
     n = len(ids)
     if len(hashes) != n or len(vectors) != n:
         raise ValueError(f"{n} ids, {len(hashes)} hashes and {len(vectors)} vectors must match")
-    started = time.perf_counter()
+    started = stats.start()
     uf = UnionFind(n)
     first_with_hash: dict[str, int] = {}
     for row, h in enumerate(hashes):
@@ -297,4 +311,5 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
         groups.setdefault(uf.find(row), []).append(int(ids[row]))
     out = [sorted(g) for g in groups.values() if len(g) >= 2]
     stats.timed("grouping", started)
+    stats.stop()
     return sorted(out, key=lambda g: g[0])

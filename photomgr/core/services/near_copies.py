@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +85,7 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
     is stored: a later run checks only pairs it has not seen (`workers` threads check them).
     `stats`, when given, gets the phases' seconds ("fingerprints" among them) and counts."""
     stats = stats if stats is not None else DuplicateStats()
-    started = time.perf_counter()
+    started = stats.start()
     hashes_by_id = gallery.content_hashes(conn)
     ids = np.asarray(ids, np.int64)
     keep = np.array([int(i) in hashes_by_id for i in ids], bool)
