@@ -33,7 +33,8 @@ from photomgr.core.index.vector_index import EXACT, IVF, VectorIndex, normalized
 from photomgr.core.search.fingerprint import close_pairs
 
 DENSE_LIMIT = 4096  # up to this many photos, blockwise dense products are cheaper than an index
-BLOCK = 1024  # query rows per block: bounds memory of the dense products and search results
+BLOCK = 1024  # query rows per block: bounds memory of the dense products
+SEARCH_BLOCK = 16_384  # queries per batched index search (fewer thread barriers than 1,024)
 NEAR_NEIGHBOURS = 8  # neighbours per photo kept for near-identical pairs in a big library
 # A big library's neighbours come from one batched search of an IVF index over the image
 # vectors: the library's own FAISS index (Find similar keeps it: no second index is built) when
@@ -142,8 +143,8 @@ def _neighbour_pairs(index: VectorIndex | None, ids: np.ndarray, vecs: np.ndarra
         if index.kind != EXACT:
             params = faiss.SearchParametersIVF()
             params.nprobe = min(max(1, index.nprobe), SEARCH_NPROBE)
-        for start in range(0, n, BLOCK):
-            queries = vecs[start:start + BLOCK]
+        for start in range(0, n, SEARCH_BLOCK):
+            queries = vecs[start:start + SEARCH_BLOCK]
             if params is None:
                 scores, found = index.index.search(queries, k + 1)
             else:

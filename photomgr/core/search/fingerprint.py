@@ -10,7 +10,7 @@ never a wrong group.
 Finding close pairs among N fingerprints without N x N comparisons: multi-index hashing. The 64
 bits are cut into BANDS bands of 16; two hashes within Hamming distance r agree on at least one
 band up to floor(r / BANDS) bits (pigeonhole). Every band value is looked up with up to
-`band_flips` of its bits flipped, through one sort of each band, so a radius up to
+`band_flips` of its bits flipped, through one counting sort of each band, so a radius up to
 BANDS * (band_flips + 1) - 1 is found exactly, in time roughly linear in N.
 """
 
@@ -61,7 +61,9 @@ def from_signed(value: int) -> int:
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Bitwise distance of uint64 arrays, element by element."""
-    x = np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64))
+    x = np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64)).reshape(-1)
+    if hasattr(np, "bitwise_count"):  # numpy >= 2: a popcount instruction, ~50x faster
+        return np.bitwise_count(x).astype(np.int64)
     return np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1).astype(np.int64)
 
 
@@ -91,22 +93,27 @@ def close_pairs(hashes: np.ndarray, radius: int, band_flips: int = 1) -> np.ndar
     for band in range(BANDS):
         keys = ((h >> np.uint64(band * BAND_BITS)) & np.uint64(0xFFFF)).astype(np.int64)
         order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
+        # where each of the 2^16 band values starts in `order`: a probe is two table reads
+        # (a binary search of 100,000 keys per probe was 3/4 of the time)
+        bounds = np.zeros((1 << BAND_BITS) + 1, np.int64)
+        np.cumsum(np.bincount(keys, minlength=1 << BAND_BITS), out=bounds[1:])
         for mask in masks:
             probe = keys ^ mask
-            lo = np.searchsorted(sorted_keys, probe, side="left")
-            hi = np.searchsorted(sorted_keys, probe, side="right")
-            counts = hi - lo
+            lo = bounds[probe]
+            counts = bounds[probe + 1] - lo
             if not counts.any():
                 continue
             rows = np.repeat(np.arange(n), counts)
             # positions lo..hi-1 for every row, flattened without a Python loop
             starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
             cols = order[starts + np.arange(len(rows))]
+            # distance first: at 100,000 photos a 16-bit band value is shared by chance, and
+            # these candidates run to millions, a few hundred of them within the radius
             keep = rows < cols
-            found.append(np.stack([rows[keep], cols[keep]], axis=1))
+            rows, cols = rows[keep], cols[keep]
+            keep = hamming(h[rows], h[cols]) <= radius
+            found.append(rows[keep] * n + cols[keep])
     if not found:
         return np.zeros((0, 2), np.int64)
-    pairs = np.unique(np.concatenate(found), axis=0)
-    near = hamming(h[pairs[:, 0]], h[pairs[:, 1]]) <= radius
-    return pairs[near]
+    keys = np.unique(np.concatenate(found))  # a pair is found once per band it agrees on
+    return np.stack([keys // n, keys % n], axis=1)

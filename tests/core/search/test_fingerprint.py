@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from photomgr.core.search import fingerprint
 from photomgr.core.search.fingerprint import close_pairs, from_signed, hamming, phash, to_signed
 from tests.core.search.test_near_copy import resaved, scene
 
@@ -43,3 +44,15 @@ def test_close_pairs_finds_exactly_the_pairs_within_the_radius(radius: int, flip
     assert found == truth and len(truth) > 20
     with pytest.raises(ValueError):
         close_pairs(hashes, radius + 1, band_flips=flips)
+
+
+def test_hamming_without_numpy_2_popcount(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy 1.26 (allowed by pyproject) has no bitwise_count: the fallback gives the same."""
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 2**63, 500, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    b = rng.integers(0, 2**63, 500, dtype=np.int64).astype(np.uint64)
+    fast = fingerprint.hamming(a, b)
+    if hasattr(np, "bitwise_count"):
+        monkeypatch.delattr(np, "bitwise_count")
+    assert np.array_equal(fingerprint.hamming(a, b), fast)
+    assert fast.max() <= 64 and fast.min() >= 0
