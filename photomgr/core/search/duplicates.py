@@ -41,9 +41,11 @@ NEAR_NEIGHBOURS = 8  # neighbours per photo kept for near-identical pairs in a b
 # it is an IVF, else (a library just above DENSE_LIMIT, searched exactly by Find similar) a
 # temporary one built by the same code. SEARCH_NPROBE cells per query: a copy sits in its
 # original's cell or the next; Find similar's tuned nprobe is for the 10th neighbour, not the
-# 1st. Measured at 100,000 x 512 (bench/bench_duplicates.py): nprobe 1, 2, 4 found the true
-# nearest neighbour for 99.7 %, 99.9 %, 99.9 % of photos in 1.8, 3.0, 5.5 s; an HNSW graph
-# (M 16) took 15 s to build and found 92-96 %; the former PCA-128 + IVF took 101 s.
+# 1st. Measured at 100,000 x 512 clustered vectors on an idle machine: nprobe 1, 2, 4 found
+# the true nearest neighbour for 99.7 %, 99.9 %, 99.9 % of photos in 1.8, 3.0, 5.5 s; an HNSW
+# graph (M 16) took 15 s to build and found 92-96 %; the former PCA-128 + IVF took 101 s. On
+# Caltech dev's real vectors (an IVF forced at 3,094 photos) nprobe 1, 2, 4 kept 678, 704, 707
+# of the 710 exact proposals (bench/bench_duplicates.py prints this for nprobe 2).
 SEARCH_NPROBE = 2
 # Proposals for the near-copy check, fitted on the FIT pairs (`python -m bench.bench_duplicates
 # --fit`): FIT re-saves and resizes were within 2 bits of their originals (crops 14+, unrelated
