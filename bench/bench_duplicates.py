@@ -80,6 +80,7 @@ def phase_line(runs: list[DuplicateStats]) -> str:
 class RealCosts:
     checks_per_photo: float  # pairs a first run compares on pixels, per photo
     check_ms: float  # wall ms per pair compared in a first run (the app's thread pool)
+    check_cpu_ms: float  # CPU ms per pair compared in a first run (what an idle machine needs)
     lazy_ms: float  # fingerprint of an older library's photo: thumbnail decode + pHash
     scan_ms: float  # fingerprint made at indexing: pHash of the thumbnail in memory
 
@@ -192,7 +193,8 @@ def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
     print(f"| all | {sum(together.values())}/{len(report_pairs)} |")
     print(f"groups with photos of different classes: {mixed}; other groups not of known copies: {unknown}")
     library.close()
-    return RealCosts(run.checked / n, check_ms, lazy_ms, scan_ms)
+    cpu_ms = 1000 * run.cpu_seconds / max(1, run.checked)
+    return RealCosts(run.checked / n, check_ms, cpu_ms, lazy_ms, scan_ms)
 
 
 def ivf_agreement(ids: np.ndarray, vecs: np.ndarray, fingerprints: np.ndarray, instances: np.ndarray) -> None:
@@ -315,7 +317,8 @@ def synthetic_part(n: int, dim: int, costs: RealCosts | None, rounds: int) -> No
     checks = costs.checks_per_photo * n
     print(f"  projected at 100 % of part 1's rates: a first run compares {checks:,.0f} pairs "
           f"({costs.checks_per_photo:.3f} a photo) at {costs.check_ms:.1f} ms = "
-          f"{checks * costs.check_ms / 1000:.0f} s on top of the {repeat:.1f} s above, once "
+          f"{checks * costs.check_ms / 1000:.0f} s (CPU {costs.check_cpu_ms:.1f} ms a pair = "
+          f"{checks * costs.check_cpu_ms / 1000:.0f} CPU s) on top of the {repeat:.1f} s above, once "
           f"(stored); an older library also makes {n:,} fingerprints once at {costs.lazy_ms:.2f} ms = "
           f"{n * costs.lazy_ms / 1000:.0f} s (at indexing: {costs.scan_ms:.2f} ms a photo)")
 
