@@ -3,8 +3,8 @@
 Three kinds of pairs join photos into one group:
   1. identical content hashes;
   2. image vectors with cosine >= threshold (near-identical shots): exact up to DENSE_LIMIT
-     photos, else among each photo's NEAR_NEIGHBOURS nearest in the vector index (never an
-     N x N matrix for a big library);
+     photos, else among each photo's NEAR_NEIGHBOURS nearest in the library's FAISS index
+     (the IVF Find similar keeps; never an N x N matrix for a big library);
   3. crops, resizes and re-saves, found as image-search systems find them: cheap signals
      PROPOSE pairs and the pixel-level near-copy check (near_copy.py) VERIFIES each one.
      Proposals: perceptual-hash fingerprints within PHASH_RADIUS bits (re-saves and resizes;
@@ -13,6 +13,10 @@ Three kinds of pairs join photos into one group:
      (crops, whose fingerprints differ: a crop's vector cosine is 0.5-0.95, under the cut of 2).
 Groups are the connected components of all pairs (union-find), so a burst of A~B~C groups
 together even when A and C alone fall just under the threshold.
+
+Cost: the pixel check (~9 CPU ms a pair) is the only expensive step; a pair is checked once
+(its result is stored, see services/near_copies.py), so the first Duplicates run of a big
+library pays for its ~0.2 proposals a photo and later runs are the neighbour search alone.
 
 The proposal constants were fitted on the FIT half of the evaluation pairs, the results are
 reported on the REPORT half (bench/bench_duplicates.py).
