@@ -197,9 +197,9 @@ def copy_proposals(ids: np.ndarray, vecs: np.ndarray, index: VectorIndex | None,
         found.append(have[pairs])
     if instances is not None and len(vecs) >= 2:
         pairs, sims, ranks = neighbours or _neighbour_pairs(index, ids, vecs, PROPOSE_NEIGHBOURS)
+        pairs = pairs[(ranks < PROPOSE_NEIGHBOURS) & (sims >= PROPOSE_COSINE)]  # cheap filters first
         inst = np.einsum("ij,ij->i", instances[pairs[:, 0]], instances[pairs[:, 1]])
-        keep = (ranks < PROPOSE_NEIGHBOURS) & (sims >= PROPOSE_COSINE) & (inst >= PROPOSE_INSTANCE)
-        found.append(np.sort(pairs[keep], axis=1))
+        found.append(np.sort(pairs[inst >= PROPOSE_INSTANCE], axis=1))
     if not found:
         return np.zeros((0, 2), np.int64)
     return np.unique(np.concatenate(found).reshape(-1, 2), axis=0)
