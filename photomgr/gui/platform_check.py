@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 from collections.abc import Callable, Mapping
 
 # shared library -> the Debian/Ubuntu package that ships it (Debian 12 names; apt maps them
@@ -55,12 +56,19 @@ XCB_LIBRARIES: dict[str, str] = {
 FONT_CONFIG = ("/etc/fonts/fonts.conf", "fontconfig-config")
 
 
-def _loads(name: str) -> bool:
+def _unloadable(name: str) -> str | None:
+    """None when `name` loads; else the file that did not: `name` or a library it needs.
+
+    The desktop bundle carries libX11 and the xcb-util libraries but not libxcb.so.1, which
+    they all need: on a bare machine each fails to load because of that one file, and naming
+    each one's own package would ask for fifteen packages where one is missing.
+    """
     try:
         ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
+    except OSError as exc:  # glibc: "libxcb.so.1: cannot open shared object file: ..."
+        found = re.match(r"\s*([^\s:]+\.so[.\d]*): cannot open shared object file", str(exc))
+        return os.path.basename(found.group(1)) if found else name
+    return None
 
 
 def uses_xcb(environ: Mapping[str, str] | None = None) -> bool:
@@ -73,19 +81,23 @@ def uses_xcb(environ: Mapping[str, str] | None = None) -> bool:
     return not env.get("WAYLAND_DISPLAY") and bool(env.get("DISPLAY"))
 
 
-def missing_qt_libraries(loads: Callable[[str], bool] | None = None,
+def missing_qt_libraries(unloadable: Callable[[str], str | None] | None = None,
                          environ: Mapping[str, str] | None = None,
                          is_file: Callable[[str], bool] = os.path.isfile) -> list[str]:
     """Debian package names of the libraries (and font set-up) Qt will need and cannot find."""
-    loads = _loads if loads is None else loads
+    unloadable = _unloadable if unloadable is None else unloadable
     env = os.environ if environ is None else environ
     needed = dict(GUI_LIBRARIES)
     if uses_xcb(env):
         needed.update(XCB_LIBRARIES)
+    known = {**GUI_LIBRARIES, **XCB_LIBRARIES}
     packages: list[str] = []
     for library, package in needed.items():
-        if package not in packages and not loads(library):
-            packages.append(package)
+        missing = unloadable(library)
+        if missing is not None:
+            package = known.get(missing, package)  # a library it needs, when we know its package
+            if package not in packages:
+                packages.append(package)
     font_config = env.get("FONTCONFIG_FILE") or FONT_CONFIG[0]
     if not is_file(font_config):
         packages.append(FONT_CONFIG[1])
