@@ -13,6 +13,7 @@ from photomgr.core.fspaths import display_path
 from photomgr.core.imaging.errors import TRANSIENT
 from photomgr.core.scanning.scanner import ScanProgress, ScanReport
 from photomgr.core.services.indexing import IndexResult, index_folders, library_model
+from photomgr.core.services.priority import lower_priority
 
 PHASES = {"walking": "Finding photos", "analysing": "Indexing", "embedding": "Embedding",
           "describing": "Describing"}
@@ -25,6 +26,9 @@ def add_parser(sub: Any) -> None:
                    help="only record photos and thumbnails; embed later")
     p.add_argument("--retry-errors", action="store_true",
                    help="analyse again every file that holds an error, not only the transient ones")
+    p.add_argument("--priority", choices=("low", "normal"), default="low",
+                   help="CPU priority of the index (default low: other photomgr commands and the GUI "
+                        "stay responsive while it runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.set_defaults(run=run)
 
@@ -35,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise CliError(f"{path}: no such file or folder")
         roots.append(path.expanduser().resolve())
+    if args.priority == "low":
+        lower_priority()  # before any worker thread starts: they inherit it
     with open_library(args) as library:
         model = None
         if not args.no_embed:

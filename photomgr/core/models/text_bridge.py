@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -66,14 +67,21 @@ def _read_tsv(path: Path) -> dict[str, str]:
 
 def imagenet_classes() -> list[ImageNetClass]:
     """The 1000 ImageNet-1k classes in the classifier's output order."""
+    return list(_imagenet_classes())
+
+
+@lru_cache(maxsize=1)
+def _imagenet_classes() -> tuple[ImageNetClass, ...]:
+    # Read once per process: the lemma and definition files cover all of WordNet's 21k synsets,
+    # and a label edit needs the classes twice (the text bridge and the hierarchy table)
     info = _timm_info_dir()
     synsets = [s.strip() for s in (info / "imagenet_synsets.txt").read_text().splitlines() if s.strip()]
     lemmas = _read_tsv(info / "imagenet_synset_to_lemma.txt")
     definitions = _read_tsv(info / "imagenet_synset_to_definition.txt")
     if len(synsets) != 1000:
         raise ModelUnavailable(f"timm's ImageNet class list has {len(synsets)} entries, expected 1000")
-    return [ImageNetClass(s, tuple(n.strip() for n in lemmas[s].split(",") if n.strip()),
-                          definitions.get(s, "").strip()) for s in synsets]
+    return tuple(ImageNetClass(s, tuple(n.strip() for n in lemmas[s].split(",") if n.strip()),
+                               definitions.get(s, "").strip()) for s in synsets)
 
 
 def load_minilm(device: str = "cpu") -> Any:
