@@ -4,7 +4,10 @@ and routes do not change with it."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from photomgr.core.models.text_bridge import (
 )
 from photomgr.core.models.text_numpy.minilm import MiniLM, length_batches
 from photomgr.core.models.text_numpy.ops import erf, gelu
+from tests.conftest import REPO
 
 
 def varied_texts(n: int = 300, seed: int = 0) -> list[str]:
@@ -126,3 +130,15 @@ def test_shipped_class_matrix_matches_the_numpy_minilm(numpy_minilm: MiniLM, tmp
     mixed += CLASS_TEXT_WEIGHT_GLOSS * numpy_minilm.encode(glosses)
     mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
     assert (mixed * shipped[sample]).sum(axis=1).min() >= 0.9999
+
+
+
+def test_text_encoding_sets_blas_to_one_thread() -> None:
+    code = ("import numpy\n"
+            "from threadpoolctl import threadpool_info\n"
+            "from photomgr.core.models.text_numpy.minilm import shared_minilm\n"
+            "shared_minilm().encode(['dog'])\n"
+            "print([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+    assert out.strip() == "[1]"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
 
 import numpy as np
 
@@ -86,19 +86,30 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, heads: int, bias: np.
     return out.transpose(0, 2, 1, 3).reshape(b, n, width)
 
 
-_controller: Any = None
+_blas_lock = threading.Lock()
+_blas_limited = False
 
 
-def one_blas_thread() -> Any:
-    """A context in which BLAS uses one thread. These products are small (a few sentences):
-    OpenBLAS' threads cost more than they save, and on a busy machine (an index running) they
-    spin for hundreds of milliseconds per product; one thread does a text in milliseconds."""
-    global _controller
-    from threadpoolctl import ThreadpoolController
+def one_blas_thread() -> None:
+    """From now on, numpy's BLAS uses one thread in this process.
 
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    The text encoders' products are small (a few sentences): OpenBLAS' threads cost more than
+    they save, and on a busy machine (an index running) they spin for hundreds of milliseconds
+    per product, where one thread does a text in milliseconds. Set once and left so: OpenBLAS'
+    thread count is process-wide, and putting it back from another thread than the one that
+    lowered it does not take effect, so a scoped limit shared by the GUI's threads could not be
+    undone reliably. photomgr's large products run in torch and FAISS, which keep their own
+    thread pools.
+    """
+    global _blas_limited
+    if _blas_limited:
+        return
+    with _blas_lock:
+        if not _blas_limited:
+            from threadpoolctl import ThreadpoolController
+
+            ThreadpoolController().limit(limits=1, user_api="blas")
+            _blas_limited = True
 
 
 # Masked positions get this instead of -inf: exp() of it is exactly 0 in float32, and a row that
