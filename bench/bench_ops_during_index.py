@@ -5,7 +5,7 @@ waits until photos are being recorded, then runs `photomgr labels add` and
 `photomgr tag PHOTO LABEL --confirm` repeatedly as separate processes, as a user would, and
 reports their median and worst wall time. Target (issue "One write path"): each within 2 s.
 
-    python -m bench.bench_ops_during_index [--rounds 5]
+    python -m bench.bench_ops_during_index [--rounds 5] [--priority low|normal]
 """
 
 from __future__ import annotations
@@ -42,13 +42,15 @@ def _timed(args: list[str]) -> tuple[float, int, str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--priority", choices=("low", "normal"), default="low",
+                        help="the index's --priority (default low, photomgr's default)")
     args = parser.parse_args()
     folder = shared_photos() / "caltech101-dev"
     if not folder.is_dir():
         print(f"SKIP: {folder} is absent (the test photos, see README)")
         return 0
     lib = Path(tempfile.mkdtemp(prefix="photomgr-ops-bench-"))
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; index priority {args.priority}")
     # A label needs the text model, and `tag` a photo with a vector: index a little first.
     seed = sorted((folder / "Faces").glob("*.jpg"))[:5]
     seed_dir = lib / "seed"
@@ -58,7 +60,8 @@ def main() -> int:
     subprocess.run([*PHOTOMGR, "--library", str(lib / "lib"), "index", str(seed_dir)], check=True,
                    capture_output=True)
     photo = str(seed_dir / seed[0].name)
-    index = subprocess.Popen([*PHOTOMGR, "--library", str(lib / "lib"), "index", str(folder)],
+    index = subprocess.Popen([*PHOTOMGR, "--library", str(lib / "lib"), "index", "--priority", args.priority,
+                              str(folder)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while _photos_recorded(lib / "lib" / "library.db") < 50 and index.poll() is None:
