@@ -89,7 +89,7 @@ echo "$out"
 step search "an airplane"
 out="$(run search "an airplane" -k 3)" || fail "search"
 echo "$out"
-best="$(head -1 <<<"$out" | awk '{print $2}')"
+best="$(head -1 <<<"$out" | awk '{print $NF}')"  # the path is the last column
 [[ "$best" == "$WORK/photos/airplanes_"* ]] || fail "search: the best match is not an airplane photo"
 
 step tags "$best"
