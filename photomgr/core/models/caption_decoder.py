@@ -31,7 +31,7 @@ class DecoderConfig:
     width: int = 256
     heads: int = 4
     encoder_layers: int = 1
-    decoder_layers: int = 3
+    decoder_layers: int = 2
     ff_mult: int = 4
     dropout: float = 0.1
     max_tokens: int = MAX_WORDS + 2  # BOS + words + EOS
@@ -146,9 +146,14 @@ class CaptionDecoder(nn.Module):
     def _tokens(self, ids: torch.Tensor, start: int) -> torch.Tensor:
         return self.drop(self.embed(ids) + self.token_pos[start:start + ids.shape[1]])
 
-    def forward(self, maps: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: (N, C, 7, 7) and (N, T) input ids -> (N, T, vocab) next-word logits."""
+    def forward(self, maps: torch.Tensor, ids: torch.Tensor,
+                owner: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher forcing: (P, C, 7, 7) maps and (N, T) input ids -> (N, T, vocab) next-word
+        logits. `owner` (N,): the photo of each sentence (default: sentence i is photo i), so a
+        photo with five captions is encoded once."""
         image = self.encode(maps)
+        if owner is not None:
+            image = [(k[owner], v[owner]) for k, v in image]
         x = self._tokens(ids, 0)
         for layer, kv in zip(self.layers, image, strict=True):
             x, _ = layer(x, kv)

@@ -1,0 +1,205 @@
+"""Descriptions: the shipped default captioner, describe=True on both backends, CoCa offline.
+
+CoCa runs as a tiny random model registered under the real architecture name, with its weights
+in a Hugging Face cache under the real repository id, so the production weight resolution and
+loading code run unchanged; only the network's size differs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from photomgr.core.models.base import describer_status
+from photomgr.core.models.caption_decoder import CaptionDecoder, DecoderConfig
+from photomgr.core.models.caption_runtime import read_metadata
+from photomgr.core.models.caption_search import beam_search
+from photomgr.core.models.caption_vocab import MAX_WORDS, Vocab, words
+from photomgr.core.models.captioning import (
+    COCA_CAPTION_ID,
+    COCA_MODEL,
+    COCA_PRETRAINED,
+    DEFAULT_CAPTION_ID,
+    captioner_available,
+    captioner_file,
+)
+from photomgr.core.models.clip_backend import ClipEmbedder
+from photomgr.core.models.clip_weights import KNOWN_SOURCES
+from photomgr.core.models.coca_captioner import caption_id, clean_sentence
+from photomgr.core.models.default_backend import DefaultEmbedder
+from photomgr.core.models.registry import load_embedder
+from tests.core.models.conftest import TINY_MODEL, TINY_TAG, TinyClip
+
+TINY_COCA = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 1, "width": 64, "patch_size": 32, "head_width": 32,
+                   "attentional_pool": True, "attn_pooler_heads": 2, "output_tokens": True},
+    "text_cfg": {"context_length": 76, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1,
+                 "embed_cls": True, "output_tokens": True},
+    "multimodal_cfg": {"context_length": 76, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1,
+                       "attn_pooler_heads": 2},
+    "custom_text": True,
+}
+COMMIT = "fedcba9876543210fedcba9876543210fedcba98"
+
+
+def scenes() -> list[Image.Image]:
+    """Photo-like pictures: sky over grass with a dark figure, a beach, a street at night."""
+    out = []
+    for sky, ground, figure in (((110, 160, 230), (60, 140, 50), (40, 30, 20)),
+                                ((150, 200, 240), (220, 200, 150), (200, 60, 40)),
+                                ((20, 20, 40), (70, 70, 70), (240, 220, 120))):
+        im = Image.new("RGB", (320, 240), sky)
+        draw = ImageDraw.Draw(im)
+        draw.rectangle((0, 140, 320, 240), fill=ground)
+        draw.ellipse((130, 80, 190, 200), fill=figure)
+        out.append(im)
+    return out
+
+
+@pytest.fixture(scope="module")
+def default_embedders() -> tuple[DefaultEmbedder, DefaultEmbedder]:
+    plain = load_embedder("default", device="cpu")
+    describing = load_embedder("default", device="cpu", describe=True)
+    assert isinstance(plain, DefaultEmbedder) and isinstance(describing, DefaultEmbedder)
+    return plain, describing
+
+
+def test_shipped_captioner_file_and_id() -> None:
+    meta = read_metadata(captioner_file())
+    assert meta["caption_id"] == DEFAULT_CAPTION_ID
+    assert int(meta["beam"]) >= 1
+    assert captioner_available("default") == (True, captioner_available("default")[1])
+    assert captioner_available("default")[0]
+
+
+def test_describe_fills_descriptions_from_the_same_forward(
+        default_embedders: tuple[DefaultEmbedder, DefaultEmbedder]) -> None:
+    plain, describing = default_embedders
+    batch = torch.stack([plain.preprocess(im) for im in scenes()])
+    without = plain.embed_images(batch)
+    got = describing.embed_images(batch)
+    assert without.descriptions is None and without.description_model is None
+    assert describer_status(plain) is not None and describer_status(describing) is None
+    assert got.description_model == DEFAULT_CAPTION_ID
+    assert got.descriptions is not None and len(got.descriptions) == len(batch)
+    for sentence in got.descriptions:
+        assert sentence and sentence.endswith(".") and 2 <= len(words(sentence)) <= MAX_WORDS
+    # the vectors do not change when descriptions are on: the decoder only reads the map
+    np.testing.assert_array_equal(got.image, without.image)
+    np.testing.assert_array_equal(got.label, without.label)
+    assert got.instance is not None and without.instance is not None
+    np.testing.assert_array_equal(got.instance, without.instance)
+
+
+def test_feature_map_averages_to_the_pooled_vector(default_embedders: tuple[DefaultEmbedder, DefaultEmbedder]
+                                                   ) -> None:
+    plain, _ = default_embedders
+    batch = torch.stack([plain.preprocess(im) for im in scenes()[:2]])
+    with torch.inference_mode():
+        pooled, _, _, spatial = plain.forward_maps(batch)
+    assert spatial.shape == (2, 1280, 7, 7)
+    torch.testing.assert_close(spatial.float().mean(dim=(2, 3)), pooled, atol=1e-4, rtol=1e-4)
+
+
+def test_missing_captioner_file_leaves_descriptions_off(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    monkeypatch.setattr("photomgr.core.models.captioning.resources_dir", lambda: tmp_path)
+    assert captioner_available("default:whatever")[0] is False
+    embedder = DefaultEmbedder(device="cpu", with_text=False, describe=True)
+    status = describer_status(embedder)
+    assert status is not None and "captioner" in status
+    out = embedder.embed_images(torch.stack([embedder.preprocess(scenes()[0])]))
+    assert out.descriptions is None and out.description_model is None
+
+
+def test_incremental_decoding_matches_teacher_forcing() -> None:
+    torch.manual_seed(0)
+    model = CaptionDecoder(DecoderConfig(vocab_size=50, width=32, heads=2)).eval()
+    maps, ids = torch.rand(3, 1280, 7, 7), torch.randint(4, 50, (3, 9))
+    with torch.inference_mode():
+        full = model(maps, ids)
+        image, cache, steps = model.encode(maps), None, []
+        for position in range(ids.shape[1]):
+            logits, cache = model.step(ids[:, position:position + 1], position, image, cache)
+            steps.append(logits)
+    torch.testing.assert_close(torch.stack(steps, dim=1), full, atol=1e-5, rtol=1e-4)
+
+
+def test_beam_search_respects_length_and_never_writes_unknown_words() -> None:
+    torch.manual_seed(1)
+    model = CaptionDecoder(DecoderConfig(vocab_size=40, width=32, heads=2)).eval()
+    with torch.inference_mode():
+        for beam in (1, 3):
+            out = beam_search(model, torch.rand(4, 1280, 7, 7), beam=beam, max_words=6)
+            assert len(out) == 4 and all(len(seq) <= 6 and min(seq, default=4) >= 4 for seq in out)
+    assert beam_search(model, torch.rand(0, 1280, 7, 7)) == []
+
+
+def test_vocab_round_trip() -> None:
+    vocab = Vocab.build(["A dog runs.", "a dog sits", "The cat's toy"], min_count=2)
+    assert vocab.itos[4:] == ("a", "dog")
+    assert vocab.decode(vocab.encode("a dog jumps")[1:]) == "A dog."
+
+
+# -- CoCa, the CLIP backend's captioner ---------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_coca(tiny_clip: TinyClip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The tiny CLIP's hub cache plus a tiny random CoCa under the real CoCa repository id."""
+    import open_clip
+    from huggingface_hub import constants
+    from open_clip.factory import _MODEL_CONFIGS
+    from safetensors.torch import save_file
+
+    monkeypatch.setitem(_MODEL_CONFIGS, COCA_MODEL, TINY_COCA)
+    torch.manual_seed(0)
+    model = open_clip.create_model(COCA_MODEL, pretrained=None)
+    hub = tmp_path / "hub"
+    shutil.copytree(tiny_clip.hub, hub)
+    repo = KNOWN_SOURCES[(COCA_MODEL, COCA_PRETRAINED)].repo_id
+    snapshot = hub / f"models--{repo.replace('/', '--')}" / "snapshots" / COMMIT
+    snapshot.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(snapshot / "open_clip_model.safetensors"))
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text(COMMIT)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))
+    yield hub
+
+
+def test_coca_describes_through_the_weight_resolution(tiny_coca: Path, no_network: None) -> None:
+    assert captioner_available("clip")[0] and captioner_available(f"clip:{TINY_MODEL}:{TINY_TAG}")[0]
+    embedder = load_embedder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, device="cpu",
+                             describe=True)
+    assert isinstance(embedder, ClipEmbedder) and describer_status(embedder) is None
+    batch = torch.stack([embedder.preprocess(im) for im in scenes()[:2]])
+    out = embedder.embed_images(batch)
+    plain = load_embedder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, device="cpu")
+    np.testing.assert_allclose(out.image, plain.embed_images(batch).image, atol=1e-6)
+    assert out.description_model == COCA_CAPTION_ID == caption_id(COCA_MODEL, COCA_PRETRAINED)
+    assert out.descriptions is not None and len(out.descriptions) == 2
+    assert all(isinstance(s, str) and len(s.split()) <= MAX_WORDS for s in out.descriptions)
+
+
+def test_clip_without_coca_weights_says_what_to_do(tiny_clip: TinyClip, no_network: None) -> None:
+    ok, message = captioner_available("clip")
+    assert not ok and "CoCa" in message and "huggingface.co/laion/mscoco_finetuned_CoCa" in message
+    embedder = load_embedder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, device="cpu",
+                             describe=True)
+    assert describer_status(embedder) == message
+    out = embedder.embed_images(torch.stack([embedder.preprocess(scenes()[0])]))
+    assert out.descriptions is None and out.description_model is None
+
+
+def test_clean_sentence() -> None:
+    text = "<start_of_text>a dog runs on the beach . <end_of_text>"
+    assert clean_sentence(text) == "A dog runs on the beach."
+    assert clean_sentence("<start_of_text><end_of_text>") == ""
