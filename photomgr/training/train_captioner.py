@@ -47,6 +47,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     min_count: int = 5
     flip: bool = False  # mirrored feature maps as augmentation (doubles the feature extraction)
+    bf16: bool = True  # autocast the forward pass to bfloat16
     eval_every: int = 2  # epochs between validation scorings (and the last epoch)
     eval_photos: int = 400  # validation photos scored during training (all are used at the end)
     beams: tuple[int, ...] = (1, 3, 5)
@@ -157,9 +158,12 @@ def train(captions: CaptionSet, cache_dir: Path, out: Path, *, seed: int = 0,
                                                   padding_value=PAD_ID)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg.warmup_steps, cfg.lr)
-            logits = model(x, ids[:, :-1], cap_owner)
+            # bfloat16 matrix products (float32 weights and loss): ~1.5x faster on CPUs with
+            # native bf16; the shipped weights stay float32
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                logits = model(x, ids[:, :-1], cap_owner)
             target = ids[:, 1:]
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+            loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), target.reshape(-1),
                                    ignore_index=PAD_ID, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -225,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--flip", action="store_true", help="mirrored-photo augmentation (2x feature extraction)")
+    ap.add_argument("--fp32", action="store_true", help="train in float32 (no bfloat16 autocast)")
     ap.add_argument("--summary", type=Path, help="write the training summary (JSON) here")
     args = ap.parse_args(argv)
     try:
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataMissing as exc:
         print(exc, file=sys.stderr)
         return 2
-    cfg = replace(TrainConfig(), epochs=args.epochs, flip=args.flip)
+    cfg = replace(TrainConfig(), epochs=args.epochs, flip=args.flip, bf16=not args.fp32)
     summary = train(captions, cache, args.out, seed=args.seed, cfg=cfg)
     if args.summary:
         args.summary.write_text(json.dumps(summary, indent=1))
