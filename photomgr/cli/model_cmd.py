@@ -34,6 +34,8 @@ def add_parser(sub: Any) -> None:
 
     q = msub.add_parser("fetch", help="download CLIP weights now (progress bar; Ctrl-C cancels)")
     q.add_argument("--pretrained", choices=CLIP_PRETRAINED, default=None)
+    q.add_argument("--captioner", action="store_true",
+                   help="download the CLIP backend's captioner (CoCa ViT-B-32) instead")
     q.add_argument("--json", action="store_true")
     q.set_defaults(run=run_fetch)
 
@@ -121,13 +123,20 @@ def run_fetch(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         choice = ModelChoice.read(Settings(library.conn))
     pretrained = args.pretrained or choice.clip_pretrained
+    from photomgr.core.models.captioning import COCA_PRETRAINED, fetch_coca
     from photomgr.core.models.clip_weights import resolve_clip_weights
 
-    bar = ProgressBar(f"Downloading CLIP ViT-B-32 {pretrained}", unit="B", unit_scale=True)
+    if args.captioner:
+        pretrained = COCA_PRETRAINED
+    what = "the CoCa captioner" if args.captioner else "CLIP ViT-B-32"
+    bar = ProgressBar(f"Downloading {what} {pretrained}", unit="B", unit_scale=True)
     cancel = threading.Event()
     try:
-        path = resolve_clip_weights(DEFAULT_CLIP_MODEL, pretrained, allow_download=True,
-                                    progress=lambda done, total: bar.update(done, total), cancel=cancel)
+        if args.captioner:
+            path = fetch_coca(lambda done, total: bar.update(done, total), cancel)
+        else:
+            path = resolve_clip_weights(DEFAULT_CLIP_MODEL, pretrained, allow_download=True,
+                                        progress=lambda done, total: bar.update(done, total), cancel=cancel)
     except KeyboardInterrupt:
         cancel.set()
         raise
@@ -139,6 +148,8 @@ def run_fetch(args: argparse.Namespace) -> int:
         bar.close()
     if args.json:
         print_json({"pretrained": pretrained, "weights": str(path)})
+    elif args.captioner:
+        print(f"CoCa captioner weights ready at {path}; the CLIP model now writes descriptions")
     else:
         print(f"CLIP weights ready at {path}; switch with `photomgr model use clip`")
     return 0

@@ -15,6 +15,10 @@ question from files alone (no model loaded, no torch import), for the CLI and se
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,6 +35,7 @@ DEFAULT_CAPTION_ID = f"default-caption:{DEFAULT_CAPTION_VERSION}"
 COCA_MODEL = "coca_ViT-B-32"
 COCA_PRETRAINED = "mscoco_finetuned_laion2b_s13b_b90k"
 COCA_CAPTION_ID = f"coca:{COCA_MODEL}:{COCA_PRETRAINED}+greedy40"  # = coca_captioner.caption_id
+COCA_ENV = "PHOTOMGR_COCA_WEIGHTS"  # an explicit CoCa checkpoint file
 NOT_ASKED = "descriptions were not requested when the model was loaded"
 
 
@@ -46,15 +51,49 @@ def default_captioner_status() -> str | None:
     return None
 
 
-def coca_status(weights_path: Path | None = None, cache_dir: Path | None = None) -> str | None:
-    """None when CoCa's weights are on this machine, else how to get them (files only)."""
-    from photomgr.core.models.clip_weights import clip_availability
+def coca_weights(cache_dir: Path | None = None) -> Path | None:
+    """CoCa's checkpoint on this machine: $PHOTOMGR_COCA_WEIGHTS, else the Hugging Face cache
+    (where open_clip's own download and `fetch_coca` put it). Files only, never the network.
 
-    coca = clip_availability(COCA_PRETRAINED, model_name=COCA_MODEL, weights_path=weights_path,
-                             cache_dir=cache_dir)
-    if coca.available:
+    Deliberately not `resolve_clip_weights`: that honours $PHOTOMGR_CLIP_WEIGHTS, which names
+    the CLIP checkpoint, not CoCa's.
+    """
+    if os.environ.get(COCA_ENV):
+        path = Path(os.environ[COCA_ENV]).expanduser()
+        return path if path.is_file() else None
+    from photomgr.core.models.clip_weights import clip_source, find_cached
+
+    return find_cached(clip_source(COCA_MODEL, COCA_PRETRAINED), cache_dir)
+
+
+def coca_status(cache_dir: Path | None = None) -> str | None:
+    """None when CoCa's weights are on this machine, else how to get them (files only)."""
+    if importlib.util.find_spec("open_clip") is None:
+        return "descriptions with the CLIP model need open_clip_torch, which is not installed"
+    if coca_weights(cache_dir) is not None:
         return None
-    return f"descriptions with the CLIP model need the CoCa captioner ({COCA_MODEL}): {coca.message}"
+    from photomgr.core.models.clip_weights import clip_source
+
+    source = clip_source(COCA_MODEL, COCA_PRETRAINED)
+    where = (f"{COCA_ENV} names {os.environ[COCA_ENV]}, which is not a file" if os.environ.get(COCA_ENV)
+             else "not downloaded yet")
+    return (f"descriptions with the CLIP model need the CoCa captioner ({COCA_MODEL}, {COCA_PRETRAINED}): "
+            f"{where}. On a connected machine run `photomgr model fetch --captioner`, or download "
+            f"{source.filenames[0]} from https://huggingface.co/{source.repo_id} and set {COCA_ENV} "
+            "to its path.")
+
+
+def fetch_coca(progress: Callable[[int, int], None] | None = None,
+               cancel: threading.Event | None = None, cache_dir: Path | None = None) -> Path:
+    """Download CoCa's weights into the Hugging Face cache (or find them there); the same
+    download code, progress and cancel as CLIP's. Raises ModelUnavailable / DownloadCancelled."""
+    from photomgr.core.models.clip_weights import clip_source, download_to_cache, hub_cache_dir
+
+    found = coca_weights(cache_dir)
+    if found is not None:
+        return found
+    return download_to_cache(clip_source(COCA_MODEL, COCA_PRETRAINED), hub_cache_dir(cache_dir),
+                             progress=progress, cancel=cancel)
 
 
 def captioner_available(model_id_or_backend: str) -> tuple[bool, str]:
@@ -94,20 +133,17 @@ def load_default_captioner(device: str = "cpu",
         return None, f"the offline captioner could not be loaded ({exc}); reinstall photomgr"
 
 
-def load_coca_captioner(device: str = "cpu", *, weights_path: Path | None = None,
+def load_coca_captioner(device: str = "cpu", *,
                         cache_dir: Path | None = None) -> tuple[Captioner | None, str | None]:
     """(CoCa captioner, None), or (None, why not) when its weights are not on this machine."""
     from photomgr.core.models.base import ModelUnavailable
-    from photomgr.core.models.clip_weights import resolve_clip_weights
 
-    problem = coca_status(weights_path, cache_dir)
-    if problem is not None:
-        return None, problem
+    path = coca_weights(cache_dir)
+    if path is None:
+        return None, coca_status(cache_dir)
     from photomgr.core.models.coca_captioner import CocaCaptioner
 
     try:
-        path = resolve_clip_weights(COCA_MODEL, COCA_PRETRAINED, weights_path=weights_path,
-                                    cache_dir=cache_dir, allow_download=False)
         return CocaCaptioner(COCA_MODEL, COCA_PRETRAINED, path, device=device), None
     except ModelUnavailable as exc:
         return None, str(exc)

@@ -192,6 +192,7 @@ def test_coca_describes_through_the_weight_resolution(tiny_coca: Path, no_networ
 def test_clip_without_coca_weights_says_what_to_do(tiny_clip: TinyClip, no_network: None) -> None:
     ok, message = captioner_available("clip")
     assert not ok and "CoCa" in message and "huggingface.co/laion/mscoco_finetuned_CoCa" in message
+    assert "--captioner" in message
     embedder = load_embedder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, device="cpu",
                              describe=True)
     assert describer_status(embedder) == message
@@ -203,3 +204,20 @@ def test_clean_sentence() -> None:
     text = "<start_of_text>a dog runs on the beach . <end_of_text>"
     assert clean_sentence(text) == "A dog runs on the beach."
     assert clean_sentence("<start_of_text><end_of_text>") == ""
+
+
+def test_fetch_coca_finds_the_cache_or_fails_fast_offline(
+        tiny_clip: TinyClip, tmp_path: Path, no_network: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photomgr.core.models.base import ModelUnavailable
+    from photomgr.core.models.captioning import COCA_ENV, coca_weights, fetch_coca
+
+    with pytest.raises(ModelUnavailable, match="mscoco_finetuned_CoCa"):
+        fetch_coca()
+    explicit = tmp_path / "coca.safetensors"
+    explicit.write_bytes(b"x")
+    monkeypatch.setenv(COCA_ENV, str(explicit))
+    assert coca_weights() == explicit == fetch_coca()
+    # CLIP's own override never stands in for CoCa's weights
+    monkeypatch.delenv(COCA_ENV)
+    monkeypatch.setenv("PHOTOMGR_CLIP_WEIGHTS", str(explicit))
+    assert coca_weights() is None
