@@ -39,18 +39,18 @@ from photomgr.training.data import CaptionSet, DataMissing, data_dir, read_capti
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10
+    epochs: int = 6
     photos_per_batch: int = 32  # each with all its captions (Flickr8k: 5)
     lr: float = 5e-4
     weight_decay: float = 0.01
-    warmup_steps: int = 200
+    warmup_steps: int = 150
     label_smoothing: float = 0.1
     min_count: int = 5
     flip: bool = False  # mirrored feature maps as augmentation (doubles the feature extraction)
     bf16: bool = True  # autocast the forward pass to bfloat16
     eval_every: int = 2  # epochs between validation scorings (and the last epoch)
     eval_photos: int = 400  # validation photos scored during training (all are used at the end)
-    beams: tuple[int, ...] = (1, 3, 5)
+    beams: tuple[int, ...] = (1, 3)
     length_penalties: tuple[float, ...] = (0.0, 1.0)
 
 
