@@ -28,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from photomgr.core.models.caption_decoder import CaptionDecoder, DecoderConfig
-from photomgr.core.models.caption_runtime import DefaultCaptioner, save_captioner
+from photomgr.core.models.caption_runtime import DefaultCaptioner, save_captioner, stored
 from photomgr.core.models.caption_vocab import MAX_WORDS, PAD_ID, Vocab
 from photomgr.core.models.captioning import CAPTIONER_FILE, DEFAULT_CAPTION_ID
 from photomgr.core.models.resources import resources_dir
@@ -187,7 +187,8 @@ def train(captions: CaptionSet, cache_dir: Path, out: Path, *, seed: int = 0,
         print("  " + ", ".join(f"{k} {v:.4g}" for k, v in entry.items()), flush=True)
 
     assert best is not None
-    model.load_state_dict(best[2])
+    # decoding settings are fitted on the weights exactly as they ship (float16-rounded)
+    model.load_state_dict({k: stored(v).to(v.dtype) for k, v in best[2].items()})
     model.eval()
     print(f"kept epoch {best[1]} (validation greedy BLEU-4 {best[0]:.4f}); fitting decoding on "
           f"{len(parts.val)} validation photos", flush=True)

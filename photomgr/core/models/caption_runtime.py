@@ -3,7 +3,8 @@
 resources/default_captioner.safetensors holds the decoder's tensors; its metadata holds the
 network's shape (DecoderConfig), the vocabulary (a JSON list), the decoding settings fitted on
 the validation split (beam width, length penalty) and the id stored with every description.
-Loaded with safetensors (no pickle), run in float32 on the embedder's device.
+Stored as float16 (half the size), loaded with safetensors (no pickle), run in float32 on the
+embedder's device.
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ def save_captioner(path: Path, model: CaptionDecoder, vocab: Vocab, *, caption_i
 
     meta = {**model.cfg.as_metadata(), META_CAPTION_ID: caption_id, META_VOCAB: json.dumps(list(vocab.itos)),
             META_BEAM: str(beam), META_LENGTH_PENALTY: str(length_penalty), **(extra or {})}
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    state = {k: stored(v).contiguous().cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path), metadata=meta)
+
+
+def stored(tensor: torch.Tensor) -> torch.Tensor:
+    """The form a tensor ships in: float16 (half the file; the decoder runs in float32)."""
+    tensor = tensor.detach()
+    return tensor.to(torch.float16) if tensor.is_floating_point() else tensor
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -69,7 +76,8 @@ class DefaultCaptioner:
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path.name} is not a captioner file ({exc})") from exc
         model = CaptionDecoder(cfg)
-        model.load_state_dict(load_file(str(path)), strict=True)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+        model.load_state_dict(state, strict=True)
         return cls(model, vocab, model_id=model_id, beam=beam, length_penalty=penalty, device=device)
 
     def describe(self, inputs: torch.Tensor) -> list[str]:
