@@ -39,9 +39,9 @@ from photomgr.training.data import CaptionSet, DataMissing, data_dir, read_capti
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 6
+    epochs: int = 3  # sized for 2 shared CPU cores (~9 min an epoch there)
     photos_per_batch: int = 32  # each with all its captions (Flickr8k: 5)
-    lr: float = 5e-4
+    lr: float = 6e-4
     weight_decay: float = 0.01
     warmup_steps: int = 150
     label_smoothing: float = 0.1
@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help="feature cache folder (default: <data>/cache)")
     ap.add_argument("--out", type=Path, default=resources_dir() / CAPTIONER_FILE)
     ap.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--flip", action="store_true", help="mirrored-photo augmentation (2x feature extraction)")
     ap.add_argument("--fp32", action="store_true", help="train in float32 (no bfloat16 autocast)")
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataMissing as exc:
         print(exc, file=sys.stderr)
         return 2
-    cfg = replace(TrainConfig(), epochs=args.epochs, flip=args.flip, bf16=not args.fp32)
+    cfg = replace(TrainConfig(), epochs=args.epochs, lr=args.lr, flip=args.flip, bf16=not args.fp32)
     summary = train(captions, cache, args.out, seed=args.seed, cfg=cfg)
     if args.summary:
         args.summary.write_text(json.dumps(summary, indent=1))
