@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from photomgr.core.models.default_ids import HEADS_VERSION
-from photomgr.core.models.heads import HEADS_NAME
+from photomgr.core.models.heads import HEADS_NAME, Reference
 from photomgr.core.models.resources import resources_dir
 from photomgr.training.data import DataMissing, Split, data_dir, read_captions, split
 from photomgr.training.features import Features, load_or_compute
@@ -126,10 +126,14 @@ def load_trained(path: Path) -> DualHeads:
     return model.eval()
 
 
-def save(model: DualHeads, fusion: dict[str, object], path: Path, meta: dict[str, str]) -> None:
+def save(model: DualHeads, fusion: dict[str, object], path: Path, meta: dict[str, str],
+         reference: Reference | None = None) -> None:
     from safetensors.torch import save_file
 
     tensors = {**model.image.tensors("image"), **model.text.tensors("text")}
+    if reference is not None:  # float16: 1000 photos cost 3 MB, and centring needs no more
+        tensors["reference.probs"] = torch.from_numpy(reference.probs).half()
+        tensors["reference.image"] = torch.from_numpy(reference.image).half()
     save_file(tensors, str(path), metadata={"version": HEADS_VERSION, "fusion": json.dumps(fusion), **meta})
 
 
@@ -169,12 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         model = load_trained(args.out)
         from photomgr.training.fusion import fit_fusion
 
-        fusion = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache", seed=args.seed)
+        fusion, reference = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache",
+                                       seed=args.seed)
         from safetensors import safe_open
 
         with safe_open(str(args.out), framework="numpy") as fh:
             meta = {k: v for k, v in (fh.metadata() or {}).items() if k not in ("version", "fusion")}
-        save(model, fusion, args.out, meta)
+        save(model, fusion, args.out, meta, reference)
         print(f"refitted the fusion constants in {args.out}")
         return 0
     model, _history = train(feats, parts, seed=args.seed, dim=args.dim, hidden=args.hidden,
@@ -189,11 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     partial = args.out.with_suffix(".heads-only.safetensors")
     save(model, {"eps": 0.0, "hier": [0, 0, 0], "bridge": [0, 0, 0]}, partial, {})  # kept if fusion fails
 
-    fusion = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache", seed=args.seed)
+    fusion, reference = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache",
+                                   seed=args.seed)
     meta = {"data": root.name, "train_photos": str(len(parts.train)), "seed": str(args.seed),
             "args": json.dumps({k: str(v) for k, v in vars(args).items() if k not in ("data", "out", "cache",
                                                                                       "caltech")})}
-    save(model, fusion, args.out, meta)
+    save(model, fusion, args.out, meta, reference)
     partial.unlink(missing_ok=True)
     size_kib = args.out.stat().st_size // 1024
     print(f"saved {args.out} ({size_kib} KiB) in {time.perf_counter() - started:.0f} s")

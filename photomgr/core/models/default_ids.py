@@ -9,8 +9,8 @@ STORED_ID = f"default:efficientnet_lite0-imagenet+minilm-l6:v{VECTORS_VERSION}"
 # The trained heads and fusion constants (resources/default_heads.safetensors). They change label
 # vectors and the scoring space but not the stored columns, so a library adopts the rows stored
 # under an older id of the same VECTORS_VERSION without decoding a photo (see ADOPTS).
-HEADS_VERSION = "h1"
+HEADS_VERSION = "h2"  # h2: h1's heads, fusion centred on a reference sample, per-label constants
 MODEL_ID = f"{STORED_ID}+{HEADS_VERSION}"
 # Model ids whose stored rows are exactly this model's stored rows.
-ADOPTS = (STORED_ID,)
+ADOPTS = (STORED_ID, f"{STORED_ID}+h1")
 N_CLASSES = 1000

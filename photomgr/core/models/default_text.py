@@ -10,7 +10,8 @@ A label vector has the layout of the scoring space (see `photo_label_space` in s
 
 where the photo side is [ probabilities | projected image vector | 1 | 0 ], so one product gives
 the ImageNet mass P = probs @ w and b * cos + c, and the scorer adds a * log(P + eps) (fused
-calibration, tagging/calibration.py). (a, b, c) are the fitted constants of the label's route:
+calibration, tagging/calibration.py). (a, b, c) come from the fitted constants of the label's
+route at the label's descriptor (heads.Fusion.label_constants); the route is
 "hier" when its text names a WordNet synset with ImageNet classes under it (w = 1 on each of
 them, so P is the probability the photo shows any of them), else "bridge" (w = the text
 bridge's nearest class names, which says little for words ImageNet never learned).
@@ -55,6 +56,16 @@ def class_route(texts: Sequence[str], hierarchy: Hierarchy, bridge: TextBridge,
     return bridge.weights_for_embedding(text_vector), BRIDGE
 
 
+def route_descriptor(route: str, class_weights: np.ndarray, bridge: TextBridge,
+                     text_vector: np.ndarray) -> float:
+    """What the fusion constants depend on (heads.Fusion): for "hier", the log of the number of
+    classes the label covers; for "bridge", how closely the text matches its best ImageNet class
+    name (a class name ~1, an everyday word ~0.5, a sentence ~0.4)."""
+    if route == HIER:
+        return float(np.log(max(int((class_weights > 0).sum()), 1)))
+    return float((bridge.class_matrix() @ np.asarray(text_vector, np.float32)).max())
+
+
 class DefaultTextEncoder:
     """Label and query vectors of the default model; no image model is loaded. Thread-safe."""
 
@@ -97,8 +108,9 @@ class DefaultTextEncoder:
         texts = label_texts(prompts)
         mean = self.minilm(texts)
         weights, route = class_route(texts, self.hierarchy, self.bridge, mean)
-        a, b, c = self.heads.fusion.hier if route == HIER else self.heads.fusion.bridge
         learned = self.heads.text(mean[None, :])[0]
+        x = route_descriptor(route, weights, self.bridge, mean)
+        a, b, c = self.heads.fusion.label_constants(route, x, weights, learned)
         return np.concatenate([weights, np.float32(b) * learned,
                                np.array([c, a], np.float32)]).astype(np.float32)
 

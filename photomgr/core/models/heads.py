@@ -66,18 +66,76 @@ class Head:
 
 
 @dataclass(frozen=True)
+class RouteFit:
+    """One route's fusion constants as functions of the label's descriptor x (see `Fusion`).
+
+    a = max(0, a0 + a1 x), b = b0 + b1 x, c = c0 + c1 x. The clamp keeps a label's own ImageNet
+    classes from ever counting against it (a text far from every class name, a sentence, gets
+    a = 0: its score is the learned cosine alone).
+    """
+
+    a: tuple[float, float]
+    b: tuple[float, float]
+    c: tuple[float, float]
+
+    @classmethod
+    def parse(cls, raw: object) -> RouteFit:
+        if isinstance(raw, dict):
+            return cls(_pair(raw["a"]), _pair(raw["b"]), _pair(raw["c"]))
+        if not isinstance(raw, list) or len(raw) != 3:
+            raise ValueError(f"fusion constants: expected [a, b, c] or {{a, b, c}}, got {raw!r}")
+        a, b, c = (float(v) for v in raw)  # h1: constants, no descriptor terms
+        return cls((a, 0.0), (b, 0.0), (c, 0.0))
+
+    def at(self, x: float) -> tuple[float, float, float]:
+        return (max(0.0, self.a[0] + self.a[1] * x), self.b[0] + self.b[1] * x, self.c[0] + self.c[1] * x)
+
+
+def _pair(v: object) -> tuple[float, float]:
+    if not isinstance(v, list) or not 1 <= len(v) <= 2:
+        raise ValueError(f"fusion constants: expected [v0, v1], got {v!r}")
+    vals = [float(x) for x in v]
+    return (vals[0], vals[1] if len(vals) > 1 else 0.0)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A fixed sample of ordinary photos (training split): stored ImageNet probabilities and
+    projected image vectors. A label's two evidence terms are centred on their mean over these
+    photos, so "dog" (118 classes: some mass on any animal) and "building" (14 rarely likely
+    classes) start from the same place. Fixed and shipped, so a photo's score never depends on
+    which other photos a library holds."""
+
+    probs: np.ndarray  # (R, 1000)
+    image: np.ndarray  # (R, D)
+
+
+@dataclass(frozen=True)
 class Fusion:
-    """How the two routes make one logit, per route (see tagging/calibration.py, "fused").
+    """How the two routes make one logit (see tagging/calibration.py, "fused").
 
     logit = a * log(P + eps) + b * cos + c, where P is the probability mass the photo puts on the
     label's ImageNet classes and cos the learned-space cosine. Route "hier" is for labels that
     name a WordNet synset with ImageNet classes under it; "bridge" for all other texts, whose
-    ImageNet classes are only the nearest class names by text similarity.
+    ImageNet classes are only the nearest class names by text similarity. Per label, (a, b, c)
+    follow from the route's `RouteFit` at the label's descriptor x (hier: log of the number of
+    classes covered; bridge: the best cosine of the text to an ImageNet class name), and with a
+    `Reference`, c also subtracts a and b times the terms' reference means.
     """
 
     eps: float
-    hier: tuple[float, float, float]  # (a, b, c)
-    bridge: tuple[float, float, float]
+    hier: RouteFit
+    bridge: RouteFit
+    reference: Reference | None = None
+
+    def label_constants(self, route: str, x: float, class_weights: np.ndarray, learned: np.ndarray
+                        ) -> tuple[float, float, float]:
+        a, b, c = (self.hier if route == "hier" else self.bridge).at(x)
+        if self.reference is not None:
+            m1 = float(np.mean(np.log(self.reference.probs @ class_weights + self.eps)))
+            m2 = float(np.mean(self.reference.image @ learned))
+            c -= a * m1 + b * m2
+        return a, b, c
 
 
 @dataclass(frozen=True)
@@ -116,13 +174,19 @@ def read_heads(path: Path) -> Heads:
         with safe_open(str(path), framework="numpy") as fh:
             meta = dict(fh.metadata() or {})
         fusion = json.loads(meta["fusion"])
+        reference = None
+        if "reference.probs" in tensors:
+            reference = Reference(tensors["reference.probs"], tensors["reference.image"])
         heads = Heads(meta["version"], _head(tensors, "image"), _head(tensors, "text"),
-                      Fusion(float(fusion["eps"]), tuple(fusion["hier"]), tuple(fusion["bridge"])),
+                      Fusion(float(fusion["eps"]), RouteFit.parse(fusion["hier"]),
+                             RouteFit.parse(fusion["bridge"]), reference),
                       meta)
     except (SafetensorError, KeyError, ValueError, TypeError, OSError) as exc:
         raise ModelUnavailable(f"the default model's trained heads ({path}) are damaged: {exc}; "
                                "reinstall photomgr") from exc
-    if heads.image.out_dim != heads.text.out_dim:
+    ref = heads.fusion.reference
+    if heads.image.out_dim != heads.text.out_dim or (
+            ref is not None and (ref.image.shape[1] != heads.dim or len(ref.image) != len(ref.probs))):
         raise ModelUnavailable(f"the default model's heads ({path}) do not fit together")
     return heads
 

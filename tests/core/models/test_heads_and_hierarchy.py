@@ -43,7 +43,9 @@ def test_heads_file_projects_like_the_formula(tmp_path: Path, mlp: bool) -> None
     t = _write_heads(tmp_path / "h.safetensors", rng, mlp)
     heads = read_heads(tmp_path / "h.safetensors")
     assert heads.version == "test" and heads.dim == 4
-    assert heads.fusion.hier == (1.0, 2.0, 3.0) and heads.fusion.bridge == (0.5, 10.0, -4.0)
+    # an h1 file's constants (no descriptor terms, no reference) read as constants
+    assert heads.fusion.hier.at(2.0) == (1.0, 2.0, 3.0) and heads.fusion.bridge.at(0.7) == (0.5, 10.0, -4.0)
+    assert heads.fusion.reference is None
     x = rng.standard_normal((3, 6)).astype(np.float32)
     y = x @ t["image.weight"] + t["image.bias"]
     if mlp:
@@ -77,8 +79,38 @@ def test_shipped_heads_load_and_carry_the_model_ids_version() -> None:
     assert set(heads.meta) >= {"fusion", "version", "seed"}
     x = np.random.default_rng(1).standard_normal((2, 1280)).astype(np.float32)
     np.testing.assert_allclose(np.linalg.norm(heads.image(x), axis=1), 1.0, rtol=1e-5)
-    a_hier, b_hier, _ = heads.fusion.hier
-    assert a_hier > 0 and b_hier > 0  # both routes count for category words
+    for coverage in (1, 10, 118):
+        a_hier, b_hier, _ = heads.fusion.hier.at(float(np.log(coverage)))
+        assert a_hier > 0 and b_hier > 0  # both routes count for category words
+    ref = heads.fusion.reference
+    assert ref is not None and ref.probs.shape[1] == N_CLASSES
+    assert ref.image.shape == (len(ref.probs), heads.dim)
+
+
+def test_label_constants_follow_the_descriptor_and_centre_on_the_reference(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    t = _write_heads(tmp_path / "h.safetensors", rng, mlp=False)
+    probs = rng.dirichlet(np.ones(N_CLASSES), 6).astype(np.float32)
+    image = rng.standard_normal((6, 4)).astype(np.float32)
+    fusion = {"eps": FUSED_EPS, "hier": {"a": [1.0, 0.5], "b": [4.0, 0.0], "c": [-3.0, 0.0]},
+              "bridge": {"a": [-1.0, 2.0], "b": [2.0, 10.0], "c": [1.0, -8.0]}}
+    save_file({**t, "reference.probs": probs, "reference.image": image}, str(tmp_path / "h2.safetensors"),
+              metadata={"version": "test2", "fusion": json.dumps(fusion)})
+    f = read_heads(tmp_path / "h2.safetensors").fusion
+    w = np.zeros(N_CLASSES, np.float32)
+    w[:3] = 1.0
+    learned = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
+    a, b, c = f.label_constants("hier", float(np.log(3)), w, learned)
+    want_a = 1.0 + 0.5 * np.log(3)
+    m1, m2 = np.mean(np.log(probs @ w + FUSED_EPS)), np.mean(image @ learned)
+    np.testing.assert_allclose([a, b, c], [want_a, 4.0, -3.0 - want_a * m1 - 4.0 * m2], rtol=1e-5)
+    # a text far from every class name (a sentence) gets no ImageNet weight at all: a >= 0
+    a, b, c = f.label_constants("bridge", 0.3, w, learned)
+    assert a == 0.0 and b == pytest.approx(5.0) and c == pytest.approx(1.0 - 2.4 - 5.0 * m2, rel=1e-5)
+    save_file({**t, "reference.probs": probs, "reference.image": image[:, :3]},
+              str(tmp_path / "bad.safetensors"), metadata={"version": "x", "fusion": json.dumps(fusion)})
+    with pytest.raises(ModelUnavailable, match="do not fit"):
+        read_heads(tmp_path / "bad.safetensors")
 
 
 def test_photo_label_space_comes_from_the_stored_columns() -> None:
