@@ -70,8 +70,7 @@ class RouteFit:
     """One route's fusion constants as functions of the label's descriptor x (see `Fusion`).
 
     a = max(0, a0 + a1 x), b = b0 + b1 x, c = c0 + c1 x. The clamp keeps a label's own ImageNet
-    classes from ever counting against it (a text far from every class name, a sentence, gets
-    a = 0: its score is the learned cosine alone).
+    classes from ever counting against it, whatever x.
     """
 
     a: tuple[float, float]
