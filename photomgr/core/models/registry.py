@@ -66,7 +66,12 @@ def load_embedder(
 
     path = resolve_clip_weights(clip_model, clip_pretrained, weights_path=clip_weights,
                                 allow_download=allow_download, progress=progress, cancel=cancel)
-    return ClipEmbedder(clip_model, clip_pretrained, path, device=device, describe=describe)
+    embedder = ClipEmbedder(clip_model, clip_pretrained, path, device=device, describe=describe)
+    from photomgr.core.models.text_numpy.clip_text import extract_from_loaded
+
+    # The text tower's tensors are in memory now: written once, `search` never needs torch after
+    extract_from_loaded(clip_model, clip_pretrained, path, embedder.model)
+    return embedder
 
 
 def load_text_encoder(

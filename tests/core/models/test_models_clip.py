@@ -31,6 +31,7 @@ from photomgr.core.models.clip_weights import (
     resolve_clip_weights,
 )
 from photomgr.core.models.registry import load_embedder, load_text_encoder, model_status
+from photomgr.core.models.text_numpy.clip_text import NumpyClipTextEncoder
 from tests.core.models.conftest import TINY_COMMIT, TINY_MODEL, TINY_REPO, TINY_TAG, TinyClip
 
 
@@ -138,15 +139,20 @@ def test_text_encoder_alone_gives_the_full_models_vectors(tiny_clip: TinyClip, t
                                                            fmt: str) -> None:
     weights = tmp_path / f"w.{fmt}"
     weights.write_bytes(tiny_clip.safetensors_bytes if fmt == "safetensors" else tiny_clip.bin_bytes)
+    # open_clip's text tower alone (no extract yet), then the numpy tower reading the extract
+    # that loading the full model wrote (test_text_numpy_clip.py covers the extract itself)
+    torch_text = ClipTextEncoder(TINY_MODEL, TINY_TAG, weights)
+    assert not hasattr(torch_text.model, "visual")
     full = _load(clip_weights=weights)
-    text = load_text_encoder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, clip_weights=weights,
-                             device="cpu")
-    assert isinstance(text, ClipTextEncoder) and not hasattr(text.model, "visual")
-    assert text.info == full.info
-    for prompts in (["dog"], ["a photo of my dog Rex", "{} on a beach"]):
-        np.testing.assert_allclose(text.embed_label(prompts), full.embed_label(prompts), atol=1e-6)
-    np.testing.assert_allclose(text.embed_query("a dog on a beach"), full.embed_query("a dog on a beach"),
-                               atol=1e-6)
+    numpy_text = load_text_encoder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG,
+                                   clip_weights=weights, device="cpu")
+    assert isinstance(numpy_text, NumpyClipTextEncoder)
+    for text, atol in ((torch_text, 1e-6), (numpy_text, 1e-5)):
+        assert text.info == full.info
+        for prompts in (["dog"], ["a photo of my dog Rex", "{} on a beach"]):
+            np.testing.assert_allclose(text.embed_label(prompts), full.embed_label(prompts), atol=atol)
+        np.testing.assert_allclose(text.embed_query("a dog on a beach"), full.embed_query("a dog on a beach"),
+                                   atol=atol)
 
 
 def test_text_encoder_rejects_other_weights(tiny_clip: TinyClip, tmp_path: Path) -> None:

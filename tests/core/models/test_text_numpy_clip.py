@@ -144,3 +144,16 @@ def test_weights_reader_refuses_damaged_files(tmp_path: Path, damage: object) ->
     path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
     with pytest.raises(ValueError):
         SafetensorsWeights(path)
+
+
+def test_loading_the_full_model_writes_the_extract(tiny_clip: TinyClip, tmp_path: Path) -> None:
+    from photomgr.core.models.registry import load_embedder
+
+    weights = tmp_path / "tiny.safetensors"
+    weights.write_bytes(tiny_clip.safetensors_bytes)
+    full = load_embedder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, clip_weights=weights,
+                         device="cpu")
+    assert text_cache_path(TINY_MODEL, TINY_TAG, weights).is_file()
+    text = load_text_encoder("clip", clip_model=TINY_MODEL, clip_pretrained=TINY_TAG, clip_weights=weights)
+    assert isinstance(text, NumpyClipTextEncoder)
+    assert float(text.embed_label(["dog"]) @ full.embed_label(["dog"])) >= 0.9999

@@ -205,6 +205,18 @@ def prepare_text_extract(model_name: str, pretrained: str, weights: Path) -> Pat
         return None
 
 
+def extract_from_loaded(model_name: str, pretrained: str, weights: Path, model: Any) -> Path | None:
+    """Best effort, when the full CLIP model has just been loaded (an index, the GUI): write the
+    extract from its tensors unless it exists (a stat when it does)."""
+    try:
+        if text_cache_path(model_name, pretrained, weights).is_file():
+            return None
+        state = {k: v for k, v in model.state_dict().items() if k.startswith(TEXT_PREFIXES)}
+        return write_text_extract(model_name, pretrained, weights, state=state)
+    except (OSError, ValueError, ModelUnavailable):
+        return None
+
+
 def load_clip_text_encoder(model_name: str, pretrained: str, weights: Path,
                            *, device: str | None = None) -> TextEncoder:
     """The text side of a CLIP checkpoint: numpy from its extract when there is one (or can be
