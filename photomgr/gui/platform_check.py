@@ -65,9 +65,14 @@ def _unloadable(name: str) -> str | None:
     """
     try:
         ctypes.CDLL(name)
-    except OSError as exc:  # glibc: "libxcb.so.1: cannot open shared object file: ..."
-        found = re.match(r"\s*([^\s:]+\.so[.\d]*): cannot open shared object file", str(exc))
-        return os.path.basename(found.group(1)) if found else name
+    except OSError as exc:
+        # glibc: "libxcb.so.1: cannot open shared object file: ..."; in the PyInstaller bundle that
+        # message is the __cause__ of PyInstaller's own "Failed to load dynlib/dll" error.
+        for error in (exc, exc.__cause__):
+            found = re.match(r"\s*([^\s:]+\.so[.\d]*): cannot open shared object file", str(error))
+            if found:
+                return os.path.basename(found.group(1))
+        return name
     return None
 
 

@@ -98,6 +98,18 @@ def test_the_real_loader_names_the_missing_file(tmp_path: Path) -> None:
     assert platform_check._unloadable(str(broken)) == str(broken)
 
 
+def test_the_loader_reads_the_cause_under_pyinstaller(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The bundle's ctypes.CDLL re-raises dlerror's message as the __cause__ of its own."""
+    def frozen_cdll(name: str) -> None:
+        try:
+            raise OSError("libxcb.so.1: cannot open shared object file: No such file or directory")
+        except OSError as base_error:
+            raise OSError(f"Failed to load dynlib/dll {name!r}. Most likely ...") from base_error
+
+    monkeypatch.setattr(platform_check.ctypes, "CDLL", frozen_cdll)
+    assert platform_check._unloadable("libX11.so.6") == "libxcb.so.1"
+
+
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler to build the libraries")
 def test_the_real_loader_names_a_missing_dependency(tmp_path: Path) -> None:
     """libfoo needs libbar, which is gone: the answer is libbar (what glibc's dlerror names)."""
