@@ -105,7 +105,10 @@ def test_feature_map_averages_to_the_pooled_vector(default_embedders: tuple[Defa
     with torch.inference_mode():
         pooled, _, _, spatial = plain.forward_maps(batch)
     assert spatial.shape == (2, 1280, 7, 7)
-    torch.testing.assert_close(spatial.float().mean(dim=(2, 3)), pooled, atol=1e-4, rtol=1e-4)
+    # equal up to the tower's precision: the pooled vector is averaged in bfloat16 where the CPU
+    # runs the tower in it (cpu_inference.py), the map is returned as float32
+    tol = 1e-4 if plain.image_dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(spatial.float().mean(dim=(2, 3)), pooled, atol=tol, rtol=tol)
 
 
 def test_missing_captioner_file_leaves_descriptions_off(monkeypatch: pytest.MonkeyPatch,
