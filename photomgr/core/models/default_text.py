@@ -104,20 +104,21 @@ class DefaultTextEncoder:
     def route(self, texts: Sequence[str]) -> tuple[np.ndarray, str]:
         return class_route(texts, self.hierarchy, self.bridge, self.minilm(texts))
 
-    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
+    def embed_label(self, prompts: Sequence[str], *, query: bool = False) -> np.ndarray:
         texts = label_texts(prompts)
         mean = self.minilm(texts)
         weights, route = class_route(texts, self.hierarchy, self.bridge, mean)
         learned = self.heads.text(mean[None, :])[0]
         x = route_descriptor(route, weights, self.bridge, mean)
-        a, b, c = self.heads.fusion.label_constants(route, x, weights, learned)
+        a, b, c = self.heads.fusion.label_constants(route, x, weights, learned, query=query)
         return np.concatenate([weights, np.float32(b) * learned,
                                np.array([c, a], np.float32)]).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        # A query is scored exactly like a label, so its scores compare with the tag threshold;
-        # sentences ("red car", "dog on a beach") name no synset and rely on the learned space.
-        return self.embed_label([text])
+        # A query is scored like a label (same layout, a logistic fit on the same data, so its
+        # scores compare with the tag threshold), but sentences ("red car", "dog on a beach")
+        # name no synset and get the query constants, which lean on the learned space.
+        return self.embed_label([text], query=True)
 
     def explain_label(self, prompts: Sequence[str], k: int = 5) -> list[tuple[str, float]]:
         """The ImageNet classes a label text was mapped onto, heaviest first."""

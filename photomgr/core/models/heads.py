@@ -126,10 +126,14 @@ class Fusion:
     hier: RouteFit
     bridge: RouteFit
     reference: Reference | None = None
+    query: RouteFit | None = None  # search queries off the hierarchy (else: bridge)
 
-    def label_constants(self, route: str, x: float, class_weights: np.ndarray, learned: np.ndarray
-                        ) -> tuple[float, float, float]:
-        a, b, c = (self.hier if route == "hier" else self.bridge).at(x)
+    def label_constants(self, route: str, x: float, class_weights: np.ndarray, learned: np.ndarray,
+                        query: bool = False) -> tuple[float, float, float]:
+        fit = self.hier if route == "hier" else self.bridge
+        if query and route != "hier" and self.query is not None:
+            fit = self.query
+        a, b, c = fit.at(x)
         if self.reference is not None:
             m1 = float(np.mean(np.log(self.reference.probs @ class_weights + self.eps)))
             m2 = float(np.mean(self.reference.image @ learned))
@@ -178,7 +182,8 @@ def read_heads(path: Path) -> Heads:
             reference = Reference(tensors["reference.probs"], tensors["reference.image"])
         heads = Heads(meta["version"], _head(tensors, "image"), _head(tensors, "text"),
                       Fusion(float(fusion["eps"]), RouteFit.parse(fusion["hier"]),
-                             RouteFit.parse(fusion["bridge"]), reference),
+                             RouteFit.parse(fusion["bridge"]), reference,
+                             RouteFit.parse(fusion["query"]) if "query" in fusion else None),
                       meta)
     except (SafetensorError, KeyError, ValueError, TypeError, OSError) as exc:
         raise ModelUnavailable(f"the default model's trained heads ({path}) are damaged: {exc}; "

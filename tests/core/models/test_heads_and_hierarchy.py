@@ -93,7 +93,8 @@ def test_label_constants_follow_the_descriptor_and_centre_on_the_reference(tmp_p
     probs = rng.dirichlet(np.ones(N_CLASSES), 6).astype(np.float32)
     image = rng.standard_normal((6, 4)).astype(np.float32)
     fusion = {"eps": FUSED_EPS, "hier": {"a": [1.0, 0.5], "b": [4.0, 0.0], "c": [-3.0, 0.0]},
-              "bridge": {"a": [-1.0, 2.0], "b": [2.0, 10.0], "c": [1.0, -8.0]}}
+              "bridge": {"a": [-1.0, 2.0], "b": [2.0, 10.0], "c": [1.0, -8.0]},
+              "query": {"a": [0.0, 0.0], "b": [7.0, 0.0], "c": [-2.0, 0.0]}}
     save_file({**t, "reference.probs": probs, "reference.image": image}, str(tmp_path / "h2.safetensors"),
               metadata={"version": "test2", "fusion": json.dumps(fusion)})
     f = read_heads(tmp_path / "h2.safetensors").fusion
@@ -107,6 +108,11 @@ def test_label_constants_follow_the_descriptor_and_centre_on_the_reference(tmp_p
     # a text far from every class name (a sentence) gets no ImageNet weight at all: a >= 0
     a, b, c = f.label_constants("bridge", 0.3, w, learned)
     assert a == 0.0 and b == pytest.approx(5.0) and c == pytest.approx(1.0 - 2.4 - 5.0 * m2, rel=1e-5)
+    # a search query off the hierarchy gets the query constants; on it, the hier ones
+    got = f.label_constants("bridge", 0.3, w, learned, query=True)
+    assert got == pytest.approx((0.0, 7.0, -2.0 - 7.0 * m2))
+    hier = f.label_constants("hier", 1.0, w, learned)
+    assert f.label_constants("hier", 1.0, w, learned, query=True) == hier
     save_file({**t, "reference.probs": probs, "reference.image": image[:, :3]},
               str(tmp_path / "bad.safetensors"), metadata={"version": "x", "fusion": json.dumps(fusion)})
     with pytest.raises(ModelUnavailable, match="do not fit"):
