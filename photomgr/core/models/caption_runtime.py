@@ -82,7 +82,16 @@ class DefaultCaptioner:
 
     def describe(self, inputs: torch.Tensor) -> list[str]:
         """(N, 1280, 7, 7) feature maps of the default backbone -> one sentence each."""
-        with torch.inference_mode():
-            ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
-                              length_penalty=self.length_penalty)
+        # One torch thread: every decoder step is a tiny (rows x 256) product, and with two
+        # threads each op waits at an OpenMP barrier for a thread that the decode pool (or any
+        # other busy process) has descheduled. Measured in bench_descriptions_cost (600 Caltech
+        # photos, docs/benchmarks.md §12): 5.78 s per 32 photos with 2 threads, 0.87 s with 1.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
+                                  length_penalty=self.length_penalty)
+        finally:
+            torch.set_num_threads(threads)
         return [self.vocab.decode(seq) for seq in ids]

@@ -20,7 +20,7 @@ from photomgr.core.models.base import describer_status
 from photomgr.core.models.caption_decoder import CaptionDecoder, DecoderConfig
 from photomgr.core.models.caption_runtime import read_metadata
 from photomgr.core.models.caption_search import beam_search
-from photomgr.core.models.caption_vocab import MAX_WORDS, Vocab, words
+from photomgr.core.models.caption_vocab import MAX_WORDS, SPECIALS, Vocab, words
 from photomgr.core.models.captioning import (
     COCA_CAPTION_ID,
     COCA_MODEL,
@@ -143,6 +143,32 @@ def test_beam_search_respects_length_and_never_writes_unknown_words() -> None:
             out = beam_search(model, torch.rand(4, 1280, 7, 7), beam=beam, max_words=6)
             assert len(out) == 4 and all(len(seq) <= 6 and min(seq, default=4) >= 4 for seq in out)
     assert beam_search(model, torch.rand(0, 1280, 7, 7)) == []
+
+
+def test_describe_decodes_on_one_torch_thread_and_restores_the_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two threads made each tiny decoder step wait at an OpenMP barrier: +65 % indexing time.
+    import photomgr.core.models.caption_runtime as runtime
+
+    seen: list[int] = []
+
+    def recording_search(*args: object, **kwargs: object) -> list[list[int]]:
+        seen.append(torch.get_num_threads())
+        return [[4]]
+
+    monkeypatch.setattr(runtime, "beam_search", recording_search)
+    torch.manual_seed(0)
+    model = CaptionDecoder(DecoderConfig(vocab_size=8, width=32, heads=2)).eval()
+    captioner = runtime.DefaultCaptioner(model, Vocab((*SPECIALS, "a", "dog", "runs", "fast")),
+                                         model_id="test", beam=1, length_penalty=0.0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sentences = captioner.describe(torch.rand(1, 1280, 7, 7))
+        assert len(sentences) == 1 and isinstance(sentences[0], str)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_vocab_round_trip() -> None:
