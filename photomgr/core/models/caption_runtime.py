@@ -64,34 +64,30 @@ class DefaultCaptioner:
         self.device = device
 
     @classmethod
-    def from_file(cls, path: Path, *, device: str = "cpu") -> DefaultCaptioner:
+    def from_file(cls, path: Path, *, device: str = "cpu", beam: int | None = None) -> DefaultCaptioner:
+        """The shipped captioner; `beam` overrides the file's beam width (and marks the id, since
+        the sentences change with it)."""
         from safetensors.torch import load_file
 
         meta = read_metadata(path)
         try:
             cfg = DecoderConfig.from_metadata(meta)
             vocab = Vocab(tuple(json.loads(meta[META_VOCAB])))
-            model_id, beam = meta[META_CAPTION_ID], int(meta[META_BEAM])
+            model_id, file_beam = meta[META_CAPTION_ID], int(meta[META_BEAM])
             penalty = float(meta[META_LENGTH_PENALTY])
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path.name} is not a captioner file ({exc})") from exc
         model = CaptionDecoder(cfg)
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
         model.load_state_dict(state, strict=True)
-        return cls(model, vocab, model_id=model_id, beam=beam, length_penalty=penalty, device=device)
+        if beam is not None and beam != file_beam:
+            model_id = f"{model_id}+beam{beam}"
+        return cls(model, vocab, model_id=model_id, beam=file_beam if beam is None else beam,
+                   length_penalty=penalty, device=device)
 
     def describe(self, inputs: torch.Tensor) -> list[str]:
         """(N, 1280, 7, 7) feature maps of the default backbone -> one sentence each."""
-        # One torch thread: every decoder step is a tiny (rows x 256) product, and with two
-        # threads each op waits at an OpenMP barrier for a thread that the decode pool (or any
-        # other busy process) has descheduled. Measured in bench_descriptions_cost (600 Caltech
-        # photos, docs/benchmarks.md §12): 5.78 s per 32 photos with 2 threads, 0.87 s with 1.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
-                                  length_penalty=self.length_penalty)
-        finally:
-            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
+                              length_penalty=self.length_penalty)
         return [self.vocab.decode(seq) for seq in ids]

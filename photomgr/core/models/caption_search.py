@@ -24,6 +24,13 @@ def beam_search(model: CaptionDecoder, maps: torch.Tensor, *, beam: int = 3, len
     The best finished beam is the one with the highest log-probability / length**length_penalty
     (0: plain log-probability, which favours short sentences; 1: mean per word).
     """
+    if beam == 1:
+        return greedy_search(model, maps, max_words=max_words)
+    return _beam_search(model, maps, beam=beam, length_penalty=length_penalty, max_words=max_words)
+
+
+def _beam_search(model: CaptionDecoder, maps: torch.Tensor, *, beam: int, length_penalty: float,
+                 max_words: int) -> list[list[int]]:
     n = maps.shape[0]
     if n == 0:
         return []
@@ -65,4 +72,42 @@ def beam_search(model: CaptionDecoder, maps: torch.Tensor, *, beam: int = 3, len
     for row in best:
         ids = [int(i) for i in tokens[row, 1:].tolist()]
         out.append([i for i in ids[:ids.index(EOS_ID)] if i != PAD_ID] if EOS_ID in ids else ids)
+    return out
+
+
+def greedy_search(model: CaptionDecoder, maps: torch.Tensor, *,
+                  max_words: int = MAX_WORDS) -> list[list[int]]:
+    """Beam 1, with finished sentences dropped from the batch as they close.
+
+    The same words as `beam_search(beam=1)`, but a batch no longer runs as many steps as its
+    longest sentence for every photo: on Caltech the mean sentence is ~10 words and a batch of
+    32 runs ~20 steps.
+    """
+    n = maps.shape[0]
+    if n == 0:
+        return []
+    max_words = min(max_words, model.cfg.max_tokens - 2)
+    image = model.encode(maps)
+    rows = torch.arange(n, device=maps.device)  # the photo of each row still being written
+    ids = torch.full((n, 1), BOS_ID, dtype=torch.long, device=maps.device)
+    out: list[list[int]] = [[] for _ in range(n)]
+    cache: list[KV] | None = None
+    for position in range(max_words + 1):
+        logits, cache = model.step(ids, position, image, cache)
+        logits[:, [PAD_ID, BOS_ID, UNK_ID]] = float("-inf")
+        if position == max_words:  # the last step may only close the sentence
+            logits[:, :EOS_ID] = float("-inf")
+            logits[:, EOS_ID + 1:] = float("-inf")
+        word = logits.argmax(dim=1)
+        going = word != EOS_ID
+        for row, w in zip(rows.tolist(), word.tolist(), strict=True):
+            if w != EOS_ID:
+                out[row].append(w)
+        if not bool(going.any()):
+            break
+        if not bool(going.all()):
+            rows, word = rows[going], word[going]
+            image = [(k[going], v[going]) for k, v in image]
+            cache = [(k[going], v[going]) for k, v in cache]
+        ids = word.unsqueeze(1)
     return out

@@ -119,8 +119,16 @@ class Captioner(Protocol):
         ...
 
 
-def load_default_captioner(device: str = "cpu",
-                           path: Path | None = None) -> tuple[Captioner | None, str | None]:
+# The app decodes greedily. Beam 3 writes better sentences (held-out Flickr8k BLEU-4 0.190 vs
+# greedy, docs/benchmarks.md "Descriptions") but costs 3x the decoding: with the bf16 backbone it
+# doubled the indexing time (+91 % on 600 Caltech photos, idle machine), and with two torch
+# threads on a busy machine every tiny beam step waited at an OpenMP barrier (7-15x slower).
+# Greedy costs 2-5 ms a photo at either thread count (bench_descriptions_cost, §12).
+INDEX_BEAM = 1
+
+
+def load_default_captioner(device: str = "cpu", path: Path | None = None,
+                           beam: int | None = INDEX_BEAM) -> tuple[Captioner | None, str | None]:
     """(captioner, None), or (None, why not) when the shipped weights are missing or unusable."""
     path = path or captioner_file()
     if not path.is_file():
@@ -128,7 +136,7 @@ def load_default_captioner(device: str = "cpu",
     from photomgr.core.models.caption_runtime import DefaultCaptioner
 
     try:
-        return DefaultCaptioner.from_file(path, device=device), None
+        return DefaultCaptioner.from_file(path, device=device, beam=beam), None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         return None, f"the offline captioner could not be loaded ({exc}); reinstall photomgr"
 
