@@ -13,4 +13,8 @@ HEADS_VERSION = "h2"  # h2: h1's heads, fusion centred on a reference sample, pe
 MODEL_ID = f"{STORED_ID}+{HEADS_VERSION}"
 # Model ids whose stored rows are exactly this model's stored rows.
 ADOPTS = (STORED_ID, f"{STORED_ID}+h1")
+# Ids whose photos' label space has the heads layout [probs | image head | 1 | 0]: h1 and h2 share
+# the image head (h2 refit only the label side), so a library still on h1 (not yet re-indexed
+# since an upgrade) scores its stored h1 label vectors in the same space instead of failing.
+FUSED_LAYOUT_IDS = (MODEL_ID, f"{STORED_ID}+h1")
 N_CLASSES = 1000

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from photomgr.core.models.default_ids import ADOPTS, MODEL_ID, N_CLASSES
+from photomgr.core.models.default_ids import ADOPTS, FUSED_LAYOUT_IDS, MODEL_ID, N_CLASSES
 
 
 def photo_label_space(model_id: str, image: np.ndarray, label: np.ndarray | None) -> np.ndarray | None:
     """(N, L) scoring space, or None when it is the image space (shared-space backends)."""
-    if model_id != MODEL_ID or label is None:
+    if model_id not in FUSED_LAYOUT_IDS or label is None:
         return label
     from photomgr.core.models.heads import load_heads
 

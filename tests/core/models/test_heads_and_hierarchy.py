@@ -192,3 +192,20 @@ def test_hierarchy_resolves_the_commonest_sense() -> None:
     assert "child" in singular_forms("children") and "city" in singular_forms("cities")
     with pytest.raises(ValueError):
         Hierarchy(nodes, ["n4", "n99"])
+
+
+def test_a_library_still_on_h1_scores_in_the_fused_layout() -> None:
+    # An upgraded photomgr opening a library last indexed with h1 heads: its stored h1 label
+    # vectors have the fused layout, so the photos' space must too (was: a traceback from
+    # `labels list`, "label text has dim 1514, photos' label space 1000").
+    from photomgr.core.models.default_ids import MODEL_ID, N_CLASSES, STORED_ID
+    from photomgr.core.models.spaces import photo_label_space
+
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((3, 1280)).astype(np.float32)
+    probs = rng.dirichlet(np.ones(N_CLASSES), 3).astype(np.float32)
+    current = photo_label_space(MODEL_ID, image, probs)
+    on_h1 = photo_label_space(f"{STORED_ID}+h1", image, probs)
+    assert current is not None and on_h1 is not None
+    np.testing.assert_array_equal(on_h1, current)
+    assert photo_label_space(STORED_ID, image, probs) is probs  # pre-heads vectors: the bridge space
