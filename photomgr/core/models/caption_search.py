@@ -13,6 +13,15 @@ from photomgr.core.models.caption_decoder import KV, CaptionDecoder
 from photomgr.core.models.caption_vocab import BOS_ID, EOS_ID, MAX_WORDS, PAD_ID, UNK_ID
 
 
+def _allowed(scores: torch.Tensor, *, last: bool) -> torch.Tensor:
+    """`scores` (rows, vocab) with the words that may not be written at this step at -inf, in place."""
+    scores[:, [PAD_ID, BOS_ID, UNK_ID]] = float("-inf")  # never written: an unknown word reads badly
+    if last:  # the last step may only close the sentence
+        scores[:, :EOS_ID] = float("-inf")
+        scores[:, EOS_ID + 1:] = float("-inf")
+    return scores
+
+
 def _expand(kv: list[KV], beam: int) -> list[KV]:
     return [(k.repeat_interleave(beam, 0), v.repeat_interleave(beam, 0)) for k, v in kv]
 
@@ -47,11 +56,7 @@ def _beam_search(model: CaptionDecoder, maps: torch.Tensor, *, beam: int, length
     base = (torch.arange(n, device=device) * beam).unsqueeze(1)
     for position in range(max_words + 1):
         logits, cache = model.step(tokens[:, -1:], position, image, cache)
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        logp[:, [PAD_ID, BOS_ID, UNK_ID]] = float("-inf")  # never written: an unknown word reads badly
-        if position == max_words:  # the last step may only close the sentence
-            logp[:, :EOS_ID] = float("-inf")
-            logp[:, EOS_ID + 1:] = float("-inf")
+        logp = _allowed(torch.log_softmax(logits.float(), dim=-1), last=position == max_words)
         logp[finished] = float("-inf")
         logp[finished, PAD_ID] = 0.0  # a finished beam carries on unchanged, writing padding
         vocab = logp.shape[1]
@@ -94,11 +99,7 @@ def greedy_search(model: CaptionDecoder, maps: torch.Tensor, *,
     cache: list[KV] | None = None
     for position in range(max_words + 1):
         logits, cache = model.step(ids, position, image, cache)
-        logits[:, [PAD_ID, BOS_ID, UNK_ID]] = float("-inf")
-        if position == max_words:  # the last step may only close the sentence
-            logits[:, :EOS_ID] = float("-inf")
-            logits[:, EOS_ID + 1:] = float("-inf")
-        word = logits.argmax(dim=1)
+        word = _allowed(logits, last=position == max_words).argmax(dim=1)
         going = word != EOS_ID
         for row, w in zip(rows.tolist(), word.tolist(), strict=True):
             if w != EOS_ID:
