@@ -28,19 +28,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.bench_gui import pump, wait_until  # noqa: E402
+from bench.bench_gui import indexing_window, pump  # noqa: E402
 
 
 def one_run(photos: Path, tmp: Path) -> tuple[float, float, float]:
-    from photomgr.gui.main_window import MainWindow
-
-    window = MainWindow(tmp / "library")
-    window.resize(1400, 900)
-    window.show()
-    finished: list[object] = []
-    window.host.scan_finished.connect(finished.append)
-    try:
-        wait_until(lambda: window.library_ready, 60)
+    with indexing_window(tmp / "library") as (window, finished):
         started = time.perf_counter()
         window.add_folder(photos)
         first_row = model_in = -1.0
@@ -54,9 +46,6 @@ def one_run(photos: Path, tmp: Path) -> tuple[float, float, float]:
             if now > 600:
                 raise TimeoutError("the first index took over 10 minutes")
         return first_row, model_in, time.perf_counter() - started
-    finally:
-        window.shutdown()
-        window.deleteLater()
 
 
 def main(argv: list[str] | None = None) -> int:

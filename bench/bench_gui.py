@@ -19,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -226,18 +227,29 @@ class IndexResult:
     ticks: int
 
 
-def measure_indexing(photos: Path, tmp: Path) -> IndexResult:
-    """Index `photos` into an empty library through the window, with the real default model."""
+@contextmanager
+def indexing_window(library: Path) -> Iterator[tuple[MainWindow, list[object]]]:
+    """A shown window on a new library, ready for a folder: (window, the scans it finished)."""
     from photomgr.gui.main_window import MainWindow
-    from photomgr.gui.stall import StallMonitor
 
-    window = MainWindow(tmp / "indexed")
+    window = MainWindow(library)
     window.resize(1400, 900)
     window.show()
     finished: list[object] = []
     window.host.scan_finished.connect(finished.append)
     try:
         wait_until(lambda: window.library_ready, 60)
+        yield window, finished
+    finally:
+        window.shutdown()
+        window.deleteLater()
+
+
+def measure_indexing(photos: Path, tmp: Path) -> IndexResult:
+    """Index `photos` into an empty library through the window, with the real default model."""
+    from photomgr.gui.stall import StallMonitor
+
+    with indexing_window(tmp / "indexed") as (window, finished):
         wait_model(window)  # torch's import is a launch cost, measured above; not indexing's
         stalls = StallMonitor(interval_ms=10)
         stalls.start()
@@ -250,9 +262,6 @@ def measure_indexing(photos: Path, tmp: Path) -> IndexResult:
         count = int(getattr(report, "photos", 0))
         return IndexResult(count, seconds, count / seconds, stalls.max_gap_ms, stalls.gaps_over_100ms,
                            stalls.ticks)
-    finally:
-        window.shutdown()
-        window.deleteLater()
 
 
 def import_seconds() -> float:
