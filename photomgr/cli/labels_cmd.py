@@ -9,6 +9,7 @@ from typing import Any
 from photomgr.cli.common import CliError, print_json
 from photomgr.cli.context import CliContext
 from photomgr.core.library.labels import Label, LabelExists, NoSuchLabel
+from photomgr.core.ops.results import LabelSummary
 from photomgr.core.ops.tagging import NewLabel
 
 
@@ -49,15 +50,18 @@ def add_parser(sub: Any) -> None:
     q.set_defaults(run=run_remove)
 
 
+def _summary_info(summary: LabelSummary) -> dict[str, object]:
+    return {"name": summary.name, "prompts": list(summary.prompts),
+            "threshold": round(summary.threshold, 4),
+            "custom_threshold": summary.custom_threshold, "photos": summary.photos}
+
+
 def _describe(ctx: CliContext, label: Label) -> dict[str, object]:
     ctx.engine.text_vector(label)  # may load the text model: not part of the re-scoring time
     ctx.engine.matrix()
     started = time.perf_counter()
     summary = ctx.ops.tags.summary(label)
-    return {"name": label.name, "prompts": list(label.prompts),
-            "threshold": round(summary.threshold, 4),
-            "custom_threshold": summary.custom_threshold, "photos": summary.photos,
-            "rescore_ms": round((time.perf_counter() - started) * 1000, 1)}
+    return {**_summary_info(summary), "rescore_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _label(ctx: CliContext, name: str) -> Label:
@@ -83,10 +87,10 @@ def _emit(args: argparse.Namespace, info: dict[str, object], verb: str) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
-        labels = ctx.ops.tags.labels.all()
-        rows = [_describe(ctx, lab) for lab in labels] if labels else []
+        # every count from a few batched products (TagOps.summaries), not one pass per label
+        rows = [_summary_info(s) for s in ctx.ops.tags.summaries()] if ctx.ops.tags.labels.all() else []
     if args.json:
-        print_json([{k: v for k, v in r.items() if k != "rescore_ms"} for r in rows])
+        print_json(rows)
     elif not rows:
         print("no labels yet: add one with `photomgr labels add NAME`")
     else:

@@ -42,6 +42,10 @@ class VectorMatrix:
     image: np.ndarray  # (N, image_dim) float32
     label: np.ndarray | None  # (N, label_dim) float32, None when the label space is the image space
     instance: np.ndarray | None = None  # (N, D_inst) float32 when every row has one, else None
+    # (N,) int64 `embeddings` rowid of each row: a vector is written only by INSERT OR REPLACE
+    # (put_many), which gives its row a new rowid, so a rowid names one version of one photo's
+    # vectors (core/tagging/space_cache.py caches what is derived from them under it).
+    rowids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -162,24 +166,30 @@ class VectorStore:
                 out.append(got[0])
         return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
 
-    def matrix(self, model_id: str) -> VectorMatrix:
-        """Every present photo's vectors for `model_id`, ordered by photo id."""
+    def matrix(self, model_id: str, *, instances: bool = True) -> VectorMatrix:
+        """Every present photo's vectors for `model_id`, ordered by photo id.
+
+        instances=False leaves the instance column unread (scoring labels needs none of it).
+        """
         rows = self.conn.execute(
-            "SELECT e.photo_id, e.image, e.label, e.instance FROM embeddings e"
+            "SELECT e.photo_id, e.rowid, e.image, e.label"
+            + (", e.instance" if instances else ", NULL") + " FROM embeddings e"
             " JOIN photos p ON p.id = e.photo_id"
             " WHERE e.model_id = ? AND p.missing = 0 AND p.error IS NULL ORDER BY e.photo_id",
             (model_id,),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        rowids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
-            return VectorMatrix(ids, np.zeros((0, 0), np.float32), None)
-        image = np.frombuffer(b"".join(r[1] for r in rows), dtype=STORE_DTYPE)
+            return VectorMatrix(ids, np.zeros((0, 0), np.float32), None, rowids=rowids)
+        image = np.frombuffer(b"".join(r[2] for r in rows), dtype=STORE_DTYPE)
         image = image.reshape(len(rows), -1).astype(np.float32)
         label = None
-        if rows[0][2] is not None:
-            lab = np.frombuffer(b"".join(r[2] for r in rows), dtype=STORE_DTYPE)
+        if rows[0][3] is not None:
+            lab = np.frombuffer(b"".join(r[3] for r in rows), dtype=STORE_DTYPE)
             label = lab.reshape(len(rows), -1).astype(np.float32)
-        return VectorMatrix(ids, image, label, _instances([r[3] for r in rows]))
+        instance = _instances([r[4] for r in rows]) if instances else None
+        return VectorMatrix(ids, image, label, instance, rowids)
 
 
 def _instances(blobs: list[bytes | None]) -> np.ndarray | None:

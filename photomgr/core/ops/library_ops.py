@@ -32,7 +32,7 @@ class LibraryOps:
     def __init__(self, library: Library) -> None:
         self.library = library
         self.conn = library.conn
-        self.tags = TagOps(library.conn, library.wait)
+        self.tags = TagOps(library.conn, library.wait, library.paths.cache_dir / "label_space")
         self.search = SearchOps(library.conn, library.paths.index_dir, library.paths.thumbnails)
         self.interop = InteropOps(library.conn, library.wait)  # XMP keywords, sidecars, folders
         self.descriptions = DescriptionOps(library.conn, library.wait)  # a sentence per photo

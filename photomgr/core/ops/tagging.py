@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from photomgr.core.services.tagging import TagEngine
 
 DEFAULT_THRESHOLD_NO_MODEL = 0.5
+COUNT_BLOCK_VALUES = 8 << 20  # photos x labels scored at once by _count_many (32 MB of float32)
+COUNT_TIE = 1e-4  # far above a float32 product's rounding of a score in [0, 1]
 
 
 @dataclass
@@ -52,9 +55,13 @@ class NewLabel:
 class TagOps:
     """Owns the TagEngine for the active model (None until some photo has a vector)."""
 
-    def __init__(self, conn: sqlite3.Connection, wait: WaitPolicy = DEFAULT_WAIT) -> None:
+    def __init__(self, conn: sqlite3.Connection, wait: WaitPolicy = DEFAULT_WAIT,
+                 space_cache_dir: Path | None = None) -> None:
+        """space_cache_dir: the library's folder for the photos' derived scoring space
+        (core/tagging/space_cache.py); None computes it whenever the vectors are read."""
         self.conn = conn
         self.wait = wait
+        self.space_cache_dir = space_cache_dir
         self.labels = LabelStore(conn)
         self.engine: TagEngine | None = None
         # label id -> ((label revision, vectors generation), count): exact, because a label's
@@ -70,8 +77,10 @@ class TagOps:
         elif self.engine is None or self.engine.model_id != model_id:
             from photomgr.core.services.model_choice import backend_of
             from photomgr.core.services.tagging import TagEngine
+            from photomgr.core.tagging.space_cache import PhotoSpaceCache
 
-            self.engine = TagEngine(self.conn, model_id, backend_of(model_id), encoder)
+            cache = None if self.space_cache_dir is None else PhotoSpaceCache(self.space_cache_dir)
+            self.engine = TagEngine(self.conn, model_id, backend_of(model_id), encoder, cache)
         self.invalidate()
 
     def invalidate(self) -> None:
@@ -133,7 +142,45 @@ class TagOps:
 
     def summaries(self) -> list[LabelSummary]:
         """Every label with its photo count (cached per label revision and vectors generation)."""
-        return [self.summary(lab) for lab in self.labels.all()]
+        labels = self.labels.all()
+        self._count_many(labels)
+        return [self.summary(lab) for lab in labels]
+
+    def _count_many(self, labels: Sequence[Label]) -> None:
+        """Fill the count cache of the stale labels among `labels` with one product per block of
+        labels instead of one pass over the library per label (memory-bound: 107 labels took
+        0.31 s one by one at 2,944 photos).
+
+        A batched product may round a score an ulp away from the one-label product `carrying`
+        uses, so a label with any score within COUNT_TIE of its threshold is counted the
+        one-label way: the counts are exactly `len(carrying(label))`.
+        """
+        engine = self.engine
+        stale = [lab for lab in labels
+                 if (c := self._counts.get(lab.id)) is None or c[0] != (lab.revision, self._generation)]
+        if engine is None or len(stale) < 2 or len(engine.matrix().ids) == 0:
+            return
+        m = engine.matrix()
+        by_label: dict[int, list[Decision]] = {}
+        for d in self.labels.all_decisions():
+            by_label.setdefault(d.label_id, []).append(d)
+        block = max(1, COUNT_BLOCK_VALUES // len(m.ids))
+        for start in range(0, len(stale), block):
+            part = stale[start:start + block]
+            _, table = engine.score_table(part, by_label)
+            for j, label in enumerate(part):
+                scores = table[:, j]
+                threshold = engine.threshold(label)
+                if np.any(np.abs(scores - threshold) < COUNT_TIE):
+                    continue  # left to count(): exact at the threshold
+                decisions = by_label.get(label.id, [])
+                keep = scores >= threshold
+                keep[m.rows_of([d.photo_id for d in decisions if d.state == REJECTED])] = False
+                confirmed = [d.photo_id for d in decisions if d.state == CONFIRMED]
+                rows = m.rows_of(confirmed)
+                keep[rows] = True
+                count = int(keep.sum()) + len(confirmed) - len(rows)  # + confirmed without a vector
+                self._counts[label.id] = ((label.revision, self._generation), count)
 
     def photos_for_label(self, label_id: int) -> PhotoSet:
         label = self.label(label_id)

@@ -17,10 +17,12 @@ import numpy as np
 
 from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.labels import CONFIRMED, REJECTED, Decision, Label, LabelStore
+from photomgr.core.library.migrations import current_version
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.models.spaces import photo_label_space
 from photomgr.core.tagging.label_model import LabelVectors
 from photomgr.core.tagging.scoring import LabelScorer, PhotoMatrix
+from photomgr.core.tagging.space_cache import PhotoSpaceCache
 
 if TYPE_CHECKING:  # the model layer imports torch: the GUI thread uses TagInfo without it
     from photomgr.core.models.base import TextEncoder
@@ -59,7 +61,11 @@ class TagEngine:
     """
 
     def __init__(self, conn: sqlite3.Connection, model_id: str, backend: str,
-                 encoder: Callable[[], TextEncoder]) -> None:
+                 encoder: Callable[[], TextEncoder], space_cache: PhotoSpaceCache | None = None) -> None:
+        """space_cache: where the photos' derived scoring space is kept between processes (the
+        library's cache folder); None computes it on each load."""
+        self.conn = conn
+        self.space_cache = space_cache
         self.labels = LabelStore(conn)
         self.vectors = VectorStore(conn)
         self.model_id = model_id
@@ -86,9 +92,14 @@ class TagEngine:
     # -- the library's vectors, held in memory ------------------------------------------------
     def matrix(self) -> PhotoMatrix:
         if self._matrix is None:
-            m = self.vectors.matrix(self.model_id)
+            m = self.vectors.matrix(self.model_id, instances=False)
             # the scoring space comes from the stored columns (the default model adds its heads')
-            self._matrix = PhotoMatrix(m.ids, m.image, photo_label_space(self.model_id, m.image, m.label))
+            if self.space_cache is not None and m.rowids is not None:
+                space = self.space_cache.space(self.model_id, current_version(self.conn), m.rowids,
+                                               m.image, m.label)
+            else:
+                space = photo_label_space(self.model_id, m.image, m.label)
+            self._matrix = PhotoMatrix(m.ids, m.image, space)
         return self._matrix
 
     def invalidate(self) -> None:
@@ -136,13 +147,18 @@ class TagEngine:
         """(N,) calibrated scores of one label over matrix().ids."""
         return self.scorer.score(self.matrix(), self.label_vectors(label))
 
-    def score_table(self, labels: list[Label] | None = None) -> tuple[list[Label], np.ndarray]:
+    def score_table(self, labels: list[Label] | None = None,
+                    decisions: dict[int, list[Decision]] | None = None) -> tuple[list[Label], np.ndarray]:
+        """(labels, (N, len(labels)) scores); `decisions` (label id -> its decisions, every
+        label's) saves reading them again when the caller has them."""
         labels = self.labels.all() if labels is None else labels
         if not labels or len(self.matrix().ids) == 0:
             return labels, np.zeros((len(self.matrix().ids), len(labels)), np.float32)
-        by_label: dict[int, list[Decision]] = {}
-        for d in self.labels.all_decisions():
-            by_label.setdefault(d.label_id, []).append(d)
+        by_label = decisions
+        if by_label is None:
+            by_label = {}
+            for d in self.labels.all_decisions():
+                by_label.setdefault(d.label_id, []).append(d)
         vecs = [self.label_vectors(lab, by_label.get(lab.id, [])) for lab in labels]
         return labels, self.scorer.score_all(self.matrix(), vecs)
 

@@ -1,0 +1,184 @@
+"""The photos' scoring space kept between processes (core/tagging/space_cache.py), and label
+counts from batched products: `labels list` must not project every photo through the image head
+on each call, and must never serve a space older than the vectors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from photomgr.core.library.database import Library
+from photomgr.core.library.transaction import write_transaction
+from photomgr.core.library.vectors import VectorStore
+from photomgr.core.models import heads as heads_module
+from photomgr.core.models.base import ModelInfo
+from photomgr.core.models.default_ids import MODEL_ID, N_CLASSES
+from photomgr.core.models.spaces import photo_label_space
+from photomgr.core.ops.results import CONFIRMED, REJECTED
+from photomgr.core.ops.tagging import Memo, NewLabel, TagOps
+from photomgr.core.tagging import scoring, space_cache
+
+N = 40
+
+
+def _vectors(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    image = rng.standard_normal((n, 1280)).astype(np.float32)
+    image /= np.linalg.norm(image, axis=1, keepdims=True)
+    probs = rng.dirichlet(np.full(N_CLASSES, 0.05), n).astype(np.float32)
+    return image, probs
+
+
+class _Text:
+    """Label vectors in the fused layout [class weights | head text | c | a], seeded by name."""
+
+    info = ModelInfo(MODEL_ID, "default", 1280, N_CLASSES, False)
+
+    def embed_label(self, prompts: Sequence[str]) -> np.ndarray:
+        rng = np.random.default_rng(abs(hash(tuple(prompts))) % 2**32)
+        dim = heads_module.load_heads().dim
+        v = np.zeros(N_CLASSES + dim + 2, np.float32)
+        v[rng.choice(N_CLASSES, 5, replace=False)] = 0.2
+        head = rng.standard_normal(dim).astype(np.float32)
+        v[N_CLASSES:N_CLASSES + dim] = 3.0 * head / np.linalg.norm(head)
+        v[-2], v[-1] = rng.uniform(-1, 1), 0.3
+        return v
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_label([text])
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Library]:
+    with Library(tmp_path / "lib") as lib:
+        rng = np.random.default_rng(0)
+        image, probs = _vectors(rng, N)
+        with write_transaction(lib.conn):
+            for i in range(N):
+                lib.conn.execute("INSERT INTO photos (path, size, mtime_ns, added_at, updated_at)"
+                                 " VALUES (?, 1, 2, 'x', 'y')", (f"/p{i}.jpg",))
+            VectorStore(lib.conn).put_many(MODEL_ID, [(i + 1, image[i], probs[i]) for i in range(N)])
+        yield lib
+
+
+@pytest.fixture
+def projected(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows put through the image head, however the space is computed."""
+    rows: list[int] = []
+    real = heads_module.load_heads()
+
+    def image(x: np.ndarray) -> np.ndarray:
+        rows.append(len(np.asarray(x).reshape(-1, real.image.in_dim)))
+        return real.image(x)
+
+    fake = SimpleNamespace(dim=real.dim, image=image)
+    monkeypatch.setattr(heads_module, "load_heads", lambda path=None: fake)
+    return rows
+
+
+def _process(library: Library) -> TagOps:
+    """What a new command sees: fresh ops on the library, with its cache folder."""
+    tags = TagOps(library.conn, space_cache_dir=library.paths.cache_dir / "label_space")
+    tags.use_model(MODEL_ID, _Text)
+    return tags
+
+
+def _space(tags: TagOps) -> np.ndarray:
+    assert tags.engine is not None
+    return tags.engine.matrix().label_space
+
+
+def _expected(library: Library) -> np.ndarray:
+    m = VectorStore(library.conn).matrix(MODEL_ID)
+    space = photo_label_space(MODEL_ID, m.image, m.label)
+    assert space is not None
+    return space
+
+
+def test_a_second_command_projects_no_photo(library: Library, projected: list[int]) -> None:
+    first = _space(_process(library))
+    assert sum(projected) == N
+    second = _space(_process(library))
+    assert sum(projected) == N  # was: every photo again, on every command
+    np.testing.assert_array_equal(second, first)
+    np.testing.assert_allclose(second, _expected(library), rtol=0, atol=1e-6)
+
+
+def test_changed_deleted_missing_and_new_vectors_are_never_served_stale(
+        library: Library, projected: list[int]) -> None:
+    _space(_process(library))
+    rng = np.random.default_rng(1)
+    image, probs = _vectors(rng, 2)
+    with write_transaction(library.conn):
+        VectorStore(library.conn).put_many(MODEL_ID, [(3, image[0], probs[0])])  # re-embedded
+        library.conn.execute("DELETE FROM embeddings WHERE photo_id = 5")
+        library.conn.execute("UPDATE photos SET missing = 1 WHERE id = 7")
+        library.conn.execute("INSERT INTO photos (path, size, mtime_ns, added_at, updated_at)"
+                             " VALUES ('/new.jpg', 1, 2, 'x', 'y')")
+        VectorStore(library.conn).put_many(MODEL_ID, [(N + 1, image[1], probs[1])])
+    projected.clear()
+    tags = _process(library)
+    space = _space(tags)
+    assert sum(projected) == 2  # only photo 3's new vector and the new photo
+    assert tags.engine is not None
+    ids = tags.engine.matrix().ids.tolist()
+    assert 5 not in ids and 7 not in ids and N + 1 in ids
+    np.testing.assert_allclose(space, _expected(library), rtol=0, atol=1e-6)
+    projected.clear()
+    np.testing.assert_allclose(_space(_process(library)), space, rtol=0, atol=0)
+    assert projected == []
+
+
+def test_new_heads_or_a_damaged_file_recompute(library: Library, projected: list[int],
+                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    heads = tmp_path / "heads.safetensors"
+    heads.write_bytes(b"v1")
+    monkeypatch.setattr(space_cache, "model_files", lambda: [heads])
+    _space(_process(library))
+    os.utime(heads, ns=(1, 1))  # another heads file: the derived space may differ
+    projected.clear()
+    _space(_process(library))
+    assert sum(projected) == N
+    files = list((library.paths.cache_dir / "label_space").glob("*.npz"))
+    assert len(files) == 1  # the old key's file went
+    files[0].write_bytes(b"not a numpy file")
+    projected.clear()
+    space = _space(_process(library))
+    assert sum(projected) == N
+    np.testing.assert_allclose(space, _expected(library), rtol=0, atol=1e-6)
+
+
+def test_a_read_only_cache_folder_just_computes(library: Library, projected: list[int]) -> None:
+    (library.paths.cache_dir).mkdir(parents=True, exist_ok=True)
+    (library.paths.cache_dir / "label_space").write_bytes(b"")  # not a folder: nothing writes
+    first, second = _space(_process(library)), _space(_process(library))
+    assert sum(projected) == 2 * N
+    np.testing.assert_allclose(first, _expected(library), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(second, first)
+
+
+def test_label_counts_come_from_few_products_and_equal_the_one_label_counts(
+        library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    tags = _process(library)
+    tags.add_labels([NewLabel(f"label {i}") for i in range(30)])
+    labels = tags.labels.all()
+    tags.decide([1, 2], labels[0].id, CONFIRMED, Memo())
+    tags.decide([3], labels[0].id, REJECTED, Memo())
+    tags.decide([4], labels[1].id, REJECTED, Memo())
+    passes: list[int] = []
+    real = scoring.LabelScorer.logits
+
+    def logits(self: scoring.LabelScorer, photos: scoring.PhotoMatrix, vecs: Sequence[object]) -> np.ndarray:
+        passes.append(len(vecs))
+        return real(self, photos, vecs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring.LabelScorer, "logits", logits)
+    counts = {s.name: s.photos for s in tags.summaries()}
+    assert len(passes) <= 3  # was one pass over the library per label
+    fresh = _process(library)
+    assert counts == {lab.name: len(fresh.carrying(lab)[0]) for lab in labels}
+    assert 0 < sum(counts.values()) < 30 * N
