@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photomgr.cli.common import CliError, open_library, print_json
 from photomgr.cli.progress import ProgressBar
 from photomgr.core.fspaths import display_path
 from photomgr.core.imaging.errors import TRANSIENT
-from photomgr.core.scanning.scanner import ScanProgress, ScanReport
-from photomgr.core.services.indexing import IndexResult, index_folders, library_model
 from photomgr.core.services.priority import lower_priority
+
+if TYPE_CHECKING:  # the scanner and the indexing service (FAISS, XMP) load when `index` runs:
+    # every other command builds this parser too (cli/main.py)
+    from photomgr.core.scanning.scanner import ScanProgress, ScanReport
+    from photomgr.core.services.indexing import IndexResult
 
 PHASES = {"walking": "Finding photos", "analysing": "Indexing", "embedding": "Embedding",
           "describing": "Describing"}
@@ -34,6 +37,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from photomgr.core.services.indexing import index_folders, library_model
+
     roots: list[Path] = []
     for path in args.paths:
         if not path.exists():

@@ -11,7 +11,6 @@ from photomgr.cli.context import CliContext
 from photomgr.core.fspaths import display_path
 from photomgr.core.ops.results import Hit
 from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD as DEFAULT_DUPLICATE_THRESHOLD
-from photomgr.core.services.near_copies import library_duplicates
 
 
 def add_parser(sub: Any) -> None:
@@ -75,6 +74,8 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_duplicates(args: argparse.Namespace) -> int:
+    from photomgr.core.services.near_copies import library_duplicates  # pixels, hashes: this command's
+
     if not 0.0 < args.threshold <= 1.0:
         raise CliError("--threshold must be in (0, 1]")
     with CliContext(args) as ctx:

@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photomgr.cli.common import CliError, open_library
 from photomgr.core.library.photos import PhotoStore
-from photomgr.core.services.indexing import library_model
-from photomgr.core.services.watch import WatchScan, watch_library
-from photomgr.core.watching import FolderWatcher
+
+if TYPE_CHECKING:  # loaded when `watch` runs, not by every command (cli/main.py builds all parsers)
+    from photomgr.core.services.watch import WatchScan
+    from photomgr.core.watching import FolderWatcher
 
 
 def add_parser(sub: Any) -> None:
@@ -24,6 +25,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from photomgr.core.services.indexing import library_model
+    from photomgr.core.services.watch import watch_library
+
     with open_library(args) as library:
         roots = PhotoStore(library.conn).roots()
         if not roots:

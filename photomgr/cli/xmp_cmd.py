@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photomgr.cli.common import CliError, open_library, print_json
 from photomgr.cli.context import CliContext
 from photomgr.core.fspaths import display_path
-from photomgr.core.ops.interop import InteropOps
-from photomgr.core.xmp.sidecar import NAMINGS
+from photomgr.core.xmp.naming import NAMINGS
+
+if TYPE_CHECKING:  # the XMP readers and writers load when an `xmp` command runs, not with the parser
+    from photomgr.core.library.database import Library
+    from photomgr.core.ops.interop import InteropOps
 
 
 def add_parser(sub: Any) -> None:
@@ -59,10 +62,16 @@ def _roots(paths: list[Path]) -> list[Path] | None:
     return out
 
 
+def _interop(library: Library) -> InteropOps:
+    from photomgr.core.ops.interop import InteropOps
+
+    return InteropOps(library.conn, library.wait)
+
+
 def run_read(args: argparse.Namespace) -> int:
     roots = _roots(args.paths)
     with open_library(args) as library:
-        report = InteropOps(library.conn, library.wait).import_keywords(roots, force=args.force).value
+        report = _interop(library).import_keywords(roots, force=args.force).value
     if args.json:
         print_json(report.as_json())
         return 0
@@ -84,7 +93,7 @@ def run_write(args: argparse.Namespace) -> int:
                                                     naming=args.naming).value
     else:
         with open_library(args) as library:
-            report = InteropOps(library.conn, library.wait).write_sidecars(
+            report = _interop(library).write_sidecars(
                 roots, naming=args.naming).value
     if args.json:
         print_json(report.as_json())
@@ -98,7 +107,7 @@ def run_write(args: argparse.Namespace) -> int:
 
 def run_config(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        ops = InteropOps(library.conn, library.wait)
+        ops = _interop(library)
         if args.naming is not None or args.keep_updated is not None:
             keep = None if args.keep_updated is None else args.keep_updated == "on"
             ops.configure(naming=args.naming, keep_updated=keep)

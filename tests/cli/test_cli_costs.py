@@ -19,6 +19,12 @@ from tests.conftest import REPO, make_photo
 from tests.fakes import FakeEmbedder, fake_model  # noqa: F401 - fixture
 
 HEAVY = ("torch", "open_clip", "timm", "sentence_transformers", "transformers")
+# What only some commands need: FAISS (similar, duplicates, index), the XMP readers and writers
+# (xml.sax pulls urllib.request and http.client), the scanner, Pillow. ~0.25 s idle when the
+# parser's modules imported them for every command.
+LAZY = ("faiss", "urllib.request", "http.client", "xml.sax.saxutils", "defusedxml",
+        "photomgr.core.xmp.parse", "photomgr.core.xmp.merge", "photomgr.core.ops.interop",
+        "photomgr.core.scanning.scanner", "photomgr.core.services.indexing", "PIL.Image")
 
 # Runs the CLI in a fresh interpreter and reports which heavy modules it imported.
 PROBE = """
@@ -26,7 +32,8 @@ import json, sys
 from photomgr.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)
-print("PROBE " + json.dumps({{"code": code, "heavy": heavy}}))
+lazy = sorted(m for m in {lazy!r} if m in sys.modules)
+print("PROBE " + json.dumps({{"code": code, "heavy": heavy, "lazy": lazy}}))
 """
 
 
@@ -45,7 +52,8 @@ def lib(tmp_path: Path, fake_model: FakeEmbedder) -> tuple[Path, Path]:  # noqa:
 def probe(library: Path, tmp_path: Path, *argv: str) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_CACHE": str(tmp_path / "empty-hub")}
     env.pop("PHOTOMGR_CLIP_WEIGHTS", None)
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), "--library", str(library), *argv],
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY, lazy=LAZY), "--library",
+                           str(library), *argv],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("PROBE ")), None)
     assert line is not None, proc.stdout + proc.stderr
@@ -72,6 +80,26 @@ def test_commands_that_need_no_model_import_no_torch(lib: tuple[Path, Path], tmp
     library, photos = lib
     args = [a.format(photo=photos / "red0.jpg") for a in argv]
     assert probe(library, tmp_path, *args)["heavy"] == []
+
+
+def test_importing_the_cli_loads_no_faiss_xmp_scanner_or_pillow() -> None:
+    code = ("import json, sys, photomgr.cli.main; "
+            f"print(json.dumps(sorted(m for m in {LAZY!r} if m in sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120, check=True)
+    assert json.loads(proc.stdout) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["labels", "list"],
+    ["tags", "{photo}"],
+    ["tag", "{photo}", "red", "--confirm"],
+    ["describe", "{photo}"],
+])  # `model` looks in the Hugging Face cache, whose client brings urllib
+def test_commands_load_only_what_they_use(lib: tuple[Path, Path], tmp_path: Path, argv: list[str]) -> None:
+    library, photos = lib
+    args = [a.format(photo=photos / "red0.jpg") for a in argv]
+    assert probe(library, tmp_path, *args)["lazy"] == []
 
 
 def test_decisions_never_load_a_model(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str],

@@ -12,10 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from photomgr.core.fspaths import path_from_db, path_to_db
-from photomgr.core.imaging.metadata import PhotoMetadata
 from photomgr.core.library.transaction import write_transaction
+
+if TYPE_CHECKING:  # an annotation only: reading the library needs no Pillow
+    from photomgr.core.imaging.metadata import PhotoMetadata
 
 
 def utc_now() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,12 @@ from photomgr.core.library.settings import Settings
 from photomgr.core.library.transaction import revision, write_transaction
 from photomgr.core.ops.changes import OpChanges, OpResult
 from photomgr.core.ops.describing import DescriptionOps
-from photomgr.core.ops.interop import FolderRemoval, InteropOps
 from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import TagOps
 
 if TYPE_CHECKING:
     from photomgr.core.models.base import TextEncoder
+    from photomgr.core.ops.interop import FolderRemoval, InteropOps
 
 
 class LibraryOps:
@@ -34,9 +35,16 @@ class LibraryOps:
         self.conn = library.conn
         self.tags = TagOps(library.conn, library.wait, library.paths.cache_dir / "label_space")
         self.search = SearchOps(library.conn, library.paths.index_dir, library.paths.thumbnails)
-        self.interop = InteropOps(library.conn, library.wait)  # XMP keywords, sidecars, folders
         self.descriptions = DescriptionOps(library.conn, library.wait)  # a sentence per photo
         self._seen_revision = revision(library.conn)
+
+    @cached_property
+    def interop(self) -> InteropOps:
+        """XMP keywords, sidecars, folders; made on first use, so that a command that touches no
+        XMP (most of them) does not load the XMP readers and writers (xml.sax, urllib)."""
+        from photomgr.core.ops.interop import InteropOps
+
+        return InteropOps(self.library.conn, self.library.wait)
 
     @property
     def settings(self) -> Settings:

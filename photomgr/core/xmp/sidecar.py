@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photomgr.core.xmp.embedded import read_embedded
+from photomgr.core.xmp.naming import BASE_NAMING, EXT_NAMING, NAMINGS
 from photomgr.core.xmp.parse import MAX_PACKET, XmpData, XmpError, combine, parse_packet
 
-EXT_NAMING = "ext"  # IMG_1.jpg.xmp
-BASE_NAMING = "base"  # IMG_1.xmp
-NAMINGS = (EXT_NAMING, BASE_NAMING)
+__all__ = ["BASE_NAMING", "EXT_NAMING", "NAMINGS"]  # re-exported: their home is naming.py
 
 
 def sidecar_path(photo: Path, naming: str = EXT_NAMING) -> Path:
