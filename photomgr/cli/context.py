@@ -64,8 +64,7 @@ class CliContext:
         return engine
 
     def photo(self, path: Path) -> PhotoRow:
-        key = str(path.expanduser().resolve())
-        row = self.photos.by_path(key)
+        row = self.photos.find(path)
         if row is None:
             raise CliError(f"{path}: not in the library (run `photomgr index` on its folder)")
         return row

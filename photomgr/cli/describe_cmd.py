@@ -53,7 +53,7 @@ def _row(path: str, d: Description | None) -> dict[str, str | None]:
 def _photos(store: PhotoStore, paths: list[Path]) -> list[PhotoRow]:
     rows = []
     for path in paths:
-        row = store.by_path(str(path.expanduser().resolve()))
+        row = store.find(path)
         if row is None:
             raise CliError(f"{path}: not in the library (run `photomgr index` on its folder)")
         rows.append(row)

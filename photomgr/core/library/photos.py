@@ -6,6 +6,7 @@ are not UTF-8) and are stored as text by `path_to_db` (see core/fspaths.py).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -163,6 +164,43 @@ class PhotoStore:
         row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE path = ?",
                                 (path_to_db(path),)).fetchone()
         return _row(row) if row else None
+
+    def find(self, path: Path) -> PhotoRow | None:
+        """The photo at `path` as a user typed it (relative, `~`, through symbolic links).
+
+        The scanner stores the path it walked: under the root as given, absolute but not
+        resolved, and the CLI resolves the roots it indexes while the window does not. So the
+        typed path is tried as written, then resolved, then, resolved, under each root whose
+        own resolved folder holds it: a photo reached through a symlinked folder is found by
+        the path the user typed and by its real path, however its root was added. Paths stay
+        byte-exact (str with surrogateescape; see core/fspaths.py).
+        """
+        typed = path.expanduser()
+        tried: list[str] = []
+
+        def lookup(candidate: str) -> PhotoRow | None:
+            if candidate in tried:
+                return None
+            tried.append(candidate)
+            return self.by_path(candidate)
+
+        for candidate in (str(typed.absolute()), os.path.abspath(typed)):
+            if (row := lookup(candidate)) is not None:
+                return row
+        try:
+            real = Path(os.path.realpath(typed))
+        except (OSError, ValueError):  # a link loop, a NUL: nothing more to try
+            return None
+        if (row := lookup(str(real))) is not None:
+            return row
+        for root in self.roots():
+            try:
+                inside = real.relative_to(os.path.realpath(root))
+            except (OSError, ValueError):
+                continue
+            if (row := lookup(str(Path(root) / inside))) is not None:
+                return row
+        return None
 
     def by_id(self, photo_id: int) -> PhotoRow | None:
         row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE id = ?", (photo_id,)).fetchone()
