@@ -1,0 +1,94 @@
+"""A photo's rows, taken before the library forgets it and put back on undo (Move to Trash).
+
+Forgetting a photo deletes its `photos` row, and ON DELETE CASCADE deletes every row that
+names it (vectors, decisions, hidden mark, XMP record, descriptions...). The tables are found
+from the schema's foreign keys, not listed here, so a table a later migration adds is kept too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TableRows:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+@dataclass(frozen=True)
+class PhotoRows:
+    """One photo's `photos` row and the rows of every table that cascades from it."""
+
+    photo_id: int
+    photo: TableRows
+    dependents: dict[str, TableRows] = field(default_factory=dict)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def dependent_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key on photos(id) that deletes with the photo."""
+    out = []
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+        for fk in conn.execute(f"PRAGMA foreign_key_list({_quote(table)})"):
+            # (id, seq, table, from, to, on_update, on_delete, match)
+            if fk[2] == "photos" and fk[4] in ("id", None) and str(fk[6]).upper() == "CASCADE":
+                out.append((table, fk[3]))
+    return out
+
+
+def _select(conn: sqlite3.Connection, table: str, where: str, value: int) -> TableRows:
+    cur = conn.execute(f"SELECT * FROM {_quote(table)} WHERE {_quote(where)} = ?", (value,))
+    columns = tuple(d[0] for d in cur.description)
+    return TableRows(columns, tuple(tuple(r) for r in cur.fetchall()))
+
+
+def take(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> list[PhotoRows]:
+    """The rows of these photos (call in the transaction that forgets them)."""
+    tables = dependent_tables(conn)
+    out = []
+    for pid in photo_ids:
+        photo = _select(conn, "photos", "id", pid)
+        if photo.rows:
+            out.append(PhotoRows(pid, photo, {t: _select(conn, t, c, pid) for t, c in tables}))
+    return out
+
+
+def _insert(conn: sqlite3.Connection, table: str, rows: TableRows) -> int:
+    """Insert the rows one by one; returns how many could not be (a label deleted since, say)."""
+    sql = (f"INSERT INTO {_quote(table)} ({', '.join(_quote(c) for c in rows.columns)})"
+           f" VALUES ({', '.join('?' for _ in rows.columns)})")
+    skipped = 0
+    for row in rows.rows:
+        try:
+            conn.execute(sql, row)
+        except sqlite3.IntegrityError:
+            skipped += 1
+    return skipped
+
+
+def put_back(conn: sqlite3.Connection, photo: PhotoRows) -> bool:
+    """Insert one photo's rows again (in the caller's transaction). False, with nothing written,
+    when the library holds another photo at its id or path now (it was scanned in again)."""
+    conn.execute("SAVEPOINT put_back")
+    try:
+        _insert_photo(conn, photo)
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO put_back")
+        conn.execute("RELEASE put_back")
+        return False
+    for table, rows in photo.dependents.items():
+        _insert(conn, table, rows)  # a row that no longer fits (its label went) stays out
+    conn.execute("RELEASE put_back")
+    return True
+
+
+def _insert_photo(conn: sqlite3.Connection, photo: PhotoRows) -> None:
+    rows = photo.photo
+    conn.execute(f"INSERT INTO photos ({', '.join(_quote(c) for c in rows.columns)})"
+                 f" VALUES ({', '.join('?' for _ in rows.columns)})", rows.rows[0])

@@ -1,0 +1,123 @@
+"""Move to Trash and its undo (core/ops/trash.py): the files come back from the trash to where
+they were, and the library's rows with them (tags, decisions, description, hidden mark, vectors)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from photomgr.core.library import descriptions, hidden
+from photomgr.core.library.database import Library
+from photomgr.core.library.photos import PhotoStore
+from photomgr.core.library.vectors import VectorStore
+from photomgr.core.ops.hiding import hide_photos
+from photomgr.core.ops.library_ops import LibraryOps
+from photomgr.core.ops.results import CONFIRMED, REJECTED
+from photomgr.core.ops.tagging import Memo
+from photomgr.core.ops.trash import TrashMemo, trash_photos, undo_trash
+from photomgr.core.services.indexing import index_folders
+from tests.fakes import FakeEmbedder
+from tests.gui.conftest import colour_folder
+
+
+class FreedesktopTrash:
+    """Moves files the way a freedesktop.org trash does: files/NAME and info/NAME.trashinfo."""
+
+    def __init__(self, root: Path) -> None:
+        self.files, self.info = root / "files", root / "info"
+        self.files.mkdir(parents=True)
+        self.info.mkdir()
+
+    def __call__(self, path: Path) -> Path:
+        target = self.files / path.name
+        n = 1
+        while target.exists():  # a second file of that name: the trash keeps both
+            target, n = self.files / f"{path.name}.{n}", n + 1
+        (self.info / f"{target.name}.trashinfo").write_text(f"[Trash Info]\nPath={path}\n")
+        path.rename(target)
+        return target
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[tuple[LibraryOps, Path, dict[str, int]]]:
+    fake = FakeEmbedder()
+    folder = colour_folder(tmp_path / "photos")
+    with Library(tmp_path / "lib") as lib:
+        index_folders(lib, [folder], embedder=fake)
+        ops = LibraryOps(lib)
+        ops.use_active_model(lambda: fake)
+        ids = {Path(p).stem: i for i, p in lib.conn.execute("SELECT id, path FROM photos")}
+        yield ops, folder, ids
+
+
+def _state(ops: LibraryOps, ids: list[int]) -> dict[str, object]:
+    """What a user would see of these photos (and the label counts)."""
+    store, vectors = PhotoStore(ops.conn), VectorStore(ops.conn)
+    model = ops.tags.engine.model_id if ops.tags.engine else ""
+    return {
+        "paths": {i: (row.path if (row := store.by_id(i)) else None) for i in ids},
+        "decisions": sorted((d.photo_id, d.label_id, d.state, d.source) for i in ids
+                            for d in ops.tags.labels.decisions_for_photo(i)),
+        "descriptions": {i: (d.text if (d := descriptions.shown_one(ops.conn, i)) else None) for i in ids},
+        "hidden": sorted(hidden.hidden_among(ops.conn, ids)),
+        "vectors": sorted(i for i in ids if vectors.get(i, model) is not None),
+        "counts": [(s.name, s.photos) for s in ops.tags.summaries()],
+        "text_search": sorted(r[0] for r in ops.conn.execute(
+            "SELECT rowid FROM photo_text WHERE photo_text MATCH 'lighthouse'")),
+    }
+
+
+def test_undo_puts_files_and_rows_back(library: tuple[LibraryOps, Path, dict[str, int]],
+                                       tmp_path: Path) -> None:
+    ops, folder, ids = library
+    label = ops.tags.add_label("red", None, None, Memo()).value
+    ops.tags.decide([ids["red1"]], label.id, CONFIRMED, Memo())
+    ops.tags.decide([ids["red2"]], label.id, REJECTED, Memo())
+    ops.descriptions.set_user(ids["red1"], "a red card by the lighthouse")
+    hide_photos(ops, [ids["red2"]])
+    gone = [ids["red1"], ids["red2"]]
+    before = _state(ops, gone)
+    assert before["text_search"] == [ids["red1"]] and before["hidden"] == [ids["red2"]]
+    trash = FreedesktopTrash(tmp_path / "Trash")
+    memo = TrashMemo()
+
+    result = trash_photos(ops, gone, trash, memo).value
+    assert sorted(result.photo_ids) == sorted(gone) and result.failed == ()
+    assert not (folder / "red1.jpg").exists() and (trash.files / "red1.jpg").exists()
+    after = _state(ops, gone)
+    assert after["paths"] == {i: None for i in gone} and after["decisions"] == [] and after["vectors"] == []
+
+    undone = undo_trash(ops, memo).value  # was: no undo; restore from the trash and rescan
+    assert sorted(undone.photo_ids) == sorted(gone) and undone.failed == ()
+    assert (folder / "red1.jpg").exists() and (folder / "red2.jpg").exists()
+    assert list(trash.files.iterdir()) == [] and list(trash.info.iterdir()) == []
+    assert _state(ops, gone) == before
+    assert undo_trash(ops, memo).value.photo_ids == ()  # undone once: nothing more to do
+
+    # redo, then undo again: the same memo serves the next round
+    assert sorted(trash_photos(ops, gone, trash, memo).value.photo_ids) == sorted(gone)
+    assert sorted(undo_trash(ops, memo).value.photo_ids) == sorted(gone)
+    assert _state(ops, gone) == before
+
+
+def test_a_taken_place_or_an_unknown_trash_path_is_reported_and_left_alone(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    ops, folder, ids = library
+    trash = FreedesktopTrash(tmp_path / "Trash")
+    memo = TrashMemo()
+    trash_photos(ops, [ids["blue0"], ids["blue1"]], trash, memo)
+    (folder / "blue0.jpg").write_bytes(b"another file, put there since")
+    undone = undo_trash(ops, memo).value
+    assert undone.photo_ids == (ids["blue1"],)
+    assert [(Path(p).name, why) for p, why in undone.failed] == [
+        ("blue0.jpg", "another file is in its place now")]
+    assert (folder / "blue0.jpg").read_bytes() == b"another file, put there since"  # never overwritten
+    assert (trash.files / "blue0.jpg").exists()  # still in the trash
+    assert PhotoStore(ops.conn).by_id(ids["blue0"]) is None
+
+    memo = TrashMemo()
+    trash_photos(ops, [ids["green1"]], lambda path: path.unlink(), memo)  # a mover that says nothing
+    undone = undo_trash(ops, memo).value
+    assert undone.photo_ids == () and "not known" in undone.failed[0][1]
