@@ -3,6 +3,7 @@ and routes do not change with it."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -133,12 +134,30 @@ def test_shipped_class_matrix_matches_the_numpy_minilm(numpy_minilm: MiniLM, tmp
 
 
 
-def test_text_encoding_sets_blas_to_one_thread() -> None:
-    code = ("import numpy\n"
+def test_text_encoding_runs_blas_on_one_thread_and_restores_it() -> None:
+    """One BLAS thread during each embed (seen from inside a product), the process' own count
+    before and after, whether the embed runs in the main thread or in a worker."""
+    code = ("import json, threading\n"
             "from threadpoolctl import threadpool_info\n"
-            "from photomgr.core.models.text_numpy.minilm import shared_minilm\n"
-            "shared_minilm().encode(['dog'])\n"
-            "print([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'])")
+            "import photomgr.core.models.text_numpy.minilm as m\n"
+            "def blas(): return [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+            "during = []\n"
+            "real = m.linear\n"
+            "def spy(*args):\n"
+            "    during.append(blas())\n"
+            "    return real(*args)\n"
+            "m.linear = spy\n"
+            "seen = [blas()]\n"
+            "m.shared_minilm().encode(['dog'])\n"
+            "seen.append(blas())\n"
+            "worker = threading.Thread(target=m.shared_minilm().encode, args=(['a cat on a mat'],))\n"
+            "worker.start(); worker.join()\n"
+            "seen.append(blas())\n"
+            "print(json.dumps({'seen': seen, 'during': sorted({tuple(d) for d in during}),"
+            " 'n': len(during)}))")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
-    assert out.strip() == "[1]"
+                         cwd=REPO, env=env).stdout
+    result = json.loads(out)
+    assert result["seen"] == [[2], [2], [2]]  # before, after the main thread's, after the worker's
+    assert result["during"] == [[1]] and result["n"] > 0

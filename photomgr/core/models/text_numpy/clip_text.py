@@ -121,11 +121,11 @@ class NumpyClipTower:
         ids = tokens[:, :length]
         x = self.weights.rows("token_embedding.weight", ids) + self.position[:length]
         causal = np.triu(np.full((length, length), MASKED, np.float32), k=1)
-        one_blas_thread()
-        for block in self.blocks:
-            x = block(x, causal, self.heads, self.act)
-        pooled = layer_norm(x[np.arange(len(x)), end], *self.ln_final, LAYER_NORM_EPS)
-        return l2_normalise(pooled @ self.projection)
+        with one_blas_thread():
+            for block in self.blocks:
+                x = block(x, causal, self.heads, self.act)
+            pooled = layer_norm(x[np.arange(len(x)), end], *self.ln_final, LAYER_NORM_EPS)
+            return l2_normalise(pooled @ self.projection)
 
 
 class NumpyClipTextEncoder(PromptedText):

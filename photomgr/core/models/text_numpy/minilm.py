@@ -112,10 +112,10 @@ class MiniLM:
         encodings = self.tokenizer.encode_batch(texts)
         # Similar lengths together: less padding to compute (sentence-transformers does the same)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        one_blas_thread()
-        for chunk in length_batches([len(encodings[i].ids) for i in order], BATCH_SIZE):
-            rows = [order[i] for i in chunk]
-            out[rows] = self._forward([encodings[i].ids for i in rows])
+        with one_blas_thread():
+            for chunk in length_batches([len(encodings[i].ids) for i in order], BATCH_SIZE):
+                rows = [order[i] for i in chunk]
+                out[rows] = self._forward([encodings[i].ids for i in rows])
         return out
 
     def _forward(self, token_ids: list[list[int]]) -> np.ndarray:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -87,29 +90,29 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, heads: int, bias: np.
 
 
 _blas_lock = threading.Lock()
-_blas_limited = False
+_controller: Any = None
 
 
-def one_blas_thread() -> None:
-    """From now on, numpy's BLAS uses one thread in this process.
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS uses one thread inside this block; the count it found is put back after.
 
     The text encoders' products are small (a few sentences): OpenBLAS' threads cost more than
     they save, and on a busy machine (an index running) they spin for hundreds of milliseconds
-    per product, where one thread does a text in milliseconds. Set once and left so: OpenBLAS'
-    thread count is process-wide, and putting it back from another thread than the one that
-    lowered it does not take effect, so a scoped limit shared by the GUI's threads could not be
-    undone reliably. photomgr's large products run in torch and FAISS, which keep their own
-    thread pools.
+    per product, where one thread does a text in milliseconds. Outside an embed the process keeps
+    its own count (a user's numpy work is not slowed). OpenBLAS' count is process-wide, and a
+    count put back from another thread than the one that lowered it does not take effect: so the
+    limit is lowered and restored in the same thread, and the lock keeps embeds from
+    overlapping, so each one restores the count it found (not another embed's 1).
     """
-    global _blas_limited
-    if _blas_limited:
-        return
+    global _controller
     with _blas_lock:
-        if not _blas_limited:
+        if _controller is None:
             from threadpoolctl import ThreadpoolController
 
-            ThreadpoolController().limit(limits=1, user_api="blas")
-            _blas_limited = True
+            _controller = ThreadpoolController()  # made once: a limit and restore then cost ~7 µs
+        with _controller.limit(limits=1, user_api="blas"):
+            yield
 
 
 # Masked positions get this instead of -inf: exp() of it is exactly 0 in float32, and a row that
