@@ -42,8 +42,20 @@ def dependent_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return out
 
 
+def _hidden_rowid(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether the table has a rowid that no column names (no INTEGER PRIMARY KEY)."""
+    keys = [c for c in conn.execute(f"PRAGMA table_info({_quote(table)})") if c[5]]
+    if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER":
+        return False
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    return "WITHOUT ROWID" not in str(sql[0] if sql else "").upper()
+
+
 def _select(conn: sqlite3.Connection, table: str, where: str, value: int) -> TableRows:
-    cur = conn.execute(f"SELECT * FROM {_quote(table)} WHERE {_quote(where)} = ?", (value,))
+    # A hidden rowid is kept too: a vector's rowid names that version of it (VectorStore.put_many
+    # never gives one out twice), and caches keyed by it must find the same vectors after undo.
+    rowid = 'rowid AS "rowid", ' if _hidden_rowid(conn, table) else ""
+    cur = conn.execute(f"SELECT {rowid}* FROM {_quote(table)} WHERE {_quote(where)} = ?", (value,))
     columns = tuple(d[0] for d in cur.description)
     return TableRows(columns, tuple(tuple(r) for r in cur.fetchall()))
 

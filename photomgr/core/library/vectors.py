@@ -26,6 +26,13 @@ VectorRow = (tuple[int, np.ndarray, np.ndarray | None]
              | tuple[int, np.ndarray, np.ndarray | None, np.ndarray | None])
 
 
+# The highest `embeddings` rowid put_many ever gave (in the settings table). SQLite's own next
+# rowid is the current maximum + 1, so after the newest row is deleted (its photo's file changed,
+# trashed, or its folder removed) the next row would get the same rowid: a re-embedded photo would
+# then look unchanged to everything keyed by rowids (the FAISS fingerprint, the space cache).
+ROWID_HIGH_KEY = "embeddings.rowid_high"
+
+
 def to_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=STORE_DTYPE).tobytes()
 
@@ -42,9 +49,9 @@ class VectorMatrix:
     image: np.ndarray  # (N, image_dim) float32
     label: np.ndarray | None  # (N, label_dim) float32, None when the label space is the image space
     instance: np.ndarray | None = None  # (N, D_inst) float32 when every row has one, else None
-    # (N,) int64 `embeddings` rowid of each row: a vector is written only by INSERT OR REPLACE
-    # (put_many), which gives its row a new rowid, so a rowid names one version of one photo's
-    # vectors (core/tagging/space_cache.py caches what is derived from them under it).
+    # (N,) int64 `embeddings` rowid of each row: put_many gives every row it writes a rowid
+    # never used before (ROWID_HIGH_KEY), so a rowid names one version of one photo's vectors
+    # (core/tagging/space_cache.py caches what is derived from them under it).
     rowids: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -73,15 +80,42 @@ class VectorStore:
             # removes ~99% of their length; float16 rounding would then swamp what is left.
             return None if v is None else np.ascontiguousarray(v, dtype=INSTANCE_DTYPE).tobytes()
 
+        first = self._new_rowids(len(rows))
         self.conn.executemany(
-            "INSERT OR REPLACE INTO embeddings (photo_id, model_id, image, label, instance, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            ((row[0], model_id, to_blob(row[1]), blob(row[2]),
-              instance_blob(row[3] if len(row) > 3 else None), now) for row in rows),
+            "INSERT OR REPLACE INTO embeddings"
+            " (rowid, photo_id, model_id, image, label, instance, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((first + i, row[0], model_id, to_blob(row[1]), blob(row[2]),
+              instance_blob(row[3] if len(row) > 3 else None), now) for i, row in enumerate(rows)),
         )
         self.conn.executemany(
             "DELETE FROM embed_errors WHERE photo_id = ? AND model_id = ?",
             ((row[0], model_id) for row in rows))
+
+    def _new_rowids(self, n: int) -> int:
+        """The first of `n` consecutive rowids no embeddings row ever had; reserves them."""
+        high = self.conn.execute(
+            "SELECT MAX(COALESCE((SELECT MAX(rowid) FROM embeddings), 0),"
+            " COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))",
+            (ROWID_HIGH_KEY,)).fetchone()[0]
+        self.conn.execute("INSERT INTO settings(key, value) VALUES (?, ?)"
+                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                          (ROWID_HIGH_KEY, str(high + n)))
+        return int(high) + 1
+
+    def fingerprint(self, model_id: str) -> str:
+        """Changes whenever the usable vectors of `model_id` change, without reading them: a
+        written row has a rowid never used before (it raises the maximum), a row that goes (or
+        whose photo goes missing or fails) changes the count and sums. Only a row put back as it
+        was, rowid included (undo of Move to Trash), brings an earlier fingerprint back, with its
+        earlier vectors. The sum of squares is a float (TOTAL): it cannot overflow.
+        """
+        count, id_sum, rowid_sum, rowid_square_sum, rowid_max = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(e.photo_id), 0), COALESCE(SUM(e.rowid), 0),"
+            " TOTAL(e.rowid * e.rowid), COALESCE(MAX(e.rowid), 0)"
+            " FROM embeddings e JOIN photos p ON p.id = e.photo_id"
+            " WHERE e.model_id = ? AND p.missing = 0 AND p.error IS NULL", (model_id,)).fetchone()
+        return f"{model_id}|{count}|{id_sum}|{rowid_sum}|{rowid_square_sum}|{rowid_max}"
 
     def adopt(self, old_ids: Sequence[str], model_id: str) -> int:
         """Move rows stored under `old_ids` to `model_id`; returns how many moved.

@@ -13,11 +13,7 @@ INDEX_FILE = "photos.faiss"
 
 def vectors_fingerprint(conn: sqlite3.Connection, model_id: str) -> str:
     """Changes whenever the set of usable vectors changes, without reading the vectors."""
-    count, id_sum, newest = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(e.photo_id), 0), COALESCE(MAX(e.created_at), '')"
-        " FROM embeddings e JOIN photos p ON p.id = e.photo_id"
-        " WHERE e.model_id = ? AND p.missing = 0 AND p.error IS NULL", (model_id,)).fetchone()
-    return f"{model_id}|{count}|{id_sum}|{newest}"
+    return VectorStore(conn).fingerprint(model_id)
 
 
 def load_or_build_index(conn: sqlite3.Connection, index_dir: Path, model_id: str) -> VectorIndex | None:

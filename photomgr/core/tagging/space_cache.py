@@ -7,10 +7,11 @@ paid again by every command that scores. What it derives depends only on a photo
 vectors and on the model's files, so it is kept here, per vector row, and a command computes
 only the rows it has not seen:
 
-- A row is keyed by its `embeddings` rowid. Vectors are written only by INSERT OR REPLACE
-  (`VectorStore.put_many`), which gives the row a new rowid, and a photo that is deleted,
-  missing or failed leaves the matrix; so a changed vector is never served stale, whichever
-  process (or older photomgr) wrote it. No counter has to be bumped by every writer.
+- A row is keyed by its `embeddings` rowid. Vectors are written only by `VectorStore.put_many`,
+  which gives every row a rowid never used before (not SQLite's max + 1, which comes round
+  again after the newest row is deleted), undo of Move to Trash puts a row back with its own
+  rowid, and a photo that is deleted, missing or failed leaves the matrix; so a changed vector
+  is never served stale, whichever process wrote it. No counter has to be bumped by every writer.
 - The file is keyed by the model id, the schema version, photomgr's version and the heads
   file's size and mtime (new heads change the space without touching a vector).
 - Only the derived columns are stored: those after the stored label columns when the space
