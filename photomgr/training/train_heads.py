@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 from photomgr.core.models.default_ids import HEADS_VERSION
-from photomgr.core.models.heads import HEADS_NAME, Reference
+from photomgr.core.models.heads import HEADS_NAME, Reference, head_from_tensors
 from photomgr.core.models.resources import resources_dir
 from photomgr.training.data import DataMissing, Split, data_dir, read_captions, split
 from photomgr.training.features import Features, load_or_compute
+from photomgr.training.fusion import LABEL_TEMPLATES, HeadsToFit
 from photomgr.training.heads_model import DualHeads
 
 
@@ -111,30 +112,33 @@ def train(feats: Features, parts: Split, *, seed: int, dim: int, hidden: int, dr
     return model.eval(), history
 
 
-def load_trained(path: Path) -> DualHeads:
-    """A saved heads file back as torch modules (to refit the fusion constants alone)."""
+def head_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The image and text heads of a saved heads file (to refit the fusion constants alone)."""
     from safetensors.torch import load_file
 
-    t = load_file(str(path))
-    model = DualHeads(t["image.weight"].shape[0], t["text.weight"].shape[0], t["image.weight"].shape[1],
-                      0, 0.0)
-    with torch.no_grad():
-        for side in ("image", "text"):
-            head = getattr(model, side)
-            head.linear.weight.copy_(t[f"{side}.weight"].T)
-            head.linear.bias.copy_(t[f"{side}.bias"])
-    return model.eval()
+    return {k: v for k, v in load_file(str(path)).items() if k.startswith(("image.", "text."))}
 
 
-def save(model: DualHeads, fusion: dict[str, object], path: Path, meta: dict[str, str],
-         reference: Reference | None = None) -> None:
+def model_tensors(model: DualHeads) -> dict[str, torch.Tensor]:
+    return {**model.image.tensors("image"), **model.text.tensors("text")}
+
+
+def heads_to_fit(tensors: dict[str, torch.Tensor], templates: tuple[str, ...]) -> HeadsToFit:
+    """The heads as the app runs them (numpy), so the constants are fitted on exactly its maths."""
+    arrays = {k: v.float().numpy() for k, v in tensors.items()}
+    return HeadsToFit(head_from_tensors(arrays, "image"), head_from_tensors(arrays, "text"), templates)
+
+
+def save(tensors: dict[str, torch.Tensor], fusion: dict[str, object], path: Path, meta: dict[str, str],
+         reference: Reference | None = None, templates: tuple[str, ...] = ()) -> None:
     from safetensors.torch import save_file
 
-    tensors = {**model.image.tensors("image"), **model.text.tensors("text")}
+    tensors = dict(tensors)
     if reference is not None:  # float16: 1000 photos cost 3 MB, and centring needs no more
         tensors["reference.probs"] = torch.from_numpy(reference.probs).half()
         tensors["reference.image"] = torch.from_numpy(reference.image).half()
-    save_file(tensors, str(path), metadata={"version": HEADS_VERSION, "fusion": json.dumps(fusion), **meta})
+    save_file(tensors, str(path), metadata={"version": HEADS_VERSION, "fusion": json.dumps(fusion),
+                                            "label_templates": json.dumps(list(templates)), **meta})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-fusion", action="store_true", help="train heads only (quick experiments)")
     ap.add_argument("--refit-fusion", action="store_true",
                     help="keep the heads in --out, only fit the fusion constants again")
+    ap.add_argument("--label-templates", default=json.dumps(LABEL_TEMPLATES),
+                    help="JSON list of templates a label name is embedded with (default: %(default)s)")
     args = ap.parse_args(argv)
     try:
         root = data_dir(args.data)
@@ -169,17 +175,19 @@ def main(argv: list[str] | None = None) -> int:
     feats = load_or_compute(captions.root, captions.captions, args.cache or root / "cache")
     print(f"features ready in {time.perf_counter() - started:.0f} s")
     t0 = time.perf_counter()
+    templates = tuple(str(t) for t in json.loads(args.label_templates))
     if args.refit_fusion:
-        model = load_trained(args.out)
+        tensors = head_tensors(args.out)
         from photomgr.training.fusion import fit_fusion
 
-        fusion, reference = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache",
-                                       seed=args.seed)
+        fusion, reference = fit_fusion(heads_to_fit(tensors, templates), feats, parts, args.caltech,
+                                       args.cache or root / "cache", seed=args.seed)
         from safetensors import safe_open
 
         with safe_open(str(args.out), framework="numpy") as fh:
-            meta = {k: v for k, v in (fh.metadata() or {}).items() if k not in ("version", "fusion")}
-        save(model, fusion, args.out, meta, reference)
+            meta = {k: v for k, v in (fh.metadata() or {}).items()
+                    if k not in ("version", "fusion", "label_templates")}
+        save(tensors, fusion, args.out, meta, reference, templates)
         print(f"refitted the fusion constants in {args.out}")
         return 0
     model, _history = train(feats, parts, seed=args.seed, dim=args.dim, hidden=args.hidden,
@@ -192,14 +200,15 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_suffix(".heads-only.safetensors")
-    save(model, {"eps": 0.0, "hier": [0, 0, 0], "bridge": [0, 0, 0]}, partial, {})  # kept if fusion fails
+    tensors = model_tensors(model)
+    save(tensors, {"eps": 0.0, "hier": [0, 0, 0], "bridge": [0, 0, 0]}, partial, {})  # kept if fusion fails
 
-    fusion, reference = fit_fusion(model, feats, parts, args.caltech, args.cache or root / "cache",
-                                   seed=args.seed)
+    fusion, reference = fit_fusion(heads_to_fit(tensors, templates), feats, parts, args.caltech,
+                                   args.cache or root / "cache", seed=args.seed)
     meta = {"data": root.name, "train_photos": str(len(parts.train)), "seed": str(args.seed),
             "args": json.dumps({k: str(v) for k, v in vars(args).items() if k not in ("data", "out", "cache",
                                                                                       "caltech")})}
-    save(model, fusion, args.out, meta, reference)
+    save(tensors, fusion, args.out, meta, reference, templates)
     partial.unlink(missing_ok=True)
     size_kib = args.out.stat().st_size // 1024
     print(f"saved {args.out} ({size_kib} KiB) in {time.perf_counter() - started:.0f} s")

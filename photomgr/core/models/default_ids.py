@@ -9,12 +9,15 @@ STORED_ID = f"default:efficientnet_lite0-imagenet+minilm-l6:v{VECTORS_VERSION}"
 # The trained heads and fusion constants (resources/default_heads.safetensors). They change label
 # vectors and the scoring space but not the stored columns, so a library adopts the rows stored
 # under an older id of the same VECTORS_VERSION without decoding a photo (see ADOPTS).
-HEADS_VERSION = "h2"  # h2: h1's heads, fusion centred on a reference sample, per-label constants
+# h2: h1's heads, fusion centred on a reference sample, per-label constants; h3: h2's heads, a
+# label's name embedded through prompt templates ("a photo of a {}."), fusion refitted
+HEADS_VERSION = "h3"
 MODEL_ID = f"{STORED_ID}+{HEADS_VERSION}"
 # Model ids whose stored rows are exactly this model's stored rows.
-ADOPTS = (STORED_ID, f"{STORED_ID}+h1")
-# Ids whose photos' label space has the heads layout [probs | image head | 1 | 0]: h1 and h2 share
-# the image head (h2 refit only the label side), so a library still on h1 (not yet re-indexed
-# since an upgrade) scores its stored h1 label vectors in the same space instead of failing.
-FUSED_LAYOUT_IDS = (MODEL_ID, f"{STORED_ID}+h1")
+ADOPTS = (STORED_ID, f"{STORED_ID}+h1", f"{STORED_ID}+h2")
+# Ids whose photos' label space has the heads layout [probs | image head | 1 | 0]: h1, h2 and h3
+# share the image head (h2 and h3 changed only the label side), so a library still on h1 or h2
+# (not yet re-indexed since an upgrade) scores its stored label vectors in the same space
+# instead of failing. A heads version with a new image head must keep the old one for these.
+FUSED_LAYOUT_IDS = (MODEL_ID, f"{STORED_ID}+h1", f"{STORED_ID}+h2")
 N_CLASSES = 1000

@@ -19,6 +19,7 @@ bridge's nearest class names, which says little for words ImageNet never learned
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,9 +30,26 @@ from photomgr.core.models.base import ModelInfo, l2_normalise, label_texts
 from photomgr.core.models.default_ids import MODEL_ID, N_CLASSES
 from photomgr.core.models.heads import Heads, load_heads
 from photomgr.core.models.hierarchy import Hierarchy, load_hierarchy
+from photomgr.core.models.prompts import expand_prompts
 from photomgr.core.models.text_bridge import TextBridge, imagenet_classes
 
 HIER, BRIDGE = "hier", "bridge"
+
+
+def label_templates(heads: Heads) -> tuple[str, ...]:
+    """The prompt templates a label name is embedded with for the learned space (a prompt
+    ensemble, as CLIP does: "dog" -> the mean of "dog", "a photo of a dog.", ...). They ship in
+    the heads file because the text head is trained on exactly these (training/word_prompts.py);
+    heads without them (h1, h2) embed the name alone."""
+    raw = heads.meta.get("label_templates")
+    return tuple(json.loads(raw)) if raw else ()
+
+
+def learned_input(texts: Sequence[str], templates: Sequence[str], bridge: TextBridge) -> np.ndarray:
+    """(384,) the unit mean MiniLM embedding the text head reads for a label's texts: names are
+    expanded with the templates, sentences are embedded as written (prompts.expand_prompts)."""
+    sentences = expand_prompts(texts, templates) if templates else list(texts)
+    return l2_normalise(bridge.encode(sentences).mean(axis=0))
 
 
 def default_info(heads: Heads) -> ModelInfo:
@@ -77,6 +95,7 @@ class DefaultTextEncoder:
         self._cache_dir = None if cache_dir is None else Path(cache_dir) / "text_bridge"
         self._bridge: TextBridge | None = None
         self._hierarchy: Hierarchy | None = None
+        self._templates = label_templates(self.heads)
         self._lock = threading.Lock()
 
     @property
@@ -99,7 +118,7 @@ class DefaultTextEncoder:
 
     def learned(self, texts: Sequence[str]) -> np.ndarray:
         """(D,) unit vector of the texts in the learned image-text space."""
-        return self.heads.text(self.minilm(texts)[None, :])[0]
+        return self.heads.text(learned_input(texts, self._templates, self.bridge)[None, :])[0]
 
     def route(self, texts: Sequence[str]) -> tuple[np.ndarray, str]:
         return class_route(texts, self.hierarchy, self.bridge, self.minilm(texts))
@@ -108,7 +127,9 @@ class DefaultTextEncoder:
         texts = label_texts(prompts)
         mean = self.minilm(texts)
         weights, route = class_route(texts, self.hierarchy, self.bridge, mean)
-        learned = self.heads.text(mean[None, :])[0]
+        # a search query is embedded as typed (its constants were fitted that way); a label's
+        # name through the prompt templates
+        learned = self.heads.text(mean[None, :])[0] if query else self.learned(texts)
         x = route_descriptor(route, weights, self.bridge, mean)
         a, b, c = self.heads.fusion.label_constants(route, x, weights, learned, query=query)
         return np.concatenate([weights, np.float32(b) * learned,

@@ -154,7 +154,7 @@ class Heads:
         return self.image.out_dim
 
 
-def _head(tensors: dict[str, np.ndarray], prefix: str) -> Head:
+def head_from_tensors(tensors: dict[str, np.ndarray], prefix: str) -> Head:
     w, b = tensors[f"{prefix}.weight"], tensors[f"{prefix}.bias"]
     mlp = None
     if f"{prefix}.mlp1.weight" in tensors:
@@ -180,7 +180,8 @@ def read_heads(path: Path) -> Heads:
         reference = None
         if "reference.probs" in tensors:
             reference = Reference(tensors["reference.probs"], tensors["reference.image"])
-        heads = Heads(meta["version"], _head(tensors, "image"), _head(tensors, "text"),
+        heads = Heads(meta["version"], head_from_tensors(tensors, "image"),
+                      head_from_tensors(tensors, "text"),
                       Fusion(float(fusion["eps"]), RouteFit.parse(fusion["hier"]),
                              RouteFit.parse(fusion["bridge"]), reference,
                              RouteFit.parse(fusion["query"]) if "query" in fusion else None),

@@ -209,3 +209,42 @@ def test_a_library_still_on_h1_scores_in_the_fused_layout() -> None:
     assert current is not None and on_h1 is not None
     np.testing.assert_array_equal(on_h1, current)
     assert photo_label_space(STORED_ID, image, probs) is probs  # pre-heads vectors: the bridge space
+
+
+def test_a_label_name_goes_through_the_heads_templates_and_a_query_as_typed(tmp_path: Path) -> None:
+    # h3: the heads were trained on whole captions, so a label's name is embedded as "a photo of
+    # a {}." (the templates ship in the heads file); a search query is embedded as typed, as its
+    # fusion constants were fitted. Heads without templates (h1, h2) embed the name alone.
+    from photomgr.core.models.default_text import DefaultTextEncoder, label_templates
+
+    _write_heads(tmp_path / "old.safetensors", np.random.default_rng(5), mlp=False)
+    assert label_templates(read_heads(tmp_path / "old.safetensors")) == ()
+    heads = load_heads()
+    templates = label_templates(heads)
+    assert templates and all("{}" in t for t in templates)
+    enc = DefaultTextEncoder(heads=heads)
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.linalg.norm(v)
+
+    filled = enc.bridge.encode([t.replace("{}", "sunset") for t in templates]).mean(axis=0)
+    want = heads.text(unit(filled)[None])[0]
+    np.testing.assert_allclose(enc.learned(["sunset"]), want, rtol=1e-4, atol=1e-5)
+    sentence = "two people walking in the snow at night"  # a sentence: embedded as written
+    np.testing.assert_allclose(enc.learned([sentence]), heads.text(enc.bridge.encode([sentence]))[0],
+                               rtol=1e-4, atol=1e-5)
+    d = heads.dim
+    label_part = enc.embed_label(["sunset"])[N_CLASSES:N_CLASSES + d]
+    query_part = enc.embed_query("sunset")[N_CLASSES:N_CLASSES + d]
+    as_typed = heads.text(enc.bridge.encode(["sunset"]))[0]
+    assert abs(float(unit(label_part) @ want)) == pytest.approx(1.0, abs=1e-4)
+    assert abs(float(unit(query_part) @ as_typed)) == pytest.approx(1.0, abs=1e-4)
+    assert abs(float(want @ as_typed)) < 0.999  # the two really differ
+
+
+def test_libraries_on_older_heads_adopt_and_score_in_the_fused_layout() -> None:
+    from photomgr.core.models.default_ids import FUSED_LAYOUT_IDS, STORED_ID
+
+    for old in ("h1", "h2"):
+        assert f"{STORED_ID}+{old}" in ADOPTS and f"{STORED_ID}+{old}" in FUSED_LAYOUT_IDS
+    assert MODEL_ID not in ADOPTS and MODEL_ID in FUSED_LAYOUT_IDS
