@@ -10,7 +10,7 @@ STORED_ID = f"default:efficientnet_lite0-imagenet+minilm-l6:v{VECTORS_VERSION}"
 # vectors and the scoring space but not the stored columns, so a library adopts the rows stored
 # under an older id of the same VECTORS_VERSION without decoding a photo (see ADOPTS).
 # h2: h1's heads, fusion centred on a reference sample, per-label constants; h3: h2's heads, a
-# label's name embedded through prompt templates ("a photo of a {}."), fusion refitted
+# label's name embedded as the mean of itself and "a photo of a {}.", fusion refitted
 HEADS_VERSION = "h3"
 MODEL_ID = f"{STORED_ID}+{HEADS_VERSION}"
 # Model ids whose stored rows are exactly this model's stored rows.
