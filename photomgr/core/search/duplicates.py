@@ -219,6 +219,7 @@ class DuplicateStats:
     verified: int = 0  # of those, sent to `verify` (the others were already in one group)
     copies: int = 0  # of those, verified as copies
     checked: int = 0  # of those, compared on pixels (not answered from stored checks; library_duplicates)
+    screened_out: int = 0  # of those, settled by the coarse screen alone (near_copy.screened_similarity)
 
     def timed(self, phase: str, started: float) -> float:
         now = time.perf_counter()

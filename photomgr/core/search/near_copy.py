@@ -23,9 +23,12 @@ grey, so a recoloured copy still matches (and so does another photo of the same 
 same pose and framing); the coarse working resolution absorbs JPEG re-encoding; mirrored or
 rotated copies, and crops smaller than MIN_COVER of the original's side, are not matched.
 
-Cost: about 5 ms per pair on 256-px thumbnails (each photo's FFT is computed once per check and
-all scales go through one batched FFT), so Find similar verifies ~20 candidates in ~0.1 s.
-Inputs are the library's thumbnails, never the originals.
+Cost: the exhaustive search (`copy_similarity`: 36 templates, each resized and blurred by
+Pillow, FFTs at 64 px) takes ~6.5 CPU ms a pair. What the app runs is `screened_similarity`: a
+coarse screen at 32 px in a few numpy calls (coarse_copy.py) rejects most pairs that are not
+copies, and the full check runs only on the rest, in one direction and at the scales near the
+coarse match (a few templates instead of 36). Inputs are the library's thumbnails, never the
+originals, decoded in grey at half size (services/near_copies.py).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageFilter
+
+from photomgr.core.search.coarse_copy import COARSE_STEP, CoarseProbe, coarse_similarity, descriptor
 
 WORK_SIDE = 64  # the original is compared at this long side: coarse enough to forgive re-encoding
 TEMPLATE_SOURCE_SIDE = 128  # templates are resampled from this, so each scale is an honest box filter
@@ -51,9 +56,17 @@ MIN_STD = 2.0  # grey levels: below this a template is featureless (sky, a wall)
 SHARPEN_SIGMA = 3.0
 SHARPEN_GAIN = 1.0
 COPY_THRESHOLD = 0.873  # fitted on FIT pairs, see the module docstring
+# The coarse screen (`screened_similarity`), fitted on the FIT copies verified at COPY_THRESHOLD
+# (`python -m bench.bench_near_copy --fit`): their lowest coarse similarity was 0.736, and a
+# pair under that minus a margin of 0.05 is rejected (~85 % of the pairs Duplicates proposes on
+# Caltech dev that are not copies); the full check then searches the coarse match's direction
+# within 2 coarse steps of its scale, the narrowest window that left every FIT copy's similarity
+# within 0.02 of the exhaustive search's (1 step moved 4 of them by up to 0.055).
+REJECT_BELOW = 0.686
+WINDOW_STEPS = 2
 # Names the comparison for stored results (Duplicates keeps each pair's similarity): a change to
 # anything above that moves similarities must change it, so old results are not reused.
-METHOD = "ncc-v2"
+METHOD = "ncc-v2+coarse32-v1"
 
 
 def _sharpened(grey: Image.Image) -> np.ndarray:
@@ -75,19 +88,33 @@ def _grey(image: Image.Image, long_side: int) -> Image.Image:
 
 @dataclass
 class CopyProbe:
-    """One photo prepared for comparisons: its grey levels at two sizes, the FFT and running
-    sums of the small one (made once, reused against every other photo)."""
+    """One photo prepared for comparisons: its grey levels at TEMPLATE_SOURCE_SIDE, and, each
+    made on first use and then reused against every other photo, the coarse screen's probe,
+    the sharpened work image with its FFT and running sums, and templates per shape."""
 
     source: Image.Image  # grey ("L"), long side TEMPLATE_SOURCE_SIDE or less (no upscaling)
-    work: np.ndarray  # (H, W) float64: `source` at long side WORK_SIDE, sharpened
+    _work: np.ndarray | None = field(default=None, repr=False)
+    _coarse: CoarseProbe | None = field(default=None, repr=False)
     _spectrum: np.ndarray | None = field(default=None, repr=False)
     _sums: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    _templates: dict[tuple[int, int], _Templates | None] = field(default_factory=dict, repr=False)
+    _templates: dict[tuple[tuple[int, int], tuple[float, float]], _Templates | None] = field(
+        default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, image: Image.Image) -> CopyProbe:
-        source = _grey(image, TEMPLATE_SOURCE_SIDE)
-        return cls(source, _sharpened(_grey(source, WORK_SIDE)))
+        return cls(_grey(image, TEMPLATE_SOURCE_SIDE))
+
+    @property
+    def work(self) -> np.ndarray:
+        """(H, W) float64: `source` at long side WORK_SIDE, sharpened."""
+        if self._work is None:
+            self._work = _sharpened(_grey(self.source, WORK_SIDE))
+        return self._work
+
+    def coarse(self) -> CoarseProbe:
+        if self._coarse is None:
+            self._coarse = CoarseProbe(descriptor(self.source))
+        return self._coarse
 
     @property
     def aspect(self) -> float:
@@ -98,12 +125,15 @@ class CopyProbe:
             self._spectrum = np.fft.rfft2(self.work)
         return self._spectrum
 
-    def templates(self, shape: tuple[int, int]) -> _Templates | None:
-        """This photo at every scale searched inside a (H, W) work image, FFT'd; cached per
-        shape, since one query is compared with many photos of the same shape."""
-        if shape not in self._templates:
-            self._templates[shape] = _Templates.of(self, shape)
-        return self._templates[shape]
+    def templates(self, shape: tuple[int, int],
+                  covers: tuple[float, float] = (0.0, 1.0)) -> _Templates | None:
+        """This photo at every scale searched inside a (H, W) work image whose cover (template
+        height over the largest that fits) is within `covers`, FFT'd; cached per shape and
+        window, since one query is compared with many photos of the same shape."""
+        key = (shape, covers)
+        if key not in self._templates:
+            self._templates[key] = _Templates.of(self, shape, covers)
+        return self._templates[key]
 
     def window_sums(self) -> tuple[np.ndarray, np.ndarray]:
         """Summed-area tables of the values and their squares, with a zero first row/column."""
@@ -128,21 +158,24 @@ class _Templates:
     spectra: np.ndarray
 
     @classmethod
-    def of(cls, copy: CopyProbe, shape: tuple[int, int]) -> _Templates | None:
+    def of(cls, copy: CopyProbe, shape: tuple[int, int],
+           covers: tuple[float, float] = (0.0, 1.0)) -> _Templates | None:
         big_h, big_w = shape
         aspect = copy.aspect
         # The largest template of the copy's shape that fits, then smaller ones down to MIN_COVER.
         height = min(float(big_h), big_w / aspect)
+        largest = height
         smallest = MIN_COVER * height
         sizes: list[tuple[int, int]] = []
         norms: list[float] = []
         padded: list[np.ndarray] = []
         while height >= smallest:
             th, tw = round(height), round(height * aspect)
+            cover = height / largest
             height *= SCALE_STEP
             if min(th, tw) < MIN_TEMPLATE_SIDE:
                 break
-            if th > big_h or tw > big_w or (th, tw) in sizes:
+            if th > big_h or tw > big_w or (th, tw) in sizes or not covers[0] <= cover <= covers[1]:
                 continue
             template = _sharpened(copy.source.resize((tw, th), Image.Resampling.BOX))
             centred = template - template.mean()
@@ -160,10 +193,12 @@ class _Templates:
         return cls(sizes, np.array(norms), np.fft.rfft2(np.stack(padded)))
 
 
-def contained_similarity(copy: CopyProbe, original: CopyProbe) -> float:
-    """Best NCC of `copy`, rescaled, anywhere inside `original` (-1.0 when nothing fits)."""
+def contained_similarity(copy: CopyProbe, original: CopyProbe,
+                         covers: tuple[float, float] = (0.0, 1.0)) -> float:
+    """Best NCC of `copy`, rescaled, anywhere inside `original` (-1.0 when nothing fits), over
+    the scales whose cover is within `covers` (all by default)."""
     big_h, big_w = original.work.shape
-    templates = copy.templates((big_h, big_w))
+    templates = copy.templates((big_h, big_w), covers)
     if templates is None:
         return -1.0
     # Circular cross-correlation; positions where a template fits never wrap around.
@@ -184,9 +219,28 @@ def contained_similarity(copy: CopyProbe, original: CopyProbe) -> float:
 
 
 def copy_similarity(a: CopyProbe, b: CopyProbe) -> float:
-    """How well one photo matches a window of the other, in [-1, 1]; >= COPY_THRESHOLD means
-    one is a crop, resize or re-save of the other."""
+    """How well one photo matches a window of the other, in [-1, 1], searched exhaustively
+    (every scale, either way): the reference that COPY_THRESHOLD is fitted on."""
     return max(contained_similarity(a, b), contained_similarity(b, a))
+
+
+def screened_similarity(a: CopyProbe, b: CopyProbe) -> float:
+    """copy_similarity at a fraction of the cost: the coarse screen first (coarse_copy.py); a
+    pair under REJECT_BELOW there is not a copy and its coarse similarity is returned; else
+    the full check, in the direction the coarse match found and at the scales within
+    WINDOW_STEPS coarse steps of its scale. >= COPY_THRESHOLD means one is a crop, resize or
+    re-save of the other."""
+    return _screened(a, b)[0]
+
+
+def _screened(a: CopyProbe, b: CopyProbe) -> tuple[float, bool]:
+    """(screened_similarity, whether the full check ran)."""
+    coarse, a_inside, cover = coarse_similarity(a.coarse(), b.coarse())
+    if coarse < REJECT_BELOW:
+        return coarse, False
+    widen = COARSE_STEP ** WINDOW_STEPS
+    covers = (cover * widen, cover / widen)
+    return contained_similarity(*((a, b) if a_inside else (b, a)), covers), True
 
 
 class NearCopyCheck:
@@ -206,6 +260,8 @@ class NearCopyCheck:
         self.max_probes = max_probes
         self._probes: OrderedDict[int, CopyProbe | None] = OrderedDict()
         self._lock = threading.Lock()
+        self.screened_out = 0  # pairs the coarse screen settled (benchmarks report the split)
+        self.fully_checked = 0  # pairs that went on to the full check
 
     def probe(self, photo_id: int) -> CopyProbe | None:
         with self._lock:
@@ -221,9 +277,17 @@ class NearCopyCheck:
         return made
 
     def similarity(self, a: int, b: int) -> float | None:
-        """copy_similarity of two photos by id; None when either has no image."""
+        """screened_similarity of two photos by id; None when either has no image."""
         pa, pb = self.probe(a), self.probe(b)
-        return None if pa is None or pb is None else copy_similarity(pa, pb)
+        if pa is None or pb is None:
+            return None
+        score, full = _screened(pa, pb)
+        with self._lock:
+            if full:
+                self.fully_checked += 1
+            else:
+                self.screened_out += 1
+        return score
 
     def copies_of(self, photo_id: int, candidates: list[int]) -> dict[int, float]:
         """The candidates that are near-copies of `photo_id`, with their copy similarity."""
