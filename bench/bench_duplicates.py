@@ -1,20 +1,25 @@
 """Duplicates: crops, resizes and re-saves grouped (Caltech dev), and the cost at 100,000 photos.
 
     python -m bench.bench_duplicates [--workdir DIR] [--fit] [--size 100000] [--dim 512]
-                                     [--rounds 3] [--skip-photos]
+                                     [--rounds 3] [--skip-photos] [--skip-first-run]
 
 Part 1 (needs ../shared/photos): the Caltech dev library with synthetic copies of 150 photos
 (bench/copy_pairs.py, the same library as bench_near_copy), Duplicates through the app's
 `library_duplicates`. --fit prints the proposal constants of photomgr/core/search/duplicates.py
 as fitted on the FIT pairs; the report (REPORT pairs, shipped constants) gives the pairs that
 end up in one group, the groups that are not copies, and the phases of a first run (no stored
-checks; one thread, then the app's thread pool) and of repeat runs (medians).
+checks; one thread, then the app's thread pool) and of repeat runs (medians); then the CPU cost
+of the pixel check per photo and per pair on the pairs that first run compared, the screened
+check as shipped against the exhaustive search it replaced (alternating rounds, medians).
 
 Part 2 (synthetic): --size photos with clustered image vectors (bench_similar.clustered),
 instance vectors and fingerprints, 1% of them with a planted copy; the phases of
 `duplicate_groups` (the library's FAISS index searched for neighbours, proposals, union-find)
 with a verification that answers from the planted truth, as a repeat run answers from the
 stored checks; the first run's checks are projected from part 1's rate and cost per pair.
+Then an actual first run at --size photos on real pixels: planted pairs at part 1's rate of
+pixel checks a photo, each shown the thumbnails of a pair part 1 compared (its copies and its
+non-copies), checked by the app's NearCopyCheck in its thread pool (`real_first_run`).
 Every time comes with the load average it was measured at (other jobs share the cores).
 """
 
@@ -42,9 +47,10 @@ from photomgr.core.library import gallery
 from photomgr.core.library.database import Library
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.vectors import VectorStore
-from photomgr.core.search import duplicates
+from photomgr.core.search import duplicates, near_copy
 from photomgr.core.search.duplicates import DuplicateStats, _neighbour_pairs, copy_proposals, duplicate_groups
 from photomgr.core.search.fingerprint import KIND, close_pairs, from_signed, hamming, phash, to_signed
+from photomgr.core.search.near_copy import CopyProbe, NearCopyCheck, copy_similarity, screened_check
 from photomgr.core.services.near_copies import (
     CHECK_WORKERS,
     DUPLICATE_THRESHOLD,
@@ -83,6 +89,49 @@ class RealCosts:
     check_cpu_ms: float  # CPU ms per pair compared in a first run (what an idle machine needs)
     lazy_ms: float  # fingerprint of an older library's photo: thumbnail decode + pHash
     scan_ms: float  # fingerprint made at indexing: pHash of the thumbnail in memory
+    thumbnails: Path  # the Caltech library's thumbnails, for part 2's first run on real pixels
+    copies: list[tuple[str, str]]  # content-hash pairs the first run verified as copies
+    others: list[tuple[str, str]]  # and those it compared and found not to be copies
+
+
+def pixel_costs(thumbnails: Path, pairs: list[tuple[str, str]], rounds: int) -> None:
+    """CPU ms per photo and per pair of the near-copy check, on the pairs a first run compared,
+    each photo prepared afresh for each pair (as at 100,000 photos, where a photo is in ~0.4
+    proposals): the screened check as shipped, and the exhaustive search it replaces, in
+    alternating rounds (medians)."""
+    cache = ThumbnailCache(thumbnails)
+    keys = sorted({h for pair in pairs for h in pair})
+
+    def prepare() -> dict[str, CopyProbe]:
+        return {h: CopyProbe.of(im) for h in keys if (im := cache.load(h)) is not None}
+
+    per_photo, new, old = [], [], []
+    fully = 0
+    for _ in range(rounds):
+        started = time.process_time()
+        probes = prepare()
+        for p in probes.values():
+            p.coarse().work()
+        per_photo.append(1000 * (time.process_time() - started) / len(probes))
+        ready = [(probes[a], probes[b]) for a, b in pairs if a in probes and b in probes]
+        started = time.process_time()
+        fully = sum(screened_check(a, b)[1] for a, b in ready)
+        new.append(1000 * (time.process_time() - started) / len(ready))
+        probes = prepare()  # fresh template caches for the exhaustive search
+        ready = [(probes[a], probes[b]) for a, b in pairs if a in probes and b in probes]
+        started = time.process_time()
+        for a, b in ready:
+            copy_similarity(a, b)
+        old.append(1000 * (time.process_time() - started) / len(ready))
+    m = statistics.median
+    photo, pair, before = m(per_photo), m(new), m(old)
+    print(f"pixel check costs ({load()}, CPU, medians of {rounds} alternating rounds, {len(ready)} pairs "
+          f"of the first run, every photo prepared afresh): a photo {photo:.2f} ms (thumbnail decoded, "
+          f"grey, descriptor, coarse work image); a pair {pair:.2f} ms with the screen ({fully} of "
+          f"{len(ready)} went on to the full check, {fully / len(ready):.0%}), + 2 photos = "
+          f"{pair + 2 * photo:.2f} ms; the exhaustive search it replaces {before:.2f} ms a pair, + 2 "
+          f"photos = {before + 2 * photo:.2f} ms "
+          f"({(before + 2 * photo) / (pair + 2 * photo):.1f}x)")
 
 
 def fingerprint_costs(library: Library) -> tuple[float, float, str]:
@@ -162,9 +211,13 @@ def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
     run = first[CHECK_WORKERS]
     check_ms = 1000 * run.seconds["verification"] / max(1, run.checked)
     print(f"first run: {run.proposed} pairs proposed ({run.proposed / n:.3f} a photo), "
-          f"{run.verified} verified (the others already grouped), {run.checked} compared on pixels, "
-          f"{run.copies} copies; {check_ms:.1f} ms a pair with {CHECK_WORKERS} threads, "
+          f"{run.verified} verified (the others already grouped), {run.checked} compared on pixels "
+          f"({run.screened_out} settled by the coarse screen), {run.copies} copies; "
+          f"{check_ms:.1f} ms a pair with {CHECK_WORKERS} threads, "
           f"{1000 * first[1].seconds['verification'] / max(1, first[1].checked):.1f} ms with 1")
+    checks = store.checks(near_copy.METHOD)
+    threshold = near_copy.COPY_THRESHOLD
+    pixel_costs(library.paths.thumbnails, sorted(checks), rounds)
 
     group_of = {pid: k for k, g in enumerate(groups) for pid in g}
     together: Counter[str] = Counter()
@@ -194,7 +247,9 @@ def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
     print(f"groups with photos of different classes: {mixed}; other groups not of known copies: {unknown}")
     library.close()
     cpu_ms = 1000 * run.cpu_seconds / max(1, run.checked)
-    return RealCosts(run.checked / n, check_ms, cpu_ms, lazy_ms, scan_ms)
+    return RealCosts(run.checked / n, check_ms, cpu_ms, lazy_ms, scan_ms, library.paths.thumbnails,
+                     [k for k, v in checks.items() if v >= threshold],
+                     [k for k, v in checks.items() if v < threshold])
 
 
 def ivf_agreement(ids: np.ndarray, vecs: np.ndarray, fingerprints: np.ndarray, instances: np.ndarray) -> None:
@@ -240,6 +295,11 @@ def fit(pairs: list[Pair], id_of: dict[str, int], row_of: dict[int, int], finger
                 results.append((len(rest & found), -len(found), neighbours, cos_min, inst_min))
     budget = PROPOSAL_BUDGET * len(ids)
     chosen = max(r for r in results if -r[1] <= budget)
+    frontier = []
+    for per_photo in (0.05, 0.1, 0.15, 0.2, 0.25):
+        best = max(r for r in results if -r[1] <= per_photo * len(ids))
+        frontier.append(f"{per_photo}: {best[0]} with {-best[1]}")
+    print("  FIT pairs found by the best rule within a budget of proposals a photo: " + "; ".join(frontier))
     print(f"  vector rule: the most FIT pairs found with at most {budget:.0f} proposals "
           f"({PROPOSAL_BUDGET} per photo): PROPOSE_NEIGHBOURS = {chosen[2]}, PROPOSE_COSINE = "
           f"{chosen[3]}, PROPOSE_INSTANCE = {chosen[4]}: {chosen[0]}/{len(rest)} with {-chosen[1]} "
@@ -323,6 +383,62 @@ def synthetic_part(n: int, dim: int, costs: RealCosts | None, rounds: int) -> No
           f"{n * costs.lazy_ms / 1000:.0f} s (at indexing: {costs.scan_ms:.2f} ms a photo)")
 
 
+def real_first_run(n: int, dim: int, costs: RealCosts) -> None:
+    """A first run at n photos on real pixels: synthetic vectors with planted pairs at part 1's
+    rate of pixel checks a photo, each planted pair shown the thumbnails of a pair part 1
+    compared (its copies, and the proposals that were not copies), every photo prepared afresh
+    (the check caches by photo id), through duplicate_groups and the app's NearCopyCheck with
+    its thread pool. Nothing is stored: this is the run a user meets once."""
+    rng = np.random.default_rng(1)
+    planted = round(costs.checks_per_photo * n)
+    n_copies = min(planted, n // 100)
+    n_pairs = min(planted, n // 2)
+    vectors = clustered(n, dim)
+    rows = rng.permutation(n)[: 2 * n_pairs].reshape(n_pairs, 2)
+    # each planted pair: image vectors at cosine ~0.85 and close instance vectors, so that the
+    # app proposes it exactly as it proposes a crop (nearest neighbour, both cosines high)
+    noise = normalized(rng.standard_normal((n_pairs, dim)).astype(np.float32))
+    vectors[rows[:, 0]] = normalized(vectors[rows[:, 1]] + 0.6 * noise)
+    instances = normalized(rng.standard_normal((n, 64)).astype(np.float32))
+    instances[rows[:, 0]] = normalized(instances[rows[:, 1]] + 0.3 * normalized(
+        rng.standard_normal((n_pairs, 64)).astype(np.float32)))
+    fingerprints = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    shown: dict[int, str] = {}
+    truth = set()
+    for k, (a, b) in enumerate(rows.tolist()):
+        real = costs.copies[k % len(costs.copies)] if k < n_copies else costs.others[k % len(costs.others)]
+        shown[int(ids[a])], shown[int(ids[b])] = real
+        if k < n_copies:
+            truth.add((int(ids[a]), int(ids[b])))
+    index = VectorIndex.build(ids, vectors, "bench", "", instance=instances)
+    centred = index.instance_rows(ids)
+    assert centred is not None
+    cache = ThumbnailCache(costs.thumbnails)
+    check = NearCopyCheck(lambda pid: cache.load(shown[pid]) if pid in shown else None)
+
+    def verify(a: int, b: int) -> bool:
+        score = check.similarity(a, b)
+        return score is not None and score >= check.threshold
+
+    stats = DuplicateStats()
+    at = load()
+    groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index, fingerprints=fingerprints,
+                              instances=centred[0], verify=verify, workers=CHECK_WORKERS, stats=stats)
+    grouped = {(a, b) for g in groups for a in g for b in g if a < b}
+    found = sum((a, b) in grouped or (b, a) in grouped for a, b in truth)
+    compared = check.screened_out + check.fully_checked
+    print(f"\nfirst run on real pixels: {n:,} photos x {dim}, {n_pairs:,} planted pairs "
+          f"({costs.checks_per_photo:.3f} a photo, part 1's rate), {n_copies:,} of them shown a copy "
+          f"({len(costs.copies)} real copy pairs) and the rest a real non-copy proposal "
+          f"({len(costs.others)} pairs), {CHECK_WORKERS} threads ({at} at the start, {load()} at the end):")
+    print(f"  {phase_line([stats])}; {compared:,} pairs compared on pixels ({check.screened_out:,} "
+          f"settled by the screen, {check.fully_checked:,} fully), "
+          f"{1000 * stats.seconds.get('verification', 0.0) / max(1, compared):.2f} ms a pair (wall)")
+    print(f"  planted copies grouped {found:,}/{len(truth):,}; groups {len(groups):,} "
+          f"({len(grouped) - found:,} pairs grouped that were not planted copies)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workdir", type=Path, default=None, help="copies and library (reused when present)")
@@ -332,6 +448,8 @@ def main() -> int:
                     "(512: CLIP ViT-B-32; the offline default model's is 1280)")
     ap.add_argument("--skip-photos", action="store_true", help="only the synthetic part")
     ap.add_argument("--rounds", type=int, default=3, help="timed repeat runs (median)")
+    ap.add_argument("--skip-first-run", action="store_true",
+                    help="no first run on real pixels at --size photos (part 2)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     costs = None
@@ -339,6 +457,8 @@ def main() -> int:
         costs = photos_part(args.workdir or Path(tempfile.mkdtemp(prefix="photomgr-bench-dup-")),
                             args.fit, args.rounds)
     synthetic_part(args.size, args.dim, costs, args.rounds)
+    if costs is not None and not args.skip_first_run:
+        real_first_run(args.size, args.dim, costs)
     return 0
 
 

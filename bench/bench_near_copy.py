@@ -32,14 +32,17 @@ from bench.common import machine, shared_photos
 from bench.copy_pairs import Pair, build_library, caltech_root, copy_components, ordinary_queries, split
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library.vectors import VectorStore
-from photomgr.core.search import similar
-from photomgr.core.search.near_copy import NearCopyCheck
+from photomgr.core.search import near_copy, similar
+from photomgr.core.search.coarse_copy import coarse_similarity
+from photomgr.core.search.near_copy import CopyProbe, NearCopyCheck, copy_similarity, screened_check
 from photomgr.core.search.similar import find_similar, instance_cosines, rerank
 from photomgr.core.services.near_copies import library_copy_check
 from photomgr.core.services.vector_index import load_or_build_index
 
 K = 10
 POOL_MARGIN = 4  # the pool is this many times the worst FIT twin's rank (as a library fraction)
+SCREEN_MARGIN = 0.05  # the coarse screen rejects this far under the lowest FIT copy
+WINDOW_TOLERANCE = 0.02  # the windowed full check may lower a FIT copy's similarity by this much
 
 
 class Bench:
@@ -118,9 +121,9 @@ def fit(b: Bench, pairs: list[Pair], ordinary: list[str]) -> None:
     for q in queries:
         ranked, by_instance = verify_lists(b, q, pool, verify_top)
         for c in dict.fromkeys(ranked + by_instance):
-            score = check.similarity(q, c)
-            if score is not None:
-                (positives if b.is_copy(q, c) else negatives).append((score, q, c))
+            pq, pc = check.probe(q), check.probe(c)
+            if pq is not None and pc is not None:  # the exhaustive search: the reference
+                (positives if b.is_copy(q, c) else negatives).append((copy_similarity(pq, pc), q, c))
     negatives.sort(reverse=True)
     threshold, errors = fewest_errors([s for s, _, _ in positives], [s for s, _, _ in negatives])
     kept = sum(s >= threshold for s, _, _ in positives)
@@ -129,6 +132,33 @@ def fit(b: Bench, pairs: list[Pair], ordinary: list[str]) -> None:
     print(f"  -> COPY_THRESHOLD = {threshold:.3f} (fewest FIT errors: {errors}); FIT copies verified "
           f"at it: {kept}/{len(positives)}, non-copies: {sum(s >= threshold for s, _, _ in negatives)}"
           f" (lowest copies " + ", ".join(f"{s:.3f}" for s, _, _ in sorted(positives)[:5]) + ")")
+    fit_screen(check, [(q, c) for s, q, c in positives if s >= threshold], [(q, c) for _, q, c in negatives])
+
+
+def fit_screen(check: NearCopyCheck, copies: list[tuple[int, int]], others: list[tuple[int, int]]) -> None:
+    """near_copy.REJECT_BELOW and WINDOW_STEPS, on the FIT copies verified by the exhaustive
+    check: the lowest coarse similarity of a copy minus SCREEN_MARGIN, and the narrowest
+    scale window that keeps every copy's similarity within WINDOW_TOLERANCE of the exhaustive
+    search's."""
+    def probes(pair: tuple[int, int]) -> tuple[CopyProbe, CopyProbe]:
+        a, b = check.probe(pair[0]), check.probe(pair[1])
+        assert a is not None and b is not None
+        return a, b
+
+    coarse = [coarse_similarity(a.coarse(), b.coarse()) for a, b in map(probes, copies)]
+    lowest = min(c[0] for c in coarse)
+    reject = round(lowest - SCREEN_MARGIN, 3)
+    screened = [coarse_similarity(a.coarse(), b.coarse())[0] for a, b in map(probes, others)]
+    print(f"  coarse screen: lowest coarse similarity of {len(copies)} FIT copies {lowest:.3f} -> "
+          f"REJECT_BELOW = {lowest:.3f} - {SCREEN_MARGIN} = {reject:.3f}; it rejects "
+          f"{sum(c < reject for c in screened)}/{len(screened)} FIT candidates that are not copies")
+    for steps in range(1, 6):
+        worst = max(copy_similarity(a, b) - screened_check(a, b, reject, steps)[0]
+                    for a, b in map(probes, copies))
+        print(f"  scale window of {steps} coarse step(s): worst drop of a FIT copy's similarity {worst:.3f}")
+        if worst <= WINDOW_TOLERANCE:
+            print(f"  -> WINDOW_STEPS = {steps}")
+            break
 
 
 def fewest_errors(positives: list[float], negatives: list[float]) -> tuple[float, int]:
@@ -147,7 +177,8 @@ def fewest_errors(positives: list[float], negatives: list[float]) -> tuple[float
 def report(b: Bench, pairs: list[Pair], ordinary: list[str]) -> None:
     print(f"REPORT: {len(pairs)} pairs, {len(ordinary)} ordinary queries, library {len(b.index):,} "
           f"photos, candidate pool {similar.candidate_pool(len(b.index), K)}, "
-          f"VERIFY_TOP {similar.VERIFY_TOP}, copy threshold {b.check().threshold}")
+          f"VERIFY_TOP {similar.VERIFY_TOP}, copy threshold {b.check().threshold}, coarse screen "
+          f"rejects under {near_copy.REJECT_BELOW}, window {near_copy.WINDOW_STEPS} steps")
     first = {True: Counter(), False: Counter()}
     strict: Counter[str] = Counter()
     total: Counter[str] = Counter()

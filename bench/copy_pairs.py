@@ -38,6 +38,7 @@ KNOWN_COPIES = [
     ("cougar_body/image_0002.jpg", "cougar_body/image_0033.jpg"),
     ("yin_yang/image_0002.jpg", "yin_yang/image_0014.jpg"),
     ("crocodile_head/image_0024.jpg", "crocodile/image_0023.jpg"),  # a crop, across folders
+    ("crocodile_head/image_0032.jpg", "crocodile/image_0034.jpg"),  # the head, cropped (Duplicates)
     ("crocodile_head/image_0008.jpg", "crocodile/image_0005.jpg"),
     ("stop_sign/image_0043.jpg", "stop_sign/image_0001.jpg"),
     ("metronome/image_0005.jpg", "metronome/image_0011.jpg"),

@@ -28,7 +28,7 @@ Pillow, FFTs at 64 px) takes ~6.5 CPU ms a pair. What the app runs is `screened_
 coarse screen at 32 px in a few numpy calls (coarse_copy.py) rejects most pairs that are not
 copies, and the full check runs only on the rest, in one direction and at the scales near the
 coarse match (a few templates instead of 36). Inputs are the library's thumbnails, never the
-originals, decoded in grey at half size (services/near_copies.py).
+originals.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageFilter
 
-from photomgr.core.search.coarse_copy import COARSE_STEP, CoarseProbe, coarse_similarity, descriptor
+from photomgr.core.search.coarse_copy import COARSE_STEP, CoarseProbe, contained, descriptor
 
 WORK_SIDE = 64  # the original is compared at this long side: coarse enough to forgive re-encoding
 TEMPLATE_SOURCE_SIDE = 128  # templates are resampled from this, so each scale is an honest box filter
@@ -226,21 +226,28 @@ def copy_similarity(a: CopyProbe, b: CopyProbe) -> float:
 
 def screened_similarity(a: CopyProbe, b: CopyProbe) -> float:
     """copy_similarity at a fraction of the cost: the coarse screen first (coarse_copy.py); a
-    pair under REJECT_BELOW there is not a copy and its coarse similarity is returned; else
-    the full check, in the direction the coarse match found and at the scales within
-    WINDOW_STEPS coarse steps of its scale. >= COPY_THRESHOLD means one is a crop, resize or
+    pair under REJECT_BELOW there either way is not a copy and its coarse similarity is
+    returned; else the full check, each way that passed, at the scales within WINDOW_STEPS
+    coarse steps of its coarse match. >= COPY_THRESHOLD means one is a crop, resize or
     re-save of the other."""
-    return _screened(a, b)[0]
+    return screened_check(a, b)[0]
 
 
-def _screened(a: CopyProbe, b: CopyProbe) -> tuple[float, bool]:
-    """(screened_similarity, whether the full check ran)."""
-    coarse, a_inside, cover = coarse_similarity(a.coarse(), b.coarse())
-    if coarse < REJECT_BELOW:
-        return coarse, False
-    widen = COARSE_STEP ** WINDOW_STEPS
-    covers = (cover * widen, cover / widen)
-    return contained_similarity(*((a, b) if a_inside else (b, a)), covers), True
+def screened_check(a: CopyProbe, b: CopyProbe, reject_below: float | None = None,
+                   window_steps: int | None = None) -> tuple[float, bool]:
+    """(screened_similarity, whether the full check ran); the constants can be overridden
+    (bench_near_copy --fit tries others)."""
+    reject = REJECT_BELOW if reject_below is None else reject_below
+    widen = COARSE_STEP ** (WINDOW_STEPS if window_steps is None else window_steps)
+    ca, cb = a.coarse(), b.coarse()
+    ways = [(a, b, *contained(ca, cb)), (b, a, *contained(cb, ca))]
+    passed = [w for w in ways if w[2] >= reject]
+    if not passed:
+        return max(w[2] for w in ways), False
+    # each way that passed, at the scales near its own coarse match: with only the best way, a
+    # FIT crop whose two ways scored alike at 32 px lost 0.11 of its similarity
+    return max(contained_similarity(copy, original, (cover * widen, cover / widen))
+               for copy, original, _, cover in passed), True
 
 
 class NearCopyCheck:
@@ -281,7 +288,7 @@ class NearCopyCheck:
         pa, pb = self.probe(a), self.probe(b)
         if pa is None or pb is None:
             return None
-        score, full = _screened(pa, pb)
+        score, full = screened_check(pa, pb)
         with self._lock:
             if full:
                 self.fully_checked += 1

@@ -22,10 +22,10 @@ from photomgr.core.library.photos import PhotoStore
 from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD
 from photomgr.core.search.duplicates import DuplicateStats, duplicate_groups
 from photomgr.core.search.fingerprint import KIND, from_signed, phash, to_signed
-from photomgr.core.search.near_copy import METHOD, TEMPLATE_SOURCE_SIDE, NearCopyCheck
+from photomgr.core.search.near_copy import METHOD, NearCopyCheck
 
 __all__ = ["DUPLICATE_THRESHOLD", "DuplicateStats", "library_copy_check", "library_duplicates",
-           "library_fingerprints", "thumbnail_for_copy_check"]
+           "library_fingerprints"]
 
 # Threads for the near-copy checks of a first run (numpy's FFTs and Pillow release the GIL).
 CHECK_WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -40,26 +40,6 @@ def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None) -> Image.Im
         return None
 
 
-def thumbnail_for_copy_check(cache: ThumbnailCache, content_hash: str | None) -> Image.Image | None:
-    """The cached thumbnail in grey at long side TEMPLATE_SOURCE_SIDE or a little more, decoded
-    at that size (JPEG's DCT scaling, luminance only: half the cost of a full decode and the
-    resize, the largest cost of a pair once the check itself was screened); None when there is
-    none or it is unreadable."""
-    if not content_hash:
-        return None
-    try:
-        path = cache.path_for(content_hash)
-        with Image.open(path, formats=["JPEG"]) as image:
-            w, h = image.size
-            scale = TEMPLATE_SOURCE_SIDE / max(w, h)
-            if scale < 1.0:
-                image.draft("L", (max(1, round(w * scale)), max(1, round(h * scale))))
-            image.load()
-            return image.copy()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return None  # no thumbnail, or not a hex hash: nothing of ours
-
-
 def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path) -> NearCopyCheck:
     """A NearCopyCheck that reads each photo's thumbnail (made at indexing, keyed by content
     hash). A photo without one (the cache was cleared, the photo could not be read) is not
@@ -71,7 +51,7 @@ def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path) -> NearC
         row = photos.by_id(int(photo_id))
         if row is None or row.missing:
             return None
-        return thumbnail_for_copy_check(cache, row.content_hash)
+        return _load_thumbnail(cache, row.content_hash)
 
     return NearCopyCheck(load)
 
