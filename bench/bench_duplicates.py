@@ -297,7 +297,8 @@ def fit(pairs: list[Pair], id_of: dict[str, int], row_of: dict[int, int], finger
     chosen = max(r for r in results if -r[1] <= budget)
     frontier = []
     for per_photo in (0.05, 0.1, 0.15, 0.2, 0.25):
-        best = max(r for r in results if -r[1] <= per_photo * len(ids))
+        within = [r for r in results if -r[1] <= per_photo * len(ids)]
+        best = max(within, default=(0, 0))
         frontier.append(f"{per_photo}: {best[0]} with {-best[1]}")
     print("  FIT pairs found by the best rule within a budget of proposals a photo: " + "; ".join(frontier))
     print(f"  vector rule: the most FIT pairs found with at most {budget:.0f} proposals "

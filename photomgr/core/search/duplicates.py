@@ -14,9 +14,11 @@ Three kinds of pairs join photos into one group:
 Groups are the connected components of all pairs (union-find), so a burst of A~B~C groups
 together even when A and C alone fall just under the threshold.
 
-Cost: the pixel check (~9 CPU ms a pair) is the only expensive step; a pair is checked once
-(its result is stored, see services/near_copies.py), so the first Duplicates run of a big
-library pays for its ~0.2 proposals a photo and later runs are the neighbour search alone.
+Cost: the pixel check is the most expensive step (~2.3 CPU ms a pair with both photos' thumbnails
+decoded, ~0.7 ms of it for each photo: near_copy.screened_similarity rejects ~70-80 % of pairs
+at 32 px); a pair is checked once (its result is stored, see services/near_copies.py), so the
+first Duplicates run of a big library pays for its ~0.2 proposals a photo (~1 minute at
+100,000 photos on 2 cores) and later runs are the neighbour search alone (seconds).
 
 The proposal constants were fitted on the FIT half of the evaluation pairs, the results are
 reported on the REPORT half (bench/bench_duplicates.py).
@@ -52,11 +54,13 @@ NEAR_NEIGHBOURS = 8  # neighbours per photo kept for near-identical pairs in a b
 # of the 710 exact proposals (bench/bench_duplicates.py prints this for nprobe 2).
 SEARCH_NPROBE = 2
 # Proposals for the near-copy check, fitted on the FIT pairs (`python -m bench.bench_duplicates
-# --fit`): FIT re-saves and resizes were within 2 bits of their originals (crops 14+, unrelated
-# photos ~32), so the radius is 2 + 2 bits of margin; the vector rule is the one that found the
-# most FIT crops while proposing at most 0.25 pairs per photo (each costs one check, ~9 ms,
-# once: results are stored), 48 of the 54 that fingerprints and the 0.95 cut leave.
-PHASH_RADIUS = 4
+# --fit`): with fingerprints made at indexing (as every new library's are), FIT re-saves and
+# resizes were within 4 bits of their originals (crops 14+, unrelated photos ~32; 2 bits when
+# they were all made from the JPEG thumbnails), so the radius is 4 + 2 bits of margin; the
+# vector rule is the one that found the most FIT crops while proposing at most 0.25 pairs per
+# photo (each costs one check, ~2.3 CPU ms with the screen, once: results are stored), 49 of
+# the 55 that fingerprints and the 0.95 cut leave.
+PHASH_RADIUS = 6
 PROPOSE_NEIGHBOURS = 1  # each photo's nearest neighbour by image vector ...
 PROPOSE_COSINE = 0.65  # ... with at least this semantic cosine ...
 PROPOSE_INSTANCE = 0.60  # ... and this (centred) instance cosine
