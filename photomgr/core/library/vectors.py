@@ -17,6 +17,7 @@ import numpy as np
 
 from photomgr.core.fspaths import path_from_db
 from photomgr.core.library.photos import utc_now
+from photomgr.core.library.transaction import write_transaction
 
 STORE_DTYPE = np.float16
 INSTANCE_DTYPE = np.float32
@@ -124,26 +125,22 @@ class VectorStore:
         only label texts and the derived scoring space change), so no photo is decoded again.
         A photo that already has a row for `model_id` keeps it.
         """
+        if self.conn.in_transaction:  # the caller's: it commits (and bumps the revision)
+            return self._adopt(old_ids, model_id)
+        with write_transaction(self.conn):  # bumps the revision: other processes' sync() see it
+            return self._adopt(old_ids, model_id)
+
+    def _adopt(self, old_ids: Sequence[str], model_id: str) -> int:
         moved = 0
-        own_transaction = not self.conn.in_transaction
-        if own_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for old in old_ids:
-                if old == model_id:
-                    continue
-                moved += self.conn.execute("UPDATE OR IGNORE embeddings SET model_id = ? WHERE model_id = ?",
-                                           (model_id, old)).rowcount
-                self.conn.execute("UPDATE OR IGNORE embed_errors SET model_id = ? WHERE model_id = ?",
-                                  (model_id, old))
-                self.conn.execute("DELETE FROM embeddings WHERE model_id = ?", (old,))
-                self.conn.execute("DELETE FROM embed_errors WHERE model_id = ?", (old,))
-        except BaseException:
-            if own_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        if own_transaction:
-            self.conn.execute("COMMIT")
+        for old in old_ids:
+            if old == model_id:
+                continue
+            moved += self.conn.execute("UPDATE OR IGNORE embeddings SET model_id = ? WHERE model_id = ?",
+                                       (model_id, old)).rowcount
+            self.conn.execute("UPDATE OR IGNORE embed_errors SET model_id = ? WHERE model_id = ?",
+                              (model_id, old))
+            self.conn.execute("DELETE FROM embeddings WHERE model_id = ?", (old,))
+            self.conn.execute("DELETE FROM embed_errors WHERE model_id = ?", (old,))
         return moved
 
     def record_errors(self, model_id: str, errors: Iterable[tuple[int, str]]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from photomgr.core.imaging.decode import decode_photo
 from photomgr.core.imaging.errors import TRANSIENT, ImageError, os_error_kind
 from photomgr.core.library.descriptions import put_model as put_model_descriptions
+from photomgr.core.library.transaction import write_transaction
 from photomgr.core.library.vectors import PendingPhoto, VectorStore
 from photomgr.core.models.base import Embedder, EmbeddingBatch
 from photomgr.core.pipeline.lookahead import lookahead_map
@@ -147,13 +148,10 @@ class EmbeddingSink:
         if conn.in_transaction:  # the caller's transaction: it commits or rolls back
             self._store(ids, batch)
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        # A write transaction bumps the library revision: a window on the same library (another
+        # process) sees the new vectors on its next sync().
+        with write_transaction(conn):
             self._store(ids, batch)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def _store(self, ids: list[int], batch: EmbeddingBatch) -> None:
         """A batch's vectors, and its descriptions when the model wrote some (an embedder

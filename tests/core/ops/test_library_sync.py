@@ -1,0 +1,55 @@
+"""LibraryOps.sync notices vectors another process stored (a CLI `index` beside a window)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from photomgr.core.library.database import Library
+from photomgr.core.library.transaction import write_transaction
+from photomgr.core.library.vectors import VectorStore
+from photomgr.core.ops.library_ops import LibraryOps
+from photomgr.core.pipeline.embedding import EmbeddingSink
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def window_and_cli(tmp_path: Path) -> Iterator[tuple[LibraryOps, Library]]:
+    """The window's operations and a second connection to the same library (another process)."""
+    window, cli = Library(tmp_path / "lib"), Library(tmp_path / "lib")
+    yield LibraryOps(window), cli
+    cli.close()
+    window.close()
+
+
+def _scan_two_photos(cli: Library) -> None:
+    with write_transaction(cli.conn):
+        cli.conn.execute("INSERT INTO photos (id, path, size, mtime_ns, added_at, updated_at)"
+                         " VALUES (1, '/p/a.jpg', 1, 1, 'now', 'now'), (2, '/p/b.jpg', 1, 1, 'now', 'now')")
+
+
+def test_sync_sees_the_vectors_another_process_embedded(window_and_cli: tuple[LibraryOps, Library]) -> None:
+    ops, cli = window_and_cli
+    assert not ops.sync()
+    _scan_two_photos(cli)
+    assert ops.sync()  # the scan's photos: the window re-reads (no vectors yet)
+    sink = EmbeddingSink(FakeEmbedder(), VectorStore(cli.conn), batch_size=2)
+    sink.add(1, torch.zeros(3, 16, 16))
+    sink.add(2, torch.ones(3, 16, 16))  # a full batch: committed in the sink's own transaction
+    assert VectorStore(ops.conn).count(FakeEmbedder.info.model_id) == 2
+    assert ops.sync()  # the vectors came after the scan's commit: they must be seen too
+    assert not ops.sync()
+
+
+def test_sync_sees_vectors_another_process_adopted(window_and_cli: tuple[LibraryOps, Library]) -> None:
+    ops, cli = window_and_cli
+    _scan_two_photos(cli)
+    store = VectorStore(cli.conn)
+    with write_transaction(cli.conn):
+        store.put_many("old-heads", [(1, torch.ones(8).numpy(), None)])
+    ops.sync()
+    assert store.adopt(["old-heads"], "new-heads") == 1
+    assert ops.sync()
