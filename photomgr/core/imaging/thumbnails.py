@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from photomgr.core.imaging.convert import to_rgb
+from photomgr.core.tempfiles import make_temp
 
 THUMBNAIL_SIZE = 256
 JPEG_QUALITY = 85
@@ -54,7 +54,7 @@ class ThumbnailCache:
         thumb = make_thumbnail(image, self.size)
         path.parent.mkdir(parents=True, exist_ok=True)
         # The temporary file lives in the same folder so os.replace is an atomic rename.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = make_temp(path.parent, f".{key[:16]}-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 thumb.save(fh, "JPEG", quality=JPEG_QUALITY)

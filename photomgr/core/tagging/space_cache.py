@@ -27,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from photomgr.core.models.spaces import photo_label_space
+from photomgr.core.tempfiles import make_temp
 
 CACHE_FORMAT = 1
 SUFFIX = ".npz"
@@ -85,7 +85,7 @@ def _write(folder: Path, key: str, stored: _Stored) -> None:
     """Atomic replace; the files of other keys go (another model, older heads)."""
     with contextlib.suppress(OSError):  # a read-only library: the next command computes again
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".space-", suffix=".tmp")
+        fd, tmp = make_temp(folder, ".space-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, rowids=stored.rowids, derived=stored.derived,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,13 @@ def test_unreadable_thumbnail_loads_as_none(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.write_bytes(b"garbage, not a jpeg")
     assert cache.load(KEY) is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_thumbnails_get_the_permissions_of_any_new_file(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = ThumbnailCache(tmp_path / "thumbs").save("ab" * 32, Image.new("RGB", (300, 200)))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: a shared library's users read it

@@ -182,3 +182,16 @@ def test_label_counts_come_from_few_products_and_equal_the_one_label_counts(
     fresh = _process(library)
     assert counts == {lab.name: len(fresh.carrying(lab)[0]) for lab in labels}
     assert 0 < sum(counts.values()) < 30 * N
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_cache_files_get_the_permissions_of_any_new_file(library: Library, umask: int) -> None:
+    """Another user sharing the library can read the cache (mkstemp made it 0600)."""
+    old = os.umask(umask)
+    try:
+        _space(_process(library))
+    finally:
+        os.umask(old)
+    (written,) = (library.paths.cache_dir / "label_space").glob(f"*{space_cache.SUFFIX}")
+    assert written.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,7 @@ from photomgr.core.models.text_numpy.ops import (
     quick_gelu,
 )
 from photomgr.core.models.text_numpy.weights import SafetensorsWeights
+from photomgr.core.tempfiles import make_temp
 
 if TYPE_CHECKING:
     from photomgr.core.models.base import TextEncoder
@@ -185,7 +185,7 @@ def _save_atomically(tensors: dict[str, np.ndarray], meta: dict[str, str], targe
     from safetensors.numpy import save_file
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".clip-text-", suffix=".tmp")
+    fd, tmp = make_temp(target.parent, ".clip-text-")
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=meta)
