@@ -8,6 +8,7 @@ library's tags into sidecars next to the photos (never into an original).
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,15 +52,21 @@ def add_parser(sub: Any) -> None:
     c.set_defaults(run=run_config)
 
 
-def _roots(paths: list[Path]) -> list[Path] | None:
+def _check(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.expanduser().exists():
+            raise CliError(f"{path}: no such file or folder")
+
+
+def _roots(conn: sqlite3.Connection, paths: list[Path]) -> list[Path] | None:
+    """Every form under which the library may store the typed photos and folders: as typed,
+    resolved, or under a root the window added through a symbolic link (PhotoStore.find)."""
     if not paths:
         return None
-    out = []
-    for path in paths:
-        if not path.exists():
-            raise CliError(f"{path}: no such file or folder")
-        out.append(path.expanduser().resolve())
-    return out
+    from photomgr.core.library.photos import PhotoStore
+
+    store = PhotoStore(conn)
+    return [form for path in paths for form in store.stored_forms(path, folder=path.expanduser().is_dir())]
 
 
 def _interop(library: Library) -> InteropOps:
@@ -69,9 +76,9 @@ def _interop(library: Library) -> InteropOps:
 
 
 def run_read(args: argparse.Namespace) -> int:
-    roots = _roots(args.paths)
+    _check(args.paths)
     with open_library(args) as library:
-        report = _interop(library).import_keywords(roots, force=args.force).value
+        report = _interop(library).import_keywords(_roots(library.conn, args.paths), force=args.force).value
     if args.json:
         print_json(report.as_json())
         return 0
@@ -86,15 +93,15 @@ def run_read(args: argparse.Namespace) -> int:
 
 
 def run_write(args: argparse.Namespace) -> int:
-    roots = _roots(args.paths)
+    _check(args.paths)
     if args.auto:  # auto tags need the active model's vectors (and maybe its text side)
         with CliContext(args) as ctx:
-            report = ctx.ops.interop.write_sidecars(roots, engine=ctx.engine, include_auto=True,
-                                                    naming=args.naming).value
+            report = ctx.ops.interop.write_sidecars(_roots(ctx.ops.conn, args.paths), engine=ctx.engine,
+                                                    include_auto=True, naming=args.naming).value
     else:
         with open_library(args) as library:
             report = _interop(library).write_sidecars(
-                roots, naming=args.naming).value
+                _roots(library.conn, args.paths), naming=args.naming).value
     if args.json:
         print_json(report.as_json())
     else:

@@ -86,3 +86,34 @@ def test_a_path_outside_the_library_is_still_refused(
     make_photo(tmp_path / "elsewhere" / "red0.jpg", (220, 20, 20), seed=0)
     assert main(["--library", str(library), "tags", str(tmp_path / "elsewhere" / "red0.jpg")]) == 2
     assert "not in the library" in capsys.readouterr().err
+
+
+def _xmp(capsys: pytest.CaptureFixture[str], library: Path, action: str, folder: Path) -> int:
+    assert main(["--library", str(library), "xmp", action, str(folder), "--json"]) == 0
+    photos = json.loads(capsys.readouterr().out)["photos"]
+    assert isinstance(photos, int)
+    return photos
+
+
+def test_xmp_on_a_folder_finds_photos_the_window_added_through_a_link(
+        tree: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real, link = tree
+    library = tmp_path / "lib"
+    with Library(library) as lib:
+        index_folders(lib, [link], embedder=FakeEmbedder())  # the window: roots as chosen
+    for folder in (real, link, real / ODD, link / ODD):
+        expected = 2 if folder in (real, link) else 1
+        assert _xmp(capsys, library, "read", folder) == expected, folder  # was 0 by the real path
+        assert _xmp(capsys, library, "write", folder) == expected, folder
+
+
+def test_xmp_on_a_folder_holding_a_linked_root(
+        tree: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The window added link/<sub> (a folder inside the link); the user types the real parent."""
+    real, link = tree
+    library = tmp_path / "lib"
+    with Library(library) as lib:
+        index_folders(lib, [link / ODD], embedder=FakeEmbedder())
+    assert _xmp(capsys, library, "write", real) == 1
+    (tmp_path / "elsewhere").mkdir()
+    assert _xmp(capsys, library, "write", tmp_path / "elsewhere") == 0  # outside: still nothing

@@ -175,32 +175,40 @@ class PhotoStore:
         the path the user typed and by its real path, however its root was added. Paths stay
         byte-exact (str with surrogateescape; see core/fspaths.py).
         """
-        typed = path.expanduser()
-        tried: list[str] = []
-
-        def lookup(candidate: str) -> PhotoRow | None:
-            if candidate in tried:
-                return None
-            tried.append(candidate)
-            return self.by_path(candidate)
-
-        for candidate in (str(typed.absolute()), os.path.abspath(typed)):
-            if (row := lookup(candidate)) is not None:
+        for candidate in self.stored_forms(path):
+            if (row := self.by_path(str(candidate))) is not None:
                 return row
+        return None
+
+    def stored_forms(self, path: Path, *, folder: bool = False) -> list[Path]:
+        """The paths under which the library may store what the user typed as `path`, in the
+        order `find` tries them (see there). With folder=True, also each root that lies inside
+        the folder's real path: a folder typed by its real path then covers a root the window
+        added through a link to a folder inside it."""
+        typed = path.expanduser()
+        forms: list[Path] = []
+
+        def add(candidate: Path) -> None:
+            if candidate not in forms:
+                forms.append(candidate)
+
+        add(typed.absolute())
+        add(Path(os.path.abspath(typed)))
         try:
             real = Path(os.path.realpath(typed))
         except (OSError, ValueError):  # a link loop, a NUL: nothing more to try
-            return None
-        if (row := lookup(str(real))) is not None:
-            return row
+            return forms
+        add(real)
         for root in self.roots():
             try:
-                inside = real.relative_to(os.path.realpath(root))
+                root_real = Path(os.path.realpath(root))
             except (OSError, ValueError):
                 continue
-            if (row := lookup(str(Path(root) / inside))) is not None:
-                return row
-        return None
+            if real == root_real or root_real in real.parents:
+                add(Path(root) / real.relative_to(root_real))
+            elif folder and real in root_real.parents:
+                add(Path(root))
+        return forms
 
     def by_id(self, photo_id: int) -> PhotoRow | None:
         row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE id = ?", (photo_id,)).fetchone()
