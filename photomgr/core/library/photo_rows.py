@@ -84,23 +84,38 @@ def _insert(conn: sqlite3.Connection, table: str, rows: TableRows) -> int:
     return skipped
 
 
-def put_back(conn: sqlite3.Connection, photo: PhotoRows) -> bool:
-    """Insert one photo's rows again (in the caller's transaction). False, with nothing written,
-    when the library holds another photo at its id or path now (it was scanned in again)."""
+def put_back(conn: sqlite3.Connection, photo: PhotoRows) -> int | None:
+    """Insert one photo's rows again (in the caller's transaction); returns the photo's id: its
+    old one, or a new one when a photo scanned in since took it (the library numbers a new photo
+    after the highest id, so the trashed newest one's id is given out again). None, with nothing
+    written, when the library holds another photo at its path now."""
     conn.execute("SAVEPOINT put_back")
     try:
-        _insert_photo(conn, photo)
+        photo_id = _insert_photo(conn, photo)
     except sqlite3.IntegrityError:
         conn.execute("ROLLBACK TO put_back")
         conn.execute("RELEASE put_back")
-        return False
+        return None
+    keys = dict(dependent_tables(conn)) if photo_id != photo.photo_id else {}
     for table, rows in photo.dependents.items():
+        if table in keys:
+            rows = _renumbered(rows, keys[table], photo_id)
         _insert(conn, table, rows)  # a row that no longer fits (its label went) stays out
     conn.execute("RELEASE put_back")
-    return True
+    return photo_id
 
 
-def _insert_photo(conn: sqlite3.Connection, photo: PhotoRows) -> None:
+def _insert_photo(conn: sqlite3.Connection, photo: PhotoRows) -> int:
     rows = photo.photo
-    conn.execute(f"INSERT INTO photos ({', '.join(_quote(c) for c in rows.columns)})"
-                 f" VALUES ({', '.join('?' for _ in rows.columns)})", rows.rows[0])
+    columns, values = list(rows.columns), list(rows.rows[0])
+    if conn.execute("SELECT 1 FROM photos WHERE id = ?", (photo.photo_id,)).fetchone():
+        i = columns.index("id")  # taken: SQLite gives the next free one
+        del columns[i], values[i]
+    cur = conn.execute(f"INSERT INTO photos ({', '.join(_quote(c) for c in columns)})"
+                       f" VALUES ({', '.join('?' for _ in columns)})", values)
+    return int(cur.lastrowid or photo.photo_id)
+
+
+def _renumbered(rows: TableRows, column: str, photo_id: int) -> TableRows:
+    i = rows.columns.index(column)
+    return TableRows(rows.columns, tuple((*r[:i], photo_id, *r[i + 1:]) for r in rows.rows))

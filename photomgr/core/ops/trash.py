@@ -10,7 +10,11 @@ undoable. The photos' library rows (and every row that cascades from them) are k
 `TrashMemo`; undo moves each file back to where it was (removing the freedesktop.org
 `.trashinfo` beside it) and puts the rows back for the files that came back, so tags,
 decisions, descriptions and vectors return as they were. A file whose old place is taken again,
-or that is no longer in the trash, stays where it is and is reported.
+or that is no longer in the trash, stays where it is and is reported; one still in the trash
+stays in the memo with its rows, so that the next undo (after a redo) tries it again.
+
+Nothing is lost when the library cannot be written (another program holds it, a full disk):
+the files that moved go back where they came from before the error is raised.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ MoveToTrash = Callable[[Path], Path | None]
 class Trashed:
     photo_ids: tuple[int, ...]  # moved to the trash and forgotten by the library
     failed: tuple[tuple[str, str], ...]  # (path, why) for files left where they were
+    held: int = 0  # photos the memo now holds for undo (these, and any an earlier undo left)
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,22 @@ class TrashMemo:
     done: bool = False
     files: list[TrashedFile] = field(default_factory=list)
     rows: list[photo_rows.PhotoRows] = field(default_factory=list)
+    restored: list[int] | None = None  # what the last undo put back, under the ids it has now
+
+    def to_trash(self, asked: Sequence[int]) -> list[int]:
+        """The ids a redo moves: those first asked, then those the last undo put back (a photo
+        whose id a later scan took came back under a new one: the old id is another photo's);
+        none while the memo still holds them all (the undo before failed: they are in the trash)."""
+        if self.done:
+            return []
+        return list(asked) if self.restored is None else list(self.restored)
 
 
 @dataclass(frozen=True)
 class Restored:
-    photo_ids: tuple[int, ...]  # back in place and in the library, as they were
+    photo_ids: tuple[int, ...]  # back in place and in the library (a new id if one scanned in took it)
     failed: tuple[tuple[str, str], ...]  # (path, why) for files left in the trash (or rows not put back)
+    kept: tuple[str, ...] = ()  # of `failed`, those still in the trash that the memo can retry
 
 
 def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveToTrash,
@@ -83,22 +98,33 @@ def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveT
             moved.append(photo_id)
             files.append(TrashedFile(photo_id, path, None if went is None else str(went)))
     labels_store = LabelStore(ops.conn)
-    with write_transaction(ops.conn, ops.library.wait) as rev:
-        labels = {d.label_id for pid in moved for d in labels_store.decisions_for_photo(pid)}
-        memo.rows = photo_rows.take(ops.conn, moved)
-        memo.files = files
-        store.forget(moved)
-        for label_id in labels:
-            labels_store.touch(label_id)
+    try:
+        with write_transaction(ops.conn, ops.library.wait) as rev:
+            labels = {d.label_id for pid in moved for d in labels_store.decisions_for_photo(pid)}
+            rows = photo_rows.take(ops.conn, moved)
+            store.forget(moved)
+            for label_id in labels:
+                labels_store.touch(label_id)
+    except BaseException:
+        # The library still lists these photos: their files go back where it says they are.
+        for item in files:
+            with contextlib.suppress(OSError):
+                _restore_file(item)
+        raise
+    # After the commit only: a failed write leaves the memo as it was (a retry still to do).
+    memo.files = [*memo.files, *files]  # with what an earlier undo could not put back
+    memo.rows = [*memo.rows, *rows]
     memo.done = True
     ops.saw(rev)
     ops.vectors_changed()  # scores and search forget them too
-    return OpResult(Trashed(tuple(moved), tuple(failed)),
+    return OpResult(Trashed(tuple(moved), tuple(failed), len(memo.files)),
                     OpChanges(rev, labels=frozenset(labels), photos=frozenset(moved), vectors=bool(moved)))
 
 
-def _restore_file(item: TrashedFile) -> None:
-    """Move a file back from the trash to where it was; raises OSError (with why) if it cannot."""
+def _restore_file(item: TrashedFile, *, forget_record: bool = True) -> None:
+    """Move a file back from the trash to where it was; raises OSError (with why) if it cannot.
+    `forget_record`: remove its freedesktop.org .trashinfo too (keep it while the move may
+    still be taken back)."""
     if item.in_trash is None:
         raise OSError(errno.ENOENT, "where it went in the trash is not known; restore it from the "
                       "trash by hand", item.path)
@@ -114,43 +140,71 @@ def _restore_file(item: TrashedFile) -> None:
         if exc.errno != errno.EXDEV:
             raise
         shutil.move(source, target)  # a trash on another drive (Windows, some mounts)
+    if forget_record:
+        _forget_record(item)
+
+
+def _forget_record(item: TrashedFile) -> None:
     # freedesktop.org trash: files/NAME has its record in info/NAME.trashinfo; without the file
     # the record would list a ghost in the desktop's trash window.
+    source = Path(item.in_trash or "")
     if source.parent.name == "files":
         info = source.parent.parent / "info" / f"{source.name}.trashinfo"
         with contextlib.suppress(OSError):
             info.unlink()
 
 
+def _back_to_trash(item: TrashedFile) -> None:
+    """Take back a _restore_file(forget_record=False) (its .trashinfo is still there)."""
+    assert item.in_trash is not None
+    with contextlib.suppress(OSError):
+        shutil.move(item.path, item.in_trash)
+
+
 def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
     """Put the files of a trash_photos back where they were, and their library rows with them."""
     if not memo.done:
         return OpResult(Restored((), ()))
-    back: list[int] = []
+    back: list[TrashedFile] = []
     failed: list[tuple[str, str]] = []
+    kept: list[TrashedFile] = []  # still in the trash: the next undo tries again
     for item in memo.files:
         try:
-            _restore_file(item)
+            _restore_file(item, forget_record=False)
         except OSError as exc:
             failed.append((item.path, exc.strerror or str(exc)))
+            if item.in_trash is not None and os.path.lexists(item.in_trash):
+                kept.append(item)
         else:
-            back.append(item.photo_id)
+            back.append(item)
     rows = {r.photo_id: r for r in memo.rows}
     restored: list[int] = []
     labels_store = LabelStore(ops.conn)
-    with write_transaction(ops.conn, ops.library.wait) as rev:
-        for pid in back:
-            if pid in rows and photo_rows.put_back(ops.conn, rows[pid]):
-                restored.append(pid)
-            else:  # scanned in again meanwhile: the file is back, the next scan has its row
-                failed.append((next(f.path for f in memo.files if f.photo_id == pid),
-                               "the library holds another photo there now"))
-        labels = {d.label_id for pid in restored for d in labels_store.decisions_for_photo(pid)}
-        for label_id in labels:
-            labels_store.touch(label_id)
+    try:
+        with write_transaction(ops.conn, ops.library.wait) as rev:
+            for item in back:
+                now = photo_rows.put_back(ops.conn, rows[item.photo_id]) if item.photo_id in rows else None
+                if now is not None:  # its old id, or a new one if a photo scanned in since took it
+                    restored.append(now)
+                else:  # scanned in again meanwhile: the file is back, the next scan has its row
+                    failed.append((item.path, "the library holds another photo there now"))
+            labels = {d.label_id for pid in restored for d in labels_store.decisions_for_photo(pid)}
+            for label_id in labels:
+                labels_store.touch(label_id)
+    except BaseException:
+        # The library lists none of them: the files go back to the trash, and the memo keeps
+        # them all for another try.
+        for item in back:
+            _back_to_trash(item)
+        raise
+    for item in back:
+        _forget_record(item)
+    memo.files = kept
+    memo.rows = [r for r in memo.rows if r.photo_id in {k.photo_id for k in kept}]
+    memo.restored = restored
     memo.done = False
     ops.saw(rev)
     ops.vectors_changed()
-    return OpResult(Restored(tuple(restored), tuple(failed)),
+    return OpResult(Restored(tuple(restored), tuple(failed), tuple(k.path for k in kept)),
                     OpChanges(rev, labels=frozenset(labels), photos=frozenset(restored),
                               vectors=bool(restored)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from photomgr.core.library import descriptions, hidden
+from photomgr.core.library import descriptions, hidden, photo_rows
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.vectors import VectorStore
@@ -121,3 +121,90 @@ def test_a_taken_place_or_an_unknown_trash_path_is_reported_and_left_alone(
     trash_photos(ops, [ids["green1"]], lambda path: path.unlink(), memo)  # a mover that says nothing
     undone = undo_trash(ops, memo).value
     assert undone.photo_ids == () and "not known" in undone.failed[0][1]
+
+
+def test_a_retry_after_a_taken_place_is_freed_puts_the_rest_back(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    """What one undo could not put back stays in the memo, rows and all: after a redo, the next
+    undo puts it back with its tags (was: the redo's memo replaced it, its tags were lost)."""
+    ops, folder, ids = library
+    label = ops.tags.add_label("blue", None, None, Memo()).value
+    ops.tags.decide([ids["blue0"]], label.id, CONFIRMED, Memo())
+    gone = [ids["blue0"], ids["blue1"]]
+    before = _state(ops, gone)
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    trash_photos(ops, gone, trash, memo)
+    (folder / "blue0.jpg").write_bytes(b"in its place")
+    undone = undo_trash(ops, memo).value
+    assert undone.photo_ids == (ids["blue1"],) and undone.kept == (str(folder / "blue0.jpg"),)
+    assert (trash.info / "blue0.jpg.trashinfo").exists()  # still listed in the desktop's trash
+    (folder / "blue0.jpg").unlink()
+    assert trash_photos(ops, gone, trash, memo).value.photo_ids == (ids["blue1"],)  # redo
+    undone = undo_trash(ops, memo).value
+    assert sorted(undone.photo_ids) == sorted(gone) and undone.failed == ()
+    assert _state(ops, gone) == before and list(trash.files.iterdir()) == []
+
+
+def test_an_id_taken_meanwhile_gives_the_photo_a_new_one(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    """The library numbers a new photo after the highest id: one scanned in after the trash may
+    take the trashed photo's id. Undo puts the photo back under a new id, its tags with it (was:
+    "the library holds another photo there now", its tags lost)."""
+    ops, folder, ids = library
+    newest = max(ids.values())
+    name = next(n for n, i in ids.items() if i == newest)
+    label = ops.tags.add_label("newest", None, None, Memo()).value
+    ops.tags.decide([newest], label.id, CONFIRMED, Memo())
+    ops.descriptions.set_user(newest, "a card by the lighthouse")
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    trash_photos(ops, [newest], trash, memo)
+    later = colour_folder(tmp_path / "later")
+    index_folders(ops.library, [later], embedder=FakeEmbedder())
+    store = PhotoStore(ops.conn)
+    assert store.by_id(newest) is not None and Path(store.by_id(newest).path).parent == later  # type: ignore[union-attr]
+    undone = undo_trash(ops, memo).value
+    assert undone.failed == () and len(undone.photo_ids) == 1 and undone.photo_ids[0] != newest
+    back = store.by_id(undone.photo_ids[0])
+    assert back is not None and back.path == str(folder / f"{name}.jpg") and (folder / f"{name}.jpg").exists()
+    decided = [(d.label_id, d.state) for d in ops.tags.labels.decisions_for_photo(back.id)]
+    assert decided == [(label.id, CONFIRMED)]
+    assert ops.tags.labels.decisions_for_photo(newest) == []  # the later photo got none of its rows
+    assert VectorStore(ops.conn).get(back.id, ops.tags.engine.model_id) is not None  # type: ignore[union-attr]
+    assert ops.conn.execute("SELECT rowid FROM photo_text WHERE photo_text MATCH 'lighthouse'"
+                            ).fetchall() == [(back.id,)]  # text search finds it under its new id
+    # Redo moves that photo again, under its new id, and leaves the later one alone.
+    assert memo.to_trash([newest]) == [back.id]
+    assert trash_photos(ops, memo.to_trash([newest]), trash, memo).value.photo_ids == (back.id,)
+    assert not (folder / f"{name}.jpg").exists() and store.by_id(newest) is not None
+
+
+def test_a_library_that_cannot_be_written_moves_the_files_back(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files that went to the trash come back when the library cannot forget them (another
+    writer, a full disk), and the ones undo moved back return to the trash when it cannot put
+    their rows back: the library and the folder always agree, the memo is kept for a retry."""
+    ops, folder, ids = library
+    gone = [ids["red0"], ids["red1"]]
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+
+    def full(*_a: object) -> list[photo_rows.PhotoRows]:
+        raise OSError(28, "no space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(photo_rows, "take", full)
+        with pytest.raises(OSError, match="no space"):
+            trash_photos(ops, gone, trash, memo)
+    assert (folder / "red0.jpg").exists() and (folder / "red1.jpg").exists()
+    assert list(trash.files.iterdir()) == [] and list(trash.info.iterdir()) == []
+    assert all(PhotoStore(ops.conn).by_id(i) is not None for i in gone) and not memo.done
+
+    trash_photos(ops, gone, trash, memo)
+    with monkeypatch.context() as m:
+        m.setattr(photo_rows, "put_back", lambda *_a: (_ for _ in ()).throw(OSError(28, "no space left")))
+        with pytest.raises(OSError, match="no space"):
+            undo_trash(ops, memo)
+    assert not (folder / "red0.jpg").exists() and len(list(trash.info.iterdir())) == 2  # as before
+    assert memo.to_trash(gone) == []  # a redo now moves nothing: they are in the trash already
+    assert sorted(undo_trash(ops, memo).value.photo_ids) == sorted(gone)  # the retry puts them back
+    assert (folder / "red0.jpg").exists() and list(trash.files.iterdir()) == []
