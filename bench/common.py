@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -69,3 +71,15 @@ def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def reference_caption_decoding(embedder: T) -> T:
+    """`embedder` (a describing default embedder) with its captioner decoding through the
+    training module (caption_search.greedy_search, float32): the decoding shipped before
+    caption_infer.FastGreedy, to compare with in the same run. Changes the captioner in place."""
+    captioner = getattr(embedder, "captioner", None)
+    if captioner is None or getattr(captioner, "greedy", None) is None:
+        raise SystemExit("reference decoding: this backend's captioner has no fast greedy decoding")
+    captioner.greedy = None  # DefaultCaptioner.describe falls back to beam_search(beam=1)
+    captioner.model_id = captioner.model_id.removesuffix("+bf16") + "+reference"
+    return embedder

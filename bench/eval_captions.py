@@ -1,6 +1,7 @@
 """Descriptions on held-out captioned photos, through the app's own code path.
 
     python bench/eval_captions.py [--data /work/data/flickr8k] [--split test] [--json OUT]
+        [--reference-decoding]
         [--examples 12 --sheet docs/descriptions_sheet.png] [--caltech ../shared/photos/caltech101-dev]
 
 Loads the model the way indexing does (`load_chosen(..., describe=True)`), decodes each photo
@@ -22,10 +23,12 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import cast
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.common import reference_caption_decoding  # noqa: E402
 from photomgr.core.imaging.decode import decode_photo  # noqa: E402
 from photomgr.core.imaging.errors import ImageError  # noqa: E402
 from photomgr.core.models.base import Embedder, describer_status  # noqa: E402
@@ -111,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, help="torch threads (speed only; 1 wastes less on a busy machine)")
     ap.add_argument("--limit", type=int, help="only the first N photos of the split (a quick check)")
     ap.add_argument("--skip-flickr", action="store_true", help="only the --caltech coverage")
+    ap.add_argument("--reference-decoding", action="store_true",
+                    help="then the same photos decoded by the training module in float32 (the decoding "
+                         "before caption_infer.FastGreedy): its scores and how many sentences are the same")
     args = ap.parse_args(argv)
     root: Path | None = None
     if not args.skip_flickr:
@@ -132,6 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {}
     if root is not None:
         report = flickr_report(embedder, root, args)
+        sentences = cast(dict[str, str], report.pop("sentences"))
+        if args.reference_decoding:
+            args.sheet = None
+            reference = flickr_report(reference_caption_decoding(embedder), root, args)
+            theirs = cast(dict[str, str], reference.pop("sentences"))
+            same = sum(sentences[name] == s for name, s in theirs.items())
+            report["reference_decoding"], report["same_as_reference"] = reference, same
+            print(f"\n{same} / {len(sentences)} sentences the same as the reference decoding's")
     if args.caltech:
         if not args.caltech.is_dir():
             print(f"SKIPPED Caltech coverage: {args.caltech} not found")
@@ -162,6 +176,7 @@ def flickr_report(embedder: Embedder, root: Path, args: argparse.Namespace) -> d
         **{k: round(v, 4) for k, v in scores.items()},
         "mean_words": round(sum(lengths) / max(1, len(lengths)), 2), "distinct_words": len(vocab),
         "distinct_sentences": len(set(generated.values())), "seconds": round(seconds, 1),
+        "sentences": generated,  # taken out by main before --json writes the report
     }
     print(f"{model}: {args.split} split, {len(generated)} photos, 5 references each: "
           f"BLEU-1 {scores['bleu1']:.4f}, BLEU-4 {scores['bleu4']:.4f}, CIDEr {scores['cider']:.4f}; "

@@ -4,7 +4,8 @@ resources/default_captioner.safetensors holds the decoder's tensors; its metadat
 network's shape (DecoderConfig), the vocabulary (a JSON list), the decoding settings fitted on
 the validation split (beam width, length penalty) and the id stored with every description.
 Stored as float16 (half the size), loaded with safetensors (no pickle), run in float32 on the
-embedder's device.
+embedder's device; greedy decoding (what indexing runs) goes through caption_infer.FastGreedy,
+in bfloat16 where the CPU computes it natively (the id then says so: "+bf16").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import torch
 
 from photomgr.core.models.caption_decoder import CaptionDecoder, DecoderConfig
+from photomgr.core.models.caption_infer import FastGreedy
 from photomgr.core.models.caption_search import beam_search
 from photomgr.core.models.caption_vocab import Vocab
 
@@ -22,6 +24,7 @@ META_CAPTION_ID = "caption_id"
 META_VOCAB = "vocab"
 META_BEAM = "beam"
 META_LENGTH_PENALTY = "length_penalty"
+BF16_MARK = "+bf16"  # appended to the id when greedy decoding runs in bfloat16 (other sentences)
 
 
 def save_captioner(path: Path, model: CaptionDecoder, vocab: Vocab, *, caption_id: str, beam: int,
@@ -53,7 +56,11 @@ class DefaultCaptioner:
     """EfficientNet-Lite0 7x7 feature maps -> sentences (see captioning.py)."""
 
     def __init__(self, model: CaptionDecoder, vocab: Vocab, *, model_id: str, beam: int = 3,
-                 length_penalty: float = 0.0, device: str = "cpu") -> None:
+                 length_penalty: float = 0.0, device: str = "cpu",
+                 greedy_dtype: torch.dtype = torch.float32) -> None:
+        """`greedy_dtype`: what greedy decoding (beam 1) computes in; beam search is float32.
+        float32 greedy writes exactly caption_search.greedy_search's words; bfloat16 changes
+        some (about 1 in 11 on Caltech photos), so the caller marks `model_id` (from_file does)."""
         if len(vocab) != model.cfg.vocab_size:
             raise ValueError(f"vocabulary of {len(vocab)} words for a decoder of {model.cfg.vocab_size}")
         self.model = model.to(device).eval()
@@ -62,11 +69,13 @@ class DefaultCaptioner:
         self.beam = beam
         self.length_penalty = length_penalty
         self.device = device
+        self.greedy = FastGreedy(self.model, greedy_dtype) if beam == 1 else None
 
     @classmethod
-    def from_file(cls, path: Path, *, device: str = "cpu", beam: int | None = None) -> DefaultCaptioner:
-        """The shipped captioner; `beam` overrides the file's beam width (and marks the id, since
-        the sentences change with it)."""
+    def from_file(cls, path: Path, *, device: str = "cpu", beam: int | None = None,
+                  greedy_dtype: torch.dtype = torch.float32) -> DefaultCaptioner:
+        """The shipped captioner; `beam` overrides the file's beam width and `greedy_dtype` the
+        greedy decoding's precision (both mark the id, since the sentences change with them)."""
         from safetensors.torch import load_file
 
         meta = read_metadata(path)
@@ -82,12 +91,18 @@ class DefaultCaptioner:
         model.load_state_dict(state, strict=True)
         if beam is not None and beam != file_beam:
             model_id = f"{model_id}+beam{beam}"
-        return cls(model, vocab, model_id=model_id, beam=file_beam if beam is None else beam,
-                   length_penalty=penalty, device=device)
+        beam = file_beam if beam is None else beam
+        if beam == 1 and greedy_dtype == torch.bfloat16:
+            model_id += BF16_MARK
+        return cls(model, vocab, model_id=model_id, beam=beam, length_penalty=penalty, device=device,
+                   greedy_dtype=greedy_dtype)
 
     def describe(self, inputs: torch.Tensor) -> list[str]:
         """(N, 1280, 7, 7) feature maps of the default backbone -> one sentence each."""
         with torch.inference_mode():
-            ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
-                              length_penalty=self.length_penalty)
+            if self.greedy is not None:
+                ids = self.greedy(inputs.to(self.device))
+            else:
+                ids = beam_search(self.model, inputs.to(self.device).float(), beam=self.beam,
+                                  length_penalty=self.length_penalty)
         return [self.vocab.decode(seq) for seq in ids]

@@ -134,9 +134,13 @@ def load_default_captioner(device: str = "cpu", path: Path | None = None,
     if not path.is_file():
         return None, default_captioner_status() or f"the offline captioner is missing ({path})"
     from photomgr.core.models.caption_runtime import DefaultCaptioner
+    from photomgr.core.models.cpu_inference import image_tower_dtype
 
     try:
-        return DefaultCaptioner.from_file(path, device=device, beam=beam), None
+        # the decoder runs in the backbone's precision: bfloat16 where the CPU has native bf16
+        # (2x less CPU per photo; docs/benchmarks.md section 12), float32 elsewhere
+        return DefaultCaptioner.from_file(path, device=device, beam=beam,
+                                          greedy_dtype=image_tower_dtype(device)), None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         return None, f"the offline captioner could not be loaded ({exc}); reinstall photomgr"
 

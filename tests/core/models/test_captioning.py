@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from photomgr.core.models.base import describer_status
 from photomgr.core.models.caption_decoder import CaptionDecoder, DecoderConfig
-from photomgr.core.models.caption_runtime import read_metadata
+from photomgr.core.models.caption_runtime import BF16_MARK, read_metadata
 from photomgr.core.models.caption_search import beam_search
 from photomgr.core.models.caption_vocab import MAX_WORDS, Vocab, words
 from photomgr.core.models.captioning import (
@@ -34,6 +34,7 @@ from photomgr.core.models.captioning import (
 from photomgr.core.models.clip_backend import ClipEmbedder
 from photomgr.core.models.clip_weights import KNOWN_SOURCES
 from photomgr.core.models.coca_captioner import caption_id, clean_sentence
+from photomgr.core.models.cpu_inference import ENV_PRECISION, image_tower_dtype
 from photomgr.core.models.default_backend import DefaultEmbedder
 from photomgr.core.models.registry import load_embedder
 from tests.core.models.conftest import TINY_MODEL, TINY_TAG, TinyClip
@@ -73,6 +74,12 @@ def default_embedders() -> tuple[DefaultEmbedder, DefaultEmbedder]:
     return plain, describing
 
 
+def app_caption_id() -> str:
+    """The id the app stores: greedy ("+beam1"), in bfloat16 where the CPU runs it natively."""
+    bf16 = image_tower_dtype("cpu") == torch.bfloat16
+    return DEFAULT_CAPTION_ID + "+beam1" + (BF16_MARK if bf16 else "")
+
+
 def test_shipped_captioner_file_and_id() -> None:
     meta = read_metadata(captioner_file())
     assert meta["caption_id"] == DEFAULT_CAPTION_ID
@@ -89,7 +96,7 @@ def test_describe_fills_descriptions_from_the_same_forward(
     got = describing.embed_images(batch)
     assert without.descriptions is None and without.description_model is None
     assert describer_status(plain) is not None and describer_status(describing) is None
-    assert got.description_model == DEFAULT_CAPTION_ID + "+beam1"  # the app decodes greedily
+    assert got.description_model == app_caption_id()  # the app decodes greedily
     assert got.descriptions is not None and len(got.descriptions) == len(batch)
     for sentence in got.descriptions:
         assert sentence and sentence.endswith(".") and 2 <= len(words(sentence)) <= MAX_WORDS
@@ -155,13 +162,28 @@ def test_the_app_decodes_greedily_and_says_so_in_the_id() -> None:
     shipped = read_metadata(captioner_file())
     app, status = load_default_captioner()
     assert status is None and isinstance(app, DefaultCaptioner)
-    assert app.beam == INDEX_BEAM == 1 and app.model_id == shipped["caption_id"] + "+beam1"
+    assert app.beam == INDEX_BEAM == 1 and app.model_id == app_caption_id()
+    assert app.greedy is not None and app.greedy.dtype == image_tower_dtype("cpu")
     as_trained = DefaultCaptioner.from_file(captioner_file())
     assert as_trained.beam == int(shipped["beam"]) and as_trained.model_id == shipped["caption_id"]
 
 
+@pytest.mark.parametrize(("precision", "dtype", "mark"), [("fp32", torch.float32, ""),
+                                                         ("bf16", torch.bfloat16, BF16_MARK)])
+def test_the_decoding_precision_follows_the_image_tower_and_marks_the_id(
+        monkeypatch: pytest.MonkeyPatch, precision: str, dtype: torch.dtype, mark: str) -> None:
+    # bfloat16 changes some sentences (docs/benchmarks.md §12): the stored id must tell them apart
+    monkeypatch.setenv(ENV_PRECISION, precision)
+    app, status = load_default_captioner()
+    assert status is None and app is not None
+    assert app.model_id == DEFAULT_CAPTION_ID + "+beam1" + mark
+    assert app.greedy.dtype == dtype  # type: ignore[attr-defined]
+
+
 def test_greedy_search_writes_what_beam_one_writes() -> None:
-    # Greedy decoding drops finished sentences from the batch; the words must not change.
+    # Greedy decoding drops finished sentences from the batch, FastGreedy also repacks the
+    # network; in float32 the words must not change.
+    from photomgr.core.models.caption_infer import FastGreedy
     from photomgr.core.models.caption_search import _beam_search, greedy_search
 
     captioner, _ = load_default_captioner()
@@ -172,6 +194,7 @@ def test_greedy_search_writes_what_beam_one_writes() -> None:
         reference = _beam_search(model, maps, beam=1, length_penalty=0.0, max_words=MAX_WORDS)
         assert greedy_search(model, maps) == reference
         assert beam_search(model, maps, beam=1) == reference
+        assert FastGreedy(model, torch.float32)(maps) == reference
     assert len({len(words_) for words_ in reference}) > 1  # sentences close at different steps
 
 
