@@ -123,7 +123,8 @@ class Captioner(Protocol):
 # greedy, docs/benchmarks.md "Descriptions") but costs 3x the decoding: with the bf16 backbone it
 # doubled the indexing time (+91 % on 600 Caltech photos, idle machine), and with two torch
 # threads on a busy machine every tiny beam step waited at an OpenMP barrier (7-15x slower).
-# Greedy costs 2-5 ms a photo at either thread count (bench_descriptions_cost, §12).
+# Greedy costs 2-5 ms a photo at either thread count through the training module, ~2.6 CPU ms
+# through caption_infer.FastGreedy in bf16 (bench_caption_decoding, §12b).
 INDEX_BEAM = 1
 
 
