@@ -129,16 +129,27 @@ def heads_to_fit(tensors: dict[str, torch.Tensor], templates: tuple[str, ...]) -
     return HeadsToFit(head_from_tensors(arrays, "image"), head_from_tensors(arrays, "text"), templates)
 
 
+def canonical_safetensors(raw: bytes) -> bytes:
+    """The same safetensors file with the keys of its JSON header sorted. safetensors (0.8) writes
+    the metadata from a hash map, in an order that changes from run to run: the same heads and
+    constants made a different file, and checksum, each time they were regenerated."""
+    n = int.from_bytes(raw[:8], "little")
+    header = json.dumps(json.loads(raw[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)  # the data starts 8-byte aligned, as safetensors writes it
+    return len(header).to_bytes(8, "little") + header + raw[8 + n:]
+
+
 def save(tensors: dict[str, torch.Tensor], fusion: dict[str, object], path: Path, meta: dict[str, str],
          reference: Reference | None = None, templates: tuple[str, ...] = ()) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save as to_bytes
 
     tensors = dict(tensors)
     if reference is not None:  # float16: 1000 photos cost 3 MB, and centring needs no more
         tensors["reference.probs"] = torch.from_numpy(reference.probs).half()
         tensors["reference.image"] = torch.from_numpy(reference.image).half()
-    save_file(tensors, str(path), metadata={"version": HEADS_VERSION, "fusion": json.dumps(fusion),
-                                            "label_templates": json.dumps(list(templates)), **meta})
+    raw = to_bytes(tensors, metadata={"version": HEADS_VERSION, "fusion": json.dumps(fusion),
+                                      "label_templates": json.dumps(list(templates)), **meta})
+    path.write_bytes(canonical_safetensors(raw))
 
 
 def main(argv: list[str] | None = None) -> int:
