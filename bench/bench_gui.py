@@ -178,27 +178,28 @@ def wait_model(window: MainWindow, timeout_s: float = 120) -> float:
 @dataclass
 class LaunchResult:
     rows: int
-    first_paint_s: float  # MainWindow() -> the gallery's first tiles painted
-    first_thumbnails_s: float  # MainWindow() -> the first real thumbnails painted
-    launch_gap_ms: float  # the longest GUI stall from MainWindow() to first thumbnails
-    model_load_gap_ms: float  # the longest GUI stall while the worker imports torch and loads the model
+    shown_s: float  # open_window() -> the window shown (the model's libraries imported meanwhile)
+    first_paint_s: float  # open_window() -> the gallery's first tiles painted
+    first_thumbnails_s: float  # open_window() -> the first real thumbnails painted
+    launch_gap_ms: float  # the longest GUI stall from the window's show to first thumbnails
+    model_load_gap_ms: float  # the longest GUI stall while the model thread loads the model
     scroll: ScrollResult
     peak_rss_mib: float
 
 
 def measure_launch(n: int, tmp: Path) -> LaunchResult:
-    from photomgr.gui.main_window import MainWindow
     from photomgr.gui.stall import StallMonitor
+    from photomgr.gui.startup import open_window
 
     t0 = time.perf_counter()
     fabricate_library(tmp / "large", n).close()
     print(f"fabricated {n:,} photos in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    stalls = StallMonitor(interval_ms=10)
-    stalls.start()
     started = time.perf_counter()
-    window = MainWindow(tmp / "large")
+    window = open_window(tmp / "large")  # as run_gui: the model's libraries first, behind a splash
+    shown = time.perf_counter() - started
+    stalls = StallMonitor(interval_ms=10)  # from the window's show: the splash before is static
+    stalls.start()
     window.resize(1400, 900)
-    window.show()
     delegate = window.gallery.delegate
     try:
         wait_until(lambda: delegate.painted_tiles > 0 and window.model.rowCount() == n, 60)
@@ -211,7 +212,8 @@ def measure_launch(n: int, tmp: Path) -> LaunchResult:
         model_gap = stalls.max_gap_ms
         stalls.stop()
         scroll = scroll_through(window, n)
-        return LaunchResult(n, first_paint, first_thumbs, launch_gap, model_gap, scroll, peak_rss_mib())
+        return LaunchResult(n, shown, first_paint, first_thumbs, launch_gap, model_gap, scroll,
+                            peak_rss_mib())
     finally:
         window.shutdown()
         window.deleteLater()
@@ -230,11 +232,10 @@ class IndexResult:
 @contextmanager
 def indexing_window(library: Path) -> Iterator[tuple[MainWindow, list[object]]]:
     """A shown window on a new library, ready for a folder: (window, the scans it finished)."""
-    from photomgr.gui.main_window import MainWindow
+    from photomgr.gui.startup import open_window
 
-    window = MainWindow(library)
+    window = open_window(library)  # as run_gui: the model's libraries first, behind a splash
     window.resize(1400, 900)
-    window.show()
     finished: list[object] = []
     window.host.scan_finished.connect(finished.append)
     try:
@@ -250,7 +251,7 @@ def measure_indexing(photos: Path, tmp: Path) -> IndexResult:
     from photomgr.gui.stall import StallMonitor
 
     with indexing_window(tmp / "indexed") as (window, finished):
-        wait_model(window)  # torch's import is a launch cost, measured above; not indexing's
+        # From the window's show, as a user sees it: the model loads during the index (§5c')
         stalls = StallMonitor(interval_ms=10)
         stalls.start()
         started = time.perf_counter()
@@ -293,10 +294,12 @@ def main(argv: list[str] | None = None) -> int:
                          f"{import_seconds():.2f} s"))
             r = measure_launch(args.n, Path(tmp))
             rows += [
+                ("launch → window shown (the model's libraries imported first, behind a splash)",
+                 f"{r.shown_s:.2f} s"),
                 (f"launch → first painted gallery ({r.rows:,} photos)", f"{r.first_paint_s:.2f} s"),
                 ("launch → first thumbnails painted", f"{r.first_thumbnails_s:.2f} s"),
                 ("longest GUI stall, launch → first thumbnails", f"{r.launch_gap_ms:.0f} ms"),
-                ("longest GUI stall while the worker loads the model (torch import)",
+                ("longest GUI stall while the model thread loads the model",
                  f"{r.model_load_gap_ms:.0f} ms"),
                 (f"scrolling {r.rows:,} photos: paint mean / max", f"{r.scroll.mean_paint_ms:.1f} / "
                  f"{r.scroll.max_paint_ms:.1f} ms"),

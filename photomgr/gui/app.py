@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 from photomgr import __version__
 from photomgr.core.library.paths import default_library_dir
-from photomgr.gui.main_window import MainWindow
 from photomgr.gui.platform_check import missing_libraries_message, missing_qt_libraries
 from photomgr.gui.qt_compat import broken_pyside
+from photomgr.gui.startup import open_window
 from photomgr.resources import APP_ID, icon_files
 
 
@@ -39,8 +39,9 @@ def run_gui(library_root: Path | None = None, argv: list[str] | None = None) -> 
     app.setApplicationVersion(__version__)
     app.setOrganizationName("photomgr")
     set_app_icon(app)
-    window = MainWindow(library_root if library_root is not None else default_library_dir())
-    window.show()
+    # Torch & co. are imported before the window shows (startup.py): never in a live window
+    window = open_window(library_root if library_root is not None else default_library_dir())
+    window.raise_()
     return int(app.exec())
 
 

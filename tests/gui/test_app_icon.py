@@ -9,6 +9,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from photomgr.gui import app as app_module
+from photomgr.gui import startup
 from photomgr.resources import APP_ID
 
 
@@ -28,7 +29,7 @@ def test_run_gui_sets_the_icon_before_the_window(qapp: QApplication, tmp_path: P
             seen["widget_icon_null"] = QWidget().windowIcon().isNull()  # a window inherits it
             raise _WindowBuilt
 
-    monkeypatch.setattr(app_module, "MainWindow", RecordingWindow)
+    monkeypatch.setattr(startup, "MainWindow", RecordingWindow)
     QApplication.setWindowIcon(QIcon())  # start from no icon
     with pytest.raises(_WindowBuilt):
         app_module.run_gui(tmp_path / "library")

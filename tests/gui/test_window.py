@@ -125,7 +125,7 @@ def test_run_gui_shows_the_window_and_returns_on_close(tmp_path: Path, qtbot) ->
 
     def close_when_ready() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
-        if windows and windows[0].library_ready:
+        if windows and windows[0].library_ready and windows[0].isVisible():  # shown: after the splash
             seen.append(windows[0])
             assert not windows[0].scan_status.cancel_button.isVisible()  # no scan, no Cancel
             windows[0].close()

@@ -25,6 +25,24 @@ def pick_device() -> str:
     return "cpu"
 
 
+def import_model_libraries() -> None:
+    """Import torch, torchvision and timm here and now, without loading any model.
+
+    Every backend needs them (the default builds its network with timm; open_clip imports timm
+    and torchvision), and their first import holds the GIL for up to ~0.2-0.3 s at a time while
+    their C extensions initialise: whatever else runs Python meanwhile stands still. The GUI
+    calls this before its window is shown (gui/startup.py), so that the model thread, which
+    loads the model while the gallery is live, finds them imported. The rest of a model load
+    (open_clip's own modules, weights, the first forward pass) gives the GIL back often.
+    Raises what a broken install raises (ImportError, OSError); loading the model will too.
+    """
+    import timm  # noqa: F401  (imports torch and torchvision)
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+
+    import photomgr.core.models.default_backend  # noqa: F401
+
+
 def clip_model_id(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_PRETRAINED) -> str:
     return f"clip:{model}:{pretrained}"
 
