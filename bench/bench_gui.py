@@ -6,7 +6,7 @@ and the longest GUI stall while indexing real photos with the real default model
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.bench_gui --photos ../shared/photos/caltech101-dev
 
 The large library is fabricated fast (rows by SQL, thumbnails as symlinks to a few real
-JPEGs); tests/gui/test_gallery_scale.py uses the same builder at a few thousand photos.
+JPEGs); tests/gui/gallery/test_gallery_scale.py uses the same builder at a few thousand photos.
 Library folders go to a temporary directory, never into the repository.
 """
 
@@ -36,7 +36,7 @@ from photomgr.core.library.database import Library  # noqa: E402
 from photomgr.core.library.photos import utc_now  # noqa: E402
 
 if TYPE_CHECKING:
-    from photomgr.gui.main_window import MainWindow
+    from photomgr.gui.window.main_window import MainWindow
 
 DISTINCT_THUMBS = 24
 PER_FOLDER = 500
@@ -267,7 +267,7 @@ def measure_indexing(photos: Path, tmp: Path) -> IndexResult:
 
 def import_seconds() -> float:
     """Seconds a fresh interpreter takes to import the window's modules (part of any launch)."""
-    code = ("import time; t = time.perf_counter(); import photomgr.gui.main_window; "
+    code = ("import time; t = time.perf_counter(); import photomgr.gui.window.main_window; "
             "print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from bench.bench_gui import pump, wait_until  # noqa: E402
 from bench.common import machine  # noqa: E402
 from photomgr.core.library.gallery import GalleryRows  # noqa: E402
-from photomgr.gui.gallery_model import GalleryModel  # noqa: E402
+from photomgr.gui.gallery.model import GalleryModel  # noqa: E402
 from photomgr.gui.stall import StallMonitor  # noqa: E402
 from photomgr.gui.viewer.loader import SCREEN, ViewerLoader  # noqa: E402
 from photomgr.gui.viewer.page import ViewerPage  # noqa: E402

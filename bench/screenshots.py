@@ -29,7 +29,7 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from bench.bench_gui import pump, wait_until  # noqa: E402
-from photomgr.gui.main_window import MainWindow  # noqa: E402
+from photomgr.gui.window.main_window import MainWindow  # noqa: E402
 
 # Words a user would type, not only the data set's class names.
 LABELS = ("airplane", "motorbike", "face", "leopard", "piano", "sunflowers", "old car", "my dog")

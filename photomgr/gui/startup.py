@@ -1,7 +1,7 @@
 """`open_window()`: the model's libraries are imported before the window is shown, behind a splash.
 
 Why: the model loads in a thread of its own while the gallery is live (photos appear before
-the model, worker.py). The first import of torch, torchvision and timm holds the GIL for
+the model, worker/library_worker.py). The first import of torch, torchvision and timm holds the GIL for
 ~0.1-0.3 s at a time while their C extensions initialise, and every Python slot of the window
 waits meanwhile: done in the model thread it froze a live window (bench_gui: a 234-288 ms
 stall while indexing, docs/benchmarks.md §5c'). Done here, it costs the launch its import
@@ -26,7 +26,7 @@ from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
-from photomgr.gui.main_window import MainWindow
+from photomgr.gui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

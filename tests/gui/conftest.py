@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QStackedWidget
 
-from photomgr.gui.main_window import MainWindow
 from photomgr.gui.qt_compat import broken_pyside
+from photomgr.gui.window.main_window import MainWindow
 from tests.conftest import make_photo
 from tests.fakes import FakeEmbedder
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import photomgr.core.services.model_choice as model_choice
-from photomgr.gui.main_window import MainWindow
-from photomgr.gui.status_bar import format_progress
+from photomgr.gui.window.main_window import MainWindow
+from photomgr.gui.window.status_bar import format_progress
 from tests.gui.conftest import photo_folder
 
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import qVersion
 from photomgr import __version__
 from photomgr.gui import app as gui_app
 from photomgr.gui import platform_check
-from photomgr.gui.main_window import MainWindow
+from photomgr.gui.window.main_window import MainWindow
 
 
 def test_help_menu_shows_shortcuts_and_about(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]

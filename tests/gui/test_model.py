@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from photomgr.core.models.base import ModelInfo, ModelUnavailable
-from photomgr.gui.main_window import MainWindow
-from photomgr.gui.results import ModelState
+from photomgr.gui.window.main_window import MainWindow
+from photomgr.gui.worker.results import ModelState
 from tests.fakes import DIM, FakeEmbedder
 from tests.gui.conftest import colour_folder, index_folder
 
@@ -54,7 +54,8 @@ def test_missing_clip_weights_fall_back_with_a_warning(window: MainWindow, qtbot
         return fake
 
     monkeypatch.setattr("photomgr.core.services.model_choice.load_embedder", load)
-    monkeypatch.setattr("photomgr.gui.worker.clip_state", lambda choice: (False, "no CLIP weights here"))
+    monkeypatch.setattr("photomgr.gui.worker.library_worker.clip_state",
+                        lambda choice: (False, "no CLIP weights here"))
     qtbot.waitUntil(lambda: window.host.model.state != "loading", timeout=10_000)
     window.menu_actions.model_menu.aboutToShow.emit()  # looks for CLIP weights, on demand
     qtbot.waitUntil(lambda: window.host.model.clip_checked, timeout=10_000)

@@ -12,11 +12,11 @@ from bench.bench_gui import fabricate_library, fake_hash
 from photomgr.core.library import gallery as queries
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoRow
-from photomgr.gui.details_panel import describe, format_size
-from photomgr.gui.gallery_model import ErrorRole, GalleryModel, HashRole, IdRole
+from photomgr.gui.details.panel import describe, format_size
+from photomgr.gui.gallery.model import ErrorRole, GalleryModel, HashRole, IdRole
 from photomgr.gui.stall import StallMonitor
-from photomgr.gui.status_bar import format_duration, format_progress
-from photomgr.gui.worker import _Cancelled
+from photomgr.gui.window.status_bar import format_duration, format_progress
+from photomgr.gui.worker.library_worker import _Cancelled
 
 
 def test_progress_text() -> None:
@@ -113,8 +113,8 @@ def test_stall_monitor_sees_a_blocked_event_loop(qtbot) -> None:  # type: ignore
 def test_visible_rows_cover_the_viewport_only(qtbot) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QSize
 
-    from photomgr.gui.gallery_view import GalleryView
-    from photomgr.gui.thumbnail_loader import ThumbnailLoader
+    from photomgr.gui.gallery.thumbnail_loader import ThumbnailLoader
+    from photomgr.gui.gallery.view import GalleryView
 
     model = GalleryModel()
     loader = ThumbnailLoader(lambda key: Path("/nonexistent") / key, QSize(150, 150))

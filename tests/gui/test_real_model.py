@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from photomgr.gui.main_window import MainWindow
+from photomgr.gui.window.main_window import MainWindow
 from tests.gui.conftest import index_folder
 
 PAIRS = 6

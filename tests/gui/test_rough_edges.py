@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from photomgr.gui import duplicates
-from photomgr.gui.main_window import MainWindow
-from photomgr.gui.results import CONFIRMED, REJECTED
+from photomgr.gui.gallery import duplicates
 from photomgr.gui.text import plural
+from photomgr.gui.window.main_window import MainWindow
+from photomgr.gui.worker.results import CONFIRMED, REJECTED
 from tests.gui.conftest import colour_folder, index_folder
-from tests.gui.test_labels import add_label, decisions, names, select, shown_names
+from tests.gui.labels.test_labels import add_label, decisions, names, select, shown_names
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_labels_show_while_the_model_loads_and_nothing_tags_without_a_selection(
         tmp_path: Path, qtbot, monkeypatch) -> None:
     from photomgr.core.library.database import Library
     from photomgr.core.library.labels import LabelStore
-    from photomgr.gui.sidebar import LOADING_LABELS, NO_LABELS
+    from photomgr.gui.window.sidebar import LOADING_LABELS, NO_LABELS
 
     library = tmp_path / "library"
     with Library(library) as lib, lib.conn:
@@ -265,7 +265,7 @@ def test_duplicates_tell_copies_apart_and_keep_one_hides_the_rest(indexed: MainW
 
     from PySide6.QtGui import QAction
 
-    from photomgr.gui.gallery_model import IdRole
+    from photomgr.gui.gallery.model import IdRole
 
     window = indexed
     duplicates.show_duplicates(window)

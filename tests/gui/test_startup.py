@@ -21,10 +21,11 @@ import gc, json, sys
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
-from photomgr.gui import startup, worker
-from photomgr.gui.main_window import MainWindow
+from photomgr.gui import startup
+from photomgr.gui.worker.library_worker import LibraryWorker
+from photomgr.gui.window.main_window import MainWindow
 
-worker.LibraryWorker.load_model = lambda self: None  # the test is about imports, not a model
+LibraryWorker.load_model = lambda self: None  # the test is about imports, not a model
 HEAVY = ("torch", "torchvision", "timm")
 seen = {"at_start": [m for m in HEAVY if m in sys.modules]}
 show = MainWindow.show
@@ -82,7 +83,7 @@ import gc, json, sys, time
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
-from photomgr.gui.main_window import MainWindow
+from photomgr.gui.window.main_window import MainWindow
 
 seen = {}
 

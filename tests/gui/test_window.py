@@ -8,9 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
-from photomgr.gui.gallery_model import ErrorRole, IdRole, PathRole
-from photomgr.gui.main_window import MainWindow
+from photomgr.gui.gallery.model import ErrorRole, IdRole, PathRole
 from photomgr.gui.stall import StallMonitor
+from photomgr.gui.window.main_window import MainWindow
 from tests.conftest import make_photo
 from tests.gui.conftest import photo_folder, wait_for_page
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Slot
 
 if TYPE_CHECKING:
-    from photomgr.gui.main_window import MainWindow
+    from photomgr.gui.window.main_window import MainWindow
 
 
 class ReviewMode(QObject):

@@ -13,13 +13,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from photomgr.core.library import gallery as queries
 from photomgr.core.ops.review import review_candidates
-from photomgr.gui.query_runner import QueryRunner
-from photomgr.gui.results import CONFIRMED, REJECTED
+from photomgr.gui.labels.undo import LabelActions
 from photomgr.gui.text import plural
-from photomgr.gui.undo import LabelActions
 from photomgr.gui.viewer.canvas import ImageCanvas
 from photomgr.gui.viewer.loader import SCREEN, ViewerLoader, ViewImage
-from photomgr.gui.worker_host import WorkerHost
+from photomgr.gui.worker.host import WorkerHost
+from photomgr.gui.worker.query_runner import QueryRunner
+from photomgr.gui.worker.results import CONFIRMED, REJECTED
 
 BATCH = 4  # candidates asked for at a time: the one to show and a few to decode ahead
 

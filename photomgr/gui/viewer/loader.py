@@ -22,7 +22,7 @@ from PySide6.QtGui import QImage
 
 from photomgr.core.imaging.decode import decode_photo
 from photomgr.core.imaging.errors import ImageError
-from photomgr.gui.preview_loader import pil_to_qimage
+from photomgr.gui.details.preview_loader import pil_to_qimage
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The viewer in the window: opened from the gallery (double-click or Enter) in its place, and
 back with Esc at the photo last viewed, selected and in view.
 
-Kept apart from main_window.py, which only creates it: the wiring of one feature in one place.
+Kept apart from window/main_window.py, which only creates it: the wiring of one feature in one place.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, Slot
 
-from photomgr.gui.results import LabelSummary
+from photomgr.gui.worker.results import LabelSummary
 
 if TYPE_CHECKING:
-    from photomgr.gui.main_window import MainWindow
+    from photomgr.gui.window.main_window import MainWindow
 
 
 class ViewerMode(QObject):

@@ -14,11 +14,11 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from photomgr.gui.gallery_model import ErrorRole, GalleryModel, IdRole, PathRole
-from photomgr.gui.results import CONFIRMED, TagRow
-from photomgr.gui.tags_panel import TagsPanel
+from photomgr.gui.details.tags_panel import TagsPanel
+from photomgr.gui.gallery.model import ErrorRole, GalleryModel, IdRole, PathRole
 from photomgr.gui.viewer.canvas import ImageCanvas
 from photomgr.gui.viewer.loader import FULL, SCREEN, ViewerLoader, ViewImage
+from photomgr.gui.worker.results import CONFIRMED, TagRow
 
 PREFETCH = 1  # photos decoded ahead on each side
 

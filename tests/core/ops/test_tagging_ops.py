@@ -17,7 +17,7 @@ from photomgr.core.ops.searching import SearchOps
 from photomgr.core.ops.tagging import Memo, NewLabel, TagOps
 from photomgr.core.services.indexing import index_folders
 from photomgr.core.services.model_choice import active_model_id
-from photomgr.gui.results import describe_model
+from photomgr.gui.worker.results import describe_model
 from tests.fakes import FakeEmbedder
 from tests.gui.conftest import colour_folder
 

@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from photomgr.core.ops.review import review_order
-from photomgr.gui.main_window import MainWindow
-from photomgr.gui.results import CONFIRMED, REJECTED
+from photomgr.gui.window.main_window import MainWindow
+from photomgr.gui.worker.results import CONFIRMED, REJECTED
 from tests.gui.conftest import colour_folder, index_folder
-from tests.gui.test_labels import add_label
+from tests.gui.labels.test_labels import add_label
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QImage
 
-from photomgr.gui.gallery_model import IdRole
-from photomgr.gui.main_window import MainWindow
-from photomgr.gui.results import CONFIRMED
+from photomgr.gui.gallery.model import IdRole
 from photomgr.gui.viewer.loader import FULL, SCREEN, decode_for_view
+from photomgr.gui.window.main_window import MainWindow
+from photomgr.gui.worker.results import CONFIRMED
 from tests.gui.conftest import colour_folder, index_folder
-from tests.gui.test_labels import add_label, decisions, shown_names
+from tests.gui.labels.test_labels import add_label, decisions, shown_names
 
 
 def rotated_photo(path: Path, size: tuple[int, int] = (1200, 600)) -> Path:

@@ -1,0 +1,1 @@
+"""Labels in the window: the label editor and undoable label edits and tag decisions."""
