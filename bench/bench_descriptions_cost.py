@@ -3,6 +3,7 @@ run, alternating (off, on, on, off, ...) so that a machine that warms up or gets
 both sides alike; the median of each side.
 
     python -m bench.bench_descriptions_cost [--limit 600] [--rounds 3] [--reference]
+        [--describe-threads N]
 
 Each run indexes the same Caltech photos into a fresh library through the app's real path
 (`index_folders`: scan, hash, decode, thumbnail, embed, describe, store, FAISS index), with the
@@ -12,6 +13,9 @@ descriptions on. Also reported: how many photos got a non-empty description.
 --reference adds a third side in the same alternation: descriptions on, decoded by the plain
 training module (caption_search.greedy_search in float32, the decoding shipped before
 caption_infer.FastGreedy), to show what the faster decoding saves in the same run.
+--describe-threads N adds a side that describes at N torch threads (the image tower keeps
+torch's count), to see whether the decoder's small operations are worth a second thread
+while the decode workers share the cores.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 # isort: off
 # First, as in the app (which imports torch only through this package): it sets OpenMP's wait
@@ -69,6 +74,25 @@ def index_once(embedder: Embedder, folder: Path, tmp: Path, on: bool) -> Run:
                sum(1 for d in shown if d.text.strip()), {d.model_id or "user" for d in shown})
 
 
+def describing_at(embedder: Embedder, threads: int) -> Embedder:
+    """`embedder` with its captioner's describe run at `threads` torch threads (bench only)."""
+    captioner = getattr(embedder, "captioner", None)
+    if captioner is None:
+        raise SystemExit("--describe-threads: this embedder has no captioner")
+    describe = captioner.describe
+
+    def at_threads(inputs: torch.Tensor) -> list[str]:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return cast(list[str], describe(inputs))
+        finally:
+            torch.set_num_threads(before)
+
+    captioner.describe = at_threads
+    return embedder
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=600, help="Caltech dev photos (default 600)")
@@ -76,6 +100,8 @@ def main() -> int:
     ap.add_argument("--backend", choices=("default", "clip"), default="default")
     ap.add_argument("--reference", action="store_true",
                     help="also index with the float32 reference decoding (default backend)")
+    ap.add_argument("--describe-threads", type=int,
+                    help="also index describing at this many torch threads")
     args = ap.parse_args()
     caltech = shared_photos() / "caltech101-dev"
     if not caltech.is_dir():
@@ -92,6 +118,9 @@ def main() -> int:
     if args.reference:
         reference = reference_caption_decoding(load_embedder(args.backend, describe=True))
         sides["on, reference decoding"] = (reference, True)
+    if args.describe_threads:
+        threaded = describing_at(load_embedder(args.backend, describe=True), args.describe_threads)
+        sides[f"on, describe at {args.describe_threads} thread(s)"] = (threaded, True)
     photos = sorted(caltech.rglob("*.jpg"))
     random.Random(0).shuffle(photos)
     photos = photos[:args.limit]
