@@ -25,6 +25,12 @@ def pick_device() -> str:
     return "cpu"
 
 
+# Held while import_model_libraries runs: two threads importing torch at once can fail
+# ("'torch._C' is not a package", pytorch/pytorch#182560), and the window's model thread may
+# start a load while the splash's import is still under way (gui/startup.py).
+_IMPORTING = threading.Lock()
+
+
 def import_model_libraries() -> None:
     """Import torch, torchvision and timm here and now, without loading any model.
 
@@ -35,12 +41,21 @@ def import_model_libraries() -> None:
     loads the model while the gallery is live, finds them imported. The rest of a model load
     (open_clip's own modules, weights, the first forward pass) gives the GIL back often.
     Raises what a broken install raises (ImportError, OSError); loading the model will too.
+    A model load in another thread meanwhile waits for it (`wait_for_model_imports`).
     """
-    import timm  # noqa: F401  (imports torch and torchvision)
-    import torch  # noqa: F401
-    import torchvision  # noqa: F401
+    with _IMPORTING:
+        import timm  # noqa: F401  (imports torch and torchvision)
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
 
-    import photomgr.core.models.default_backend  # noqa: F401
+        import photomgr.core.models.default_backend  # noqa: F401
+
+
+def wait_for_model_imports() -> None:
+    """Until an import_model_libraries() under way in another thread has ended (at once when
+    none is): a model load must not import torch beside it."""
+    with _IMPORTING:
+        pass
 
 
 def clip_model_id(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_PRETRAINED) -> str:
@@ -74,6 +89,7 @@ def load_embedder(
     `embedder.describer_status` says why. Never raises because of the captioner.
     """
     _check_backend(backend)
+    wait_for_model_imports()
     device = device or pick_device()
     if backend == "default":
         from photomgr.core.models.default_backend import DefaultEmbedder
@@ -133,6 +149,7 @@ def model_status(
     "weights missing" | "not installed"), message.
     """
     _check_backend(backend)
+    wait_for_model_imports()
     device = device or pick_device()
     if backend == "default":
         from photomgr.core.models.default_backend import MODEL_ID, weights_file
