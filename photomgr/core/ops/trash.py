@@ -24,7 +24,7 @@ import errno
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from photomgr.core.library import photo_rows
@@ -48,9 +48,13 @@ class Trashed:
 
 @dataclass(frozen=True)
 class TrashedFile:
-    photo_id: int
+    photo_id: int  # the id it had when trashed (a photo put back later may get a new one)
     path: str  # where it was (the library's path)
     in_trash: str | None  # where it went; None: unknown (or it was gone already)
+    # Its library rows, for undo. Kept with the file, not by id: a memo can hold a photo still in
+    # the trash and one trashed again after coming back under a new id, and both may carry the
+    # same id (ids are reused), so rows looked up by id could be another photo's.
+    rows: photo_rows.PhotoRows | None = None
 
 
 @dataclass
@@ -59,8 +63,7 @@ class TrashMemo:
     core/ops/tagging.py's Memo: filled by the operation, read back by its undo)."""
 
     done: bool = False
-    files: list[TrashedFile] = field(default_factory=list)
-    rows: list[photo_rows.PhotoRows] = field(default_factory=list)
+    files: list[TrashedFile] = field(default_factory=list)  # each with its library rows
     restored: list[int] | None = None  # what the last undo put back, under the ids it has now
 
     def to_trash(self, asked: Sequence[int]) -> list[int]:
@@ -86,39 +89,53 @@ def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveT
     moved: list[int] = []
     failed: list[tuple[str, str]] = []
     files: list[TrashedFile] = []
-    for photo_id, path in store.paths_by_id(photo_ids).items():
-        try:
-            went = move_to_trash(Path(path))
-        except FileNotFoundError:  # already gone (deleted by hand): nothing to keep it for
-            moved.append(photo_id)
-            files.append(TrashedFile(photo_id, path, None))
-        except OSError as exc:
-            failed.append((path, exc.strerror or str(exc)))
-        else:
-            moved.append(photo_id)
-            files.append(TrashedFile(photo_id, path, None if went is None else str(went)))
     labels_store = LabelStore(ops.conn)
     try:
+        for photo_id, path in store.paths_by_id(photo_ids).items():
+            try:
+                went = move_to_trash(Path(path))
+            except FileNotFoundError:  # already gone (deleted by hand): nothing to keep it for
+                moved.append(photo_id)
+                files.append(TrashedFile(photo_id, path, None))
+            except OSError as exc:
+                failed.append((path, exc.strerror or str(exc)))
+            else:
+                moved.append(photo_id)
+                files.append(TrashedFile(photo_id, path, None if went is None else str(went)))
         with write_transaction(ops.conn, ops.library.wait) as rev:
             labels = {d.label_id for pid in moved for d in labels_store.decisions_for_photo(pid)}
-            rows = photo_rows.take(ops.conn, moved)
+            rows = {r.photo_id: r for r in photo_rows.take(ops.conn, moved)}  # ids unique in one call
             store.forget(moved)
             for label_id in labels:
                 labels_store.touch(label_id)
-    except BaseException:
+    except Exception as exc:
         # The library still lists these photos: their files go back where it says they are.
-        for item in files:
-            with contextlib.suppress(OSError):
-                _restore_file(item)
+        stuck = _put_back_all(files)
+        if stuck:
+            raise OSError(errno.EIO, f"{exc}; and {len(stuck)} file(s) could not be put back from the "
+                          f"trash ({', '.join(stuck[:3])}): restore them from the desktop's trash") from exc
         raise
     # After the commit only: a failed write leaves the memo as it was (a retry still to do).
+    files = [replace(item, rows=rows.get(item.photo_id)) for item in files]
     memo.files = [*memo.files, *files]  # with what an earlier undo could not put back
-    memo.rows = [*memo.rows, *rows]
     memo.done = True
     ops.saw(rev)
     ops.vectors_changed()  # scores and search forget them too
     return OpResult(Trashed(tuple(moved), tuple(failed), len(memo.files)),
                     OpChanges(rev, labels=frozenset(labels), photos=frozenset(moved), vectors=bool(moved)))
+
+
+def _put_back_all(files: Sequence[TrashedFile]) -> list[str]:
+    """Move every file back from the trash; the paths of those that could not be."""
+    stuck: list[str] = []
+    for item in files:
+        if item.in_trash is None:
+            continue  # it was gone already: nothing went to the trash
+        try:
+            _restore_file(item)
+        except OSError:
+            stuck.append(item.path)
+    return stuck
 
 
 def _restore_file(item: TrashedFile, *, forget_record: bool = True) -> None:
@@ -177,13 +194,12 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
                 kept.append(item)
         else:
             back.append(item)
-    rows = {r.photo_id: r for r in memo.rows}
     restored: list[int] = []
     labels_store = LabelStore(ops.conn)
     try:
         with write_transaction(ops.conn, ops.library.wait) as rev:
             for item in back:
-                now = photo_rows.put_back(ops.conn, rows[item.photo_id]) if item.photo_id in rows else None
+                now = photo_rows.put_back(ops.conn, item.rows) if item.rows is not None else None
                 if now is not None:  # its old id, or a new one if a photo scanned in since took it
                     restored.append(now)
                 else:  # scanned in again meanwhile: the file is back, the next scan has its row
@@ -200,7 +216,6 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
     for item in back:
         _forget_record(item)
     memo.files = kept
-    memo.rows = [r for r in memo.rows if r.photo_id in {k.photo_id for k in kept}]
     memo.restored = restored
     memo.done = False
     ops.saw(rev)

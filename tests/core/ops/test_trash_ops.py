@@ -18,6 +18,7 @@ from photomgr.core.ops.results import CONFIRMED, REJECTED
 from photomgr.core.ops.tagging import Memo
 from photomgr.core.ops.trash import TrashMemo, trash_photos, undo_trash
 from photomgr.core.services.indexing import index_folders
+from tests.conftest import make_photo
 from tests.fakes import FakeEmbedder
 from tests.gui.conftest import colour_folder
 
@@ -208,3 +209,53 @@ def test_a_library_that_cannot_be_written_moves_the_files_back(
     assert memo.to_trash(gone) == []  # a redo now moves nothing: they are in the trash already
     assert sorted(undo_trash(ops, memo).value.photo_ids) == sorted(gone)  # the retry puts them back
     assert (folder / "red0.jpg").exists() and list(trash.files.iterdir()) == []
+
+
+def test_two_photos_in_one_memo_with_the_same_id_each_get_their_own_rows_back(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    """Found in review: the memo looked rows up by photo id, but one memo can hold a photo still
+    in the trash and another that came back under that very id (ids are reused) and was trashed
+    again; undo then gave one photo the other's rows and lost its own."""
+    ops, folder, ids = library
+    (a_name, a), (b_name, b) = sorted(ids.items(), key=lambda kv: kv[1])[-2:]
+    label = ops.tags.add_label("mine", None, None, Memo()).value
+    ops.tags.decide([b], label.id, CONFIRMED, Memo())  # only the newest photo, b, is tagged
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    trash_photos(ops, [a, b], trash, memo)
+    make_photo(folder / f"{b_name}.jpg", seed=99)  # a new file at b's place, scanned in: id a
+    index_folders(ops.library, [folder], embedder=FakeEmbedder())
+    first = undo_trash(ops, memo).value  # a comes back under a new id; b's place is taken
+    assert len(first.photo_ids) == 1 and first.kept == (str(folder / f"{b_name}.jpg"),)
+    trash_photos(ops, memo.to_trash([a, b]), trash, memo)  # redo: a goes to the trash again
+    blocker = PhotoStore(ops.conn).find(folder / f"{b_name}.jpg")
+    assert blocker is not None and blocker.id == a  # the new file took a's old id
+    trash_photos(ops, [blocker.id], trash, TrashMemo())  # the user frees b's place
+    second = undo_trash(ops, memo).value
+    assert second.failed == () and len(second.photo_ids) == 2
+    store = PhotoStore(ops.conn)
+    back = {Path(row.path).stem: row.id for i in second.photo_ids if (row := store.by_id(i))}
+    assert sorted(back) == sorted([a_name, b_name])
+    assert [(d.label_id, d.state) for d in ops.tags.labels.decisions_for_photo(back[b_name])] == [
+        (label.id, CONFIRMED)]
+    assert ops.tags.labels.decisions_for_photo(back[a_name]) == []
+
+
+def test_a_mover_that_fails_mid_way_leaves_nothing_half_done(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    """Not an OSError (a bug in a mover, a trash that raises its own error) after some files
+    moved: those go back where the library says they are, and the error reaches the caller."""
+    ops, folder, ids = library
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    calls: list[Path] = []
+
+    def flaky(path: Path) -> Path:
+        calls.append(path)
+        if len(calls) == 2:
+            raise RuntimeError("the trash broke")
+        return trash(path)
+
+    with pytest.raises(RuntimeError, match="the trash broke"):
+        trash_photos(ops, [ids["red0"], ids["red1"], ids["blue0"]], flaky, memo)
+    assert all((folder / f"{n}.jpg").exists() for n in ("red0", "red1", "blue0"))
+    assert list(trash.files.iterdir()) == [] and not memo.done
+    assert all(PhotoStore(ops.conn).by_id(ids[n]) is not None for n in ("red0", "red1", "blue0"))
