@@ -69,13 +69,22 @@ class _Stored:
 
 
 def _read(path: Path) -> _Stored | None:
+    """The file's rows, or None when it is missing, damaged or not one this module wrote.
+
+    The file is untrusted input: a killed process, a full disk or a bad sector can leave any
+    bytes (a cut zip raises zipfile.BadZipFile, a flipped bit "Bad CRC-32", and numpy's
+    reader more besides), so every failure to read it is a miss, never an error: the rows are
+    computed again and the file rewritten."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            rowids = np.asarray(z["rowids"], np.int64)
-            derived = np.asarray(z["derived"])
-            after_label = bool(z["after_label"])
-    except (OSError, ValueError, KeyError, EOFError):
-        return None  # missing or damaged: computed again and rewritten
+            raw_rowids, derived, flag = z["rowids"], z["derived"], z["after_label"]
+            if raw_rowids.ndim != 1 or flag.shape != () or flag.dtype != np.bool_ \
+                    or not np.issubdtype(raw_rowids.dtype, np.integer):
+                return None
+            rowids = np.asarray(raw_rowids, np.int64)
+            after_label = bool(flag)
+    except Exception:  # see above: whatever the bytes, a miss
+        return None
     if derived.dtype != np.float32 or derived.ndim != 2 or len(derived) != len(rowids):
         return None
     return _Stored(rowids, derived, after_label)

@@ -195,3 +195,38 @@ def test_cache_files_get_the_permissions_of_any_new_file(library: Library, umask
         os.umask(old)
     (written,) = (library.paths.cache_dir / "label_space").glob(f"*{space_cache.SUFFIX}")
     assert written.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "cut to 100 bytes", "a flipped byte", "a bare zip header",
+                                    "rowids of two dimensions", "a flag of several values"])
+def test_any_damaged_or_foreign_file_is_a_miss_and_is_rewritten(library: Library, projected: list[int],
+                                                                 damage: str) -> None:
+    # Found in review: a cut .npz raised zipfile.BadZipFile, which the reader did not catch, so
+    # every scoring command crashed until the file was deleted by hand.
+    good = _space(_process(library))
+    [path] = (library.paths.cache_dir / "label_space").glob("*.npz")
+    data = path.read_bytes()
+    if damage == "cut in half":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "cut to 100 bytes":
+        path.write_bytes(data[:100])
+    elif damage == "a flipped byte":
+        middle = len(data) // 2
+        path.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:])
+    elif damage == "a bare zip header":
+        path.write_bytes(b"PK\x03\x04" + b"\x00" * 26)
+    else:
+        with np.load(path) as z:
+            rowids, derived, flag = z["rowids"], z["derived"], z["after_label"]
+        if damage == "rowids of two dimensions":
+            rowids = rowids.reshape(1, -1)
+        else:
+            flag = np.array([True, False])
+        with path.open("wb") as fh:
+            np.savez(fh, rowids=rowids, derived=derived, after_label=flag)
+    projected.clear()
+    again = _space(_process(library))
+    np.testing.assert_array_equal(again, good)
+    projected.clear()
+    np.testing.assert_array_equal(_space(_process(library)), good)
+    assert sum(projected) == 0  # rewritten whole: the next command reads it
