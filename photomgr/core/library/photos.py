@@ -6,6 +6,7 @@ are not UTF-8) and are stored as text by `path_to_db` (see core/fspaths.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -193,11 +194,17 @@ class PhotoStore:
                 forms.append(candidate)
 
         add(typed.absolute())
-        add(Path(os.path.abspath(typed)))
         try:
             real = Path(os.path.realpath(typed))
         except (OSError, ValueError):  # a link loop, a NUL: nothing more to try
             return forms
+        # ".." removed as text only where that names the same file: after a link the OS goes up
+        # from the link's target ("link/../b" is target/../b), so the text form would be another
+        # photo (found in review).
+        collapsed = Path(os.path.abspath(typed))
+        with contextlib.suppress(OSError, ValueError):
+            if Path(os.path.realpath(collapsed)) == real:
+                add(collapsed)
         add(real)
         for root in self.roots():
             try:
