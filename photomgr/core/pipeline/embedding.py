@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from photomgr.core.imaging.decode import decode_photo
 from photomgr.core.imaging.errors import TRANSIENT, ImageError, os_error_kind
 from photomgr.core.library.descriptions import put_model as put_model_descriptions
-from photomgr.core.library.transaction import write_transaction
+from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, write_transaction
 from photomgr.core.library.vectors import PendingPhoto, VectorStore
 from photomgr.core.models.base import Embedder, EmbeddingBatch
 from photomgr.core.pipeline.lookahead import lookahead_map
@@ -58,7 +58,7 @@ class EmbeddingSink:
 
     def __init__(self, embedder: Embedder | Callable[[], Embedder], vectors: VectorStore, *,
                  batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None,
-                 ready: Callable[[], bool] | None = None) -> None:
+                 ready: Callable[[], bool] | None = None, wait: WaitPolicy = DEFAULT_WAIT) -> None:
         # A callable is asked for the model only when the first photo arrives, so a scan that
         # finds nothing new never loads it. With `ready`, the sink never waits for it: while
         # ready() is False a photo gets no model input (it stays pending, embedded after the
@@ -72,6 +72,7 @@ class EmbeddingSink:
             self._get = embedder
         self._loading: threading.Thread | None = None
         self.vectors = vectors
+        self.wait = wait  # the library's: --no-wait fails at once, else a message while waiting
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.stats = EmbedStats()
@@ -150,7 +151,7 @@ class EmbeddingSink:
             return
         # A write transaction bumps the library revision: a window on the same library (another
         # process) sees the new vectors on its next sync().
-        with write_transaction(conn):
+        with write_transaction(conn, self.wait):
             self._store(ids, batch)
 
     def _store(self, ids: list[int], batch: EmbeddingBatch) -> None:

@@ -153,7 +153,8 @@ def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | 
     if model is not None:  # a model loading in the background is not waited for by the scan
         loading = model
         sink = EmbeddingSink(loading.get, vectors,
-                             ready=(lambda: loading.loaded) if loading.in_background else None)
+                             ready=(lambda: loading.loaded) if loading.in_background else None,
+                             wait=library.wait)
     scanner = Scanner(PhotoStore(conn), ThumbnailCache(library.paths.thumbnails),
                       skip={library.paths.root, *removed_folders(conn, roots)}, workers=workers)
     report = scanner.scan(roots, progress=progress, cancel=cancel, sink=sink,

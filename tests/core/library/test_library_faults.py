@@ -153,3 +153,37 @@ def test_copy_of_open_library_is_consistent(tmp_path: Path) -> None:
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     with Library(tmp_path / "b", readonly=True) as library:
         assert [lab.name for lab in LabelStore(library.conn).all()] == ["beach"]
+
+
+def test_an_index_s_vector_writes_follow_the_library_s_wait_policy(tmp_path: Path) -> None:
+    # Found in review: the embedding sink opened its transactions with the default policy, so
+    # `photomgr --no-wait index` waited silently (up to 10 minutes) for another writer.
+    from photomgr.core.pipeline.embedding import EmbeddingSink
+    from photomgr.core.services.indexing import index_folders
+    from tests.conftest import make_photo
+    from tests.fakes import FakeEmbedder
+
+    make_photo(tmp_path / "photos" / "a.jpg")
+    first = Library(tmp_path / "lib")
+    second = Library(tmp_path / "lib", wait=WaitPolicy(wait=False))
+    store_vectors = EmbeddingSink._commit
+    began: list[bool] = []
+
+    def hold_the_lock_first(sink: object, ids: list[int], batch: object) -> None:
+        if not began:  # another process starts writing just before the vectors' commit
+            began.append(True)
+            first.conn.execute("BEGIN IMMEDIATE")
+        store_vectors(sink, ids, batch)
+
+    try:
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(EmbeddingSink, "_commit", hold_the_lock_first)
+            started = time.monotonic()
+            with pytest.raises(LibraryBusy):
+                index_folders(second, [tmp_path / "photos"], embedder=FakeEmbedder())
+        assert time.monotonic() - started < 5
+    finally:
+        if first.conn.in_transaction:
+            first.conn.execute("ROLLBACK")
+        first.close()
+        second.close()
