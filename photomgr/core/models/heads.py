@@ -18,6 +18,7 @@ held-out data by the same command, so one version string covers everything that 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -199,9 +200,28 @@ def read_heads(path: Path) -> Heads:
 _lock = threading.Lock()
 
 
+# (size, mtime_ns) of each heads file as this process read it: what it scores with, even if the
+# file on disk has changed since (an update under a running window). Caches keyed on the heads
+# (core/tagging/space_cache.cache_key) use this, not the file's present state.
+_read_stamps: dict[str, tuple[int, int]] = {}
+
+
+def read_stamp(path: Path) -> tuple[int, int] | None:
+    """The (size, mtime_ns) of `path` when this process loaded heads from it; None if it has not."""
+    with _lock:
+        return _read_stamps.get(str(path))
+
+
 @lru_cache(maxsize=4)
 def _cached(path: str) -> Heads:
-    return read_heads(Path(path))
+    try:
+        st = os.stat(path)
+        stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (-1, -1)
+    heads = read_heads(Path(path))
+    _read_stamps[path] = stamp  # stat first: a file replaced meanwhile is seen as changed later
+    return heads
 
 
 def load_heads(path: Path | None = None) -> Heads:

@@ -49,9 +49,14 @@ def model_files() -> list[Path]:
 
 def cache_key(model_id: str, schema: int) -> str:
     from photomgr import __version__
+    from photomgr.core.models.heads import read_stamp
 
     files = []
     for path in model_files():
+        loaded = read_stamp(path)  # the heads this process scores with, if it has loaded them
+        if loaded is not None:
+            files.append((str(path), *loaded))
+            continue
         try:
             st = path.stat()
             files.append((str(path), st.st_size, st.st_mtime_ns))

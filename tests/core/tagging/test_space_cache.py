@@ -230,3 +230,27 @@ def test_any_damaged_or_foreign_file_is_a_miss_and_is_rewritten(library: Library
     projected.clear()
     np.testing.assert_array_equal(_space(_process(library)), good)
     assert sum(projected) == 0  # rewritten whole: the next command reads it
+
+
+def test_the_key_follows_the_heads_this_process_loaded_not_the_file_on_disk_now(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Found in review: a window that loaded the heads before the file was replaced (an update
+    # under a running app) stored rows made with the old heads under the new file's key, and
+    # every later process trusted them.
+    import shutil
+
+    from photomgr.core.models import heads as heads_module
+    from photomgr.core.models.resources import resources_dir
+
+    path = tmp_path / heads_module.HEADS_NAME
+    shutil.copyfile(resources_dir() / heads_module.HEADS_NAME, path)
+    monkeypatch.setattr(space_cache, "model_files", lambda: [path])
+    monkeypatch.setattr(heads_module, "_read_stamps", {})
+    before_loading = space_cache.cache_key("m", 1)
+    heads_module.load_heads(path)
+    loaded = space_cache.cache_key("m", 1)
+    assert loaded == before_loading  # the same file: the same key
+    os.utime(path, ns=(1, 1))  # the file is replaced on disk; this process keeps its heads
+    assert space_cache.cache_key("m", 1) == loaded
+    heads_module._read_stamps.clear()  # a new process: it will load the new file
+    assert space_cache.cache_key("m", 1) != loaded
