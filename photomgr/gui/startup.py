@@ -26,16 +26,16 @@ from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
+from photomgr.core.models.registry import MODEL_LIBRARIES
 from photomgr.gui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
-# What core.models.registry.import_model_libraries imports; all in sys.modules: nothing to wait for
-MODEL_LIBRARIES = ("torch", "torchvision", "timm", "photomgr.core.models.default_backend")
 SPLASH_TEXT = "Starting photomgr: loading the image model's libraries…"
 
 
 def model_libraries_imported() -> bool:
+    """All of registry.MODEL_LIBRARIES in sys.modules: nothing to wait for."""
     return all(name in sys.modules for name in MODEL_LIBRARIES)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,8 @@ def pick_device() -> str:
     return "cpu"
 
 
+# What import_model_libraries imports: every backend needs them (see there).
+MODEL_LIBRARIES = ("torch", "torchvision", "timm", "photomgr.core.models.default_backend")
 # Held while import_model_libraries runs: two threads importing torch at once can fail
 # ("'torch._C' is not a package", pytorch/pytorch#182560), and the window's model thread may
 # start a load while the splash's import is still under way (gui/startup.py).
@@ -44,11 +47,8 @@ def import_model_libraries() -> None:
     A model load in another thread meanwhile waits for it (`wait_for_model_imports`).
     """
     with _IMPORTING:
-        import timm  # noqa: F401  (imports torch and torchvision)
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
-
-        import photomgr.core.models.default_backend  # noqa: F401
+        for name in MODEL_LIBRARIES:
+            importlib.import_module(name)
 
 
 def wait_for_model_imports() -> None:

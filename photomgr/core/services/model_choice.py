@@ -16,12 +16,7 @@ from pathlib import Path
 from photomgr.core.library.settings import Settings
 from photomgr.core.models.base import Embedder, ModelUnavailable, TextEncoder
 from photomgr.core.models.clip_weights import ClipAvailability, clip_availability
-from photomgr.core.models.registry import (
-    DEFAULT_CLIP_MODEL,
-    load_embedder,
-    load_text_encoder,
-    wait_for_model_imports,
-)
+from photomgr.core.models.registry import DEFAULT_CLIP_MODEL, load_embedder, load_text_encoder
 
 BACKEND_KEY = "model.backend"
 PRETRAINED_KEY = "model.clip_pretrained"
@@ -226,7 +221,6 @@ class LazyEmbedder:
             if self.error is not None:
                 raise self.error
             if self._loaded is None:
-                wait_for_model_imports()  # the window's splash may be importing torch right now
                 self._loaded = load_chosen(self.choice, cache_dir=self.cache_dir, describe=self.describe)
             return self._loaded.embedder
 

@@ -10,19 +10,20 @@ import threading
 import pytest
 
 from photomgr.core.models import registry
-from photomgr.core.services import model_choice
-from photomgr.core.services.model_choice import LazyEmbedder, LoadedModel, ModelChoice
+from photomgr.core.services.model_choice import LazyEmbedder, ModelChoice
 from tests.fakes import FakeEmbedder
 
 
 def test_a_model_load_waits_for_the_model_imports_under_way(monkeypatch: pytest.MonkeyPatch) -> None:
     loads: list[bool] = []  # whether the imports were still under way when the load began
 
-    def load_chosen(choice: object, **_: object) -> LoadedModel:
+    def pick_device() -> str:  # the load's first use of torch (registry.load_embedder)
         loads.append(registry._IMPORTING.locked())
-        return LoadedModel(FakeEmbedder(), None)
+        return "cpu"
 
-    monkeypatch.setattr(model_choice, "load_chosen", load_chosen)
+    monkeypatch.setattr(registry, "pick_device", pick_device)
+    monkeypatch.setattr("photomgr.core.models.default_backend.DefaultEmbedder",
+                        lambda **kwargs: FakeEmbedder())
     lazy = LazyEmbedder(ModelChoice("default"))
     release = threading.Event()
 
