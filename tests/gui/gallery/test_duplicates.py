@@ -143,6 +143,20 @@ def _tagged(window: MainWindow) -> list[tuple[str, str]]:
             " JOIN labels l ON l.id = d.label_id"))
 
 
+def _trash_green0s_group(window: MainWindow, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+                         monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], Path]:
+    """Tag one of green0's copies "leaf", then move them all to a stand-in trash folder (the
+    dialog answered Yes) and wait until the gallery no longer shows them: their names, the folder."""
+    others, ids = _group_of(window, "green0")
+    _tag(window, ids[0], "leaf")
+    trash_files = tmp_path / "stand-in-trash"
+    trash_files.mkdir()
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
+    duplicates.ask_trash(window, ids, trash=lambda path: path.rename(trash_files / path.name))
+    qtbot.waitUntil(lambda: not any(s in shown_names(window) for s in others), timeout=10_000)
+    return others, trash_files
+
+
 @pytest.mark.parametrize("trash", ["desktop", "stand-in"])
 def test_move_to_trash_can_be_undone(  # type: ignore[no-untyped-def]
         dupes: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trash: str) -> None:
@@ -182,13 +196,7 @@ def test_move_to_trash_can_be_undone(  # type: ignore[no-untyped-def]
 def test_what_undo_cannot_put_back_stays_in_the_trash_for_another_try(  # type: ignore[no-untyped-def]
         dupes: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     window, photos = dupes, tmp_path / "photos"
-    others, ids = _group_of(window, "green0")
-    _tag(window, ids[0], "leaf")
-    trash_files = tmp_path / "stand-in-trash"
-    trash_files.mkdir()
-    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
-    duplicates.ask_trash(window, ids, trash=lambda path: path.rename(trash_files / path.name))
-    qtbot.waitUntil(lambda: not any(s in shown_names(window) for s in others), timeout=10_000)
+    others, trash_files = _trash_green0s_group(window, qtbot, tmp_path, monkeypatch)
     taken = photos / f"{others[0]}.jpg"
     taken.mkdir()  # its place taken (a folder: the folder watch's rescan adds no photo for it)
     window.undo_stack.undo()
@@ -239,13 +247,7 @@ def test_an_undo_that_cannot_write_the_library_leaves_the_files_in_the_trash(  #
     """The library cannot be written during the undo (another program holds it, a full disk):
     the message says so, the files stay in the trash, and Redo then Undo tries again."""
     window, photos = dupes, tmp_path / "photos"
-    others, ids = _group_of(window, "green0")
-    _tag(window, ids[0], "leaf")
-    trash_files = tmp_path / "stand-in-trash"
-    trash_files.mkdir()
-    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
-    duplicates.ask_trash(window, ids, trash=lambda path: path.rename(trash_files / path.name))
-    qtbot.waitUntil(lambda: not any(s in shown_names(window) for s in others), timeout=10_000)
+    others, trash_files = _trash_green0s_group(window, qtbot, tmp_path, monkeypatch)
 
     def full(*_a: object) -> None:
         raise OSError(28, "No space left on device")
