@@ -22,11 +22,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from photomgr.core.file_moves import move_no_replace
 from photomgr.core.library import photo_rows
 from photomgr.core.library.labels import LabelStore
 from photomgr.core.library.photos import PhotoStore
@@ -37,6 +37,8 @@ from photomgr.core.ops.library_ops import LibraryOps
 # Moves one file to the trash and returns its path in the trash (None: not known, so that file
 # cannot be put back by undo); raises OSError when the file could not be moved.
 MoveToTrash = Callable[[Path], Path | None]
+
+TAKEN = "another file is in its place now"
 
 
 @dataclass(frozen=True)
@@ -147,16 +149,16 @@ def _restore_file(item: TrashedFile, *, forget_record: bool = True) -> None:
                       "trash by hand", item.path)
     source, target = Path(item.in_trash), Path(item.path)
     if os.path.lexists(target):
-        raise OSError(errno.EEXIST, "another file is in its place now", item.path)
+        raise OSError(errno.EEXIST, TAKEN, item.path)
     if not os.path.lexists(source):
         raise OSError(errno.ENOENT, "it is no longer in the trash", item.path)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.rename(source, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        shutil.move(source, target)  # a trash on another drive (Windows, some mounts)
+        # Not os.rename: a file that appears at the target after the check above (a sync
+        # client, a camera import) would be replaced, and lost. This move refuses instead.
+        move_no_replace(source, target)
+    except FileExistsError:
+        raise OSError(errno.EEXIST, TAKEN, item.path) from None
     if forget_record:
         _forget_record(item)
 
@@ -175,7 +177,7 @@ def _back_to_trash(item: TrashedFile) -> None:
     """Take back a _restore_file(forget_record=False) (its .trashinfo is still there)."""
     assert item.in_trash is not None
     with contextlib.suppress(OSError):
-        shutil.move(item.path, item.in_trash)
+        move_no_replace(Path(item.path), Path(item.in_trash))
 
 
 def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:

@@ -3,6 +3,7 @@ they were, and the library's rows with them (tags, decisions, description, hidde
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from photomgr.core.ops.hiding import hide_photos
 from photomgr.core.ops.library_ops import LibraryOps
 from photomgr.core.ops.results import CONFIRMED, REJECTED
 from photomgr.core.ops.tagging import Memo
-from photomgr.core.ops.trash import TrashMemo, trash_photos, undo_trash
+from photomgr.core.ops.trash import TAKEN, TrashMemo, trash_photos, undo_trash
 from photomgr.core.services.indexing import index_folders
 from tests.conftest import make_photo
 from tests.fakes import FakeEmbedder
@@ -259,3 +260,33 @@ def test_a_mover_that_fails_mid_way_leaves_nothing_half_done(
     assert all((folder / f"{n}.jpg").exists() for n in ("red0", "red1", "blue0"))
     assert list(trash.files.iterdir()) == [] and not memo.done
     assert all(PhotoStore(ops.conn).by_id(ids[n]) is not None for n in ("red0", "red1", "blue0"))
+
+
+def test_a_file_that_appears_after_the_check_is_never_replaced(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo checks that a photo's place is free, then moves it back: a file written there in
+    between (a sync client, a camera import) was replaced by os.rename, and lost. Now the move
+    itself refuses; the photo stays in the trash, with its rows, for another try."""
+    ops, folder, ids = library
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    trash_photos(ops, [ids["blue0"]], trash, memo)
+    place = folder / "blue0.jpg"
+    real_lexists = os.path.lexists
+
+    def lexists(path: object) -> bool:
+        if Path(str(path)) == place and not place.exists():
+            answer = real_lexists(path)  # type: ignore[arg-type]
+            place.write_bytes(b"written just after the check")
+            return answer
+        return real_lexists(path)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(os.path, "lexists", lexists)
+        undone = undo_trash(ops, memo).value
+    assert place.read_bytes() == b"written just after the check"  # was: the trashed photo's bytes
+    assert [(Path(p).name, why) for p, why in undone.failed] == [("blue0.jpg", TAKEN)]
+    assert undone.kept == (str(place),) and (trash.files / "blue0.jpg").exists()
+    place.unlink()  # the user frees the place: Redo then Undo puts it back
+    trash_photos(ops, memo.to_trash([ids["blue0"]]), trash, memo)
+    assert undo_trash(ops, memo).value.photo_ids == (ids["blue0"],) and place.exists()
