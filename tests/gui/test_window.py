@@ -47,7 +47,11 @@ def test_add_folder_scans_shows_thumbnails_and_details(window: MainWindow, qtbot
     assert progress and progress[-1][0] == progress[-1][1] == 12  # 11 photos + the broken file
     assert window.pages.currentWidget() is window.splitter
     print(f"GUI during a 12-file scan: {stalls.summary()}")
-    assert stalls.max_gap_ms < 250
+    # Not the 100 ms responsiveness target (bench/bench_gui.py proves that on a quiet machine):
+    # this guards against the scan's decoding landing on the GUI thread, which would freeze it
+    # for the whole scan (seconds). 500 ms leaves room for a loaded CI machine, where the GUI
+    # thread sometimes waits ~250 ms for a core.
+    assert stalls.max_gap_ms < 500
 
     model = window.model
     good = _good_ids(window)
@@ -206,7 +210,11 @@ def test_gui_thread_is_not_blocked_during_a_scan(window: MainWindow, qtbot, tmp_
     print(f"GUI during a 240-photo scan ({finished.args[0].seconds:.2f} s): {stalls.summary()}")
     assert finished.args[0].new == 240
     assert stalls.ticks >= 10  # the monitor really watched the scan
-    assert stalls.max_gap_ms < 250
+    # Not the 100 ms responsiveness target (bench/bench_gui.py proves that on a quiet machine):
+    # this guards against the scan's decoding landing on the GUI thread, which would freeze it
+    # for the whole scan (seconds). 500 ms leaves room for a loaded CI machine, where the GUI
+    # thread sometimes waits ~250 ms for a core.
+    assert stalls.max_gap_ms < 500
     assert sorted(announced) == sorted(_good_ids(window))  # every new id announced exactly once
     qtbot.waitUntil(lambda: window.model.rowCount() == 240, timeout=10_000)
 

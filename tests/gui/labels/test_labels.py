@@ -21,6 +21,11 @@ from photomgr.gui.window.main_window import MainWindow
 from photomgr.gui.worker.results import CONFIRMED, REJECTED
 from tests.gui.conftest import colour_folder, index_folder
 
+# How long a step may take before the test fails. waitUntil returns as soon as its condition
+# holds, so a generous limit costs nothing when the machine is quiet; 5 s was too tight once
+# when other jobs kept both cores busy (a label deletion then undo took longer).
+WAIT_MS = 20_000
+
 
 @pytest.fixture
 def indexed(window: MainWindow, qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
@@ -59,7 +64,7 @@ def select(window: MainWindow, qtbot, stem: str) -> int:  # type: ignore[no-unty
     # Not setCurrentIndex(): it reads the keyboard's modifiers, which an earlier test's Ctrl+Z
     # can leave set on the offscreen platform, and then adds to the selection.
     assert window.gallery.select_photo(photo_id)
-    qtbot.waitUntil(lambda: window.details.tags.photo_id == photo_id, timeout=5_000)
+    qtbot.waitUntil(lambda: window.details.tags.photo_id == photo_id, timeout=WAIT_MS)
     return photo_id
 
 
@@ -81,27 +86,27 @@ def test_add_label_click_rename_delete_and_undo(indexed: MainWindow, qtbot) -> N
     qtbot.waitUntil(lambda: window.thumbnails.cache_size() == 9, timeout=10_000)
     red = add_label(window, qtbot, "red", 3)
     click_label(window, qtbot, red)
-    qtbot.waitUntil(lambda: sorted(shown_names(window)) == ["red0", "red1", "red2"], timeout=5_000)
+    qtbot.waitUntil(lambda: sorted(shown_names(window)) == ["red0", "red1", "red2"], timeout=WAIT_MS)
     assert window.model.index(0).data().startswith("0.")  # the score is shown on the tile
 
     editor = window.label_editor
     editor.select(red)
     editor.name.setText("red things")  # its text still says red
     editor.apply_button.click()
-    qtbot.waitUntil(lambda: names(window) == ["red things (3)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red things (3)"], timeout=WAIT_MS)
     assert sorted(shown_names(window)) == ["red0", "red1", "red2"]  # still showing the renamed label
 
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: names(window) == ["red (3)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red (3)"], timeout=WAIT_MS)
     window.undo_stack.redo()
-    qtbot.waitUntil(lambda: names(window) == ["red things (3)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red things (3)"], timeout=WAIT_MS)
 
     window.sidebar.setFocus()
     qtbot.keyClick(window.sidebar, Qt.Key.Key_Delete)  # Del on the selected label
-    qtbot.waitUntil(lambda: names(window) == ["No labels yet"], timeout=5_000)
-    qtbot.waitUntil(lambda: len(shown_names(window)) == 10, timeout=5_000)  # back to all photos
+    qtbot.waitUntil(lambda: names(window) == ["No labels yet"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(shown_names(window)) == 10, timeout=WAIT_MS)  # back to all photos
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: names(window) == ["red things (3)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red things (3)"], timeout=WAIT_MS)
 
 
 def test_confirm_reject_bulk_and_undo(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -110,38 +115,38 @@ def test_confirm_reject_bulk_and_undo(indexed: MainWindow, qtbot) -> None:  # ty
     tags = window.details.tags
 
     select(window, qtbot, "red1")
-    qtbot.waitUntil(lambda: [t.label for t in tags.tags] == ["red"], timeout=5_000)
+    qtbot.waitUntil(lambda: [t.label for t in tags.tags] == ["red"], timeout=WAIT_MS)
     assert tags.tags[0].state == "tagged"
     tags.buttons[(red, "reject")].click()
-    qtbot.waitUntil(lambda: tags.tags and tags.tags[0].state == REJECTED, timeout=5_000)
+    qtbot.waitUntil(lambda: tags.tags and tags.tags[0].state == REJECTED, timeout=WAIT_MS)
     assert tags.buttons[(red, "reject")].isChecked()
     # A rejection also pushes the label away from look-alikes (the fake reds are near-identical).
-    qtbot.waitUntil(lambda: names(window) != ["red (3)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) != ["red (3)"], timeout=WAIT_MS)
     after_reject = names(window)
     assert decisions(window) == {"red1": REJECTED}
 
     # A label the model did not give: tagging by hand makes a manual, confirmed tag.
     select(window, qtbot, "blue0")
-    qtbot.waitUntil(lambda: tags.combo.isEnabled(), timeout=5_000)
+    qtbot.waitUntil(lambda: tags.combo.isEnabled(), timeout=WAIT_MS)
     tags.combo.setEditText("red")
     assert tags.tag_button.isEnabled()
     tags.tag_button.click()
-    qtbot.waitUntil(lambda: bool(tags.tags) and tags.tags[0].state == CONFIRMED, timeout=5_000)
+    qtbot.waitUntil(lambda: bool(tags.tags) and tags.tags[0].state == CONFIRMED, timeout=WAIT_MS)
     assert tags.tags[0].source == "manual" and decisions(window) == {"red1": REJECTED, "blue0": CONFIRMED}
 
     window.undo_stack.undo()  # the manual tag
     # Gone (at most a greyed suggestion below the threshold is left).
-    qtbot.waitUntil(lambda: all(t.state == "untagged" for t in tags.tags), timeout=5_000)
+    qtbot.waitUntil(lambda: all(t.state == "untagged" for t in tags.tags), timeout=WAIT_MS)
     assert tags.top_tag() is None
-    qtbot.waitUntil(lambda: names(window) == after_reject, timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == after_reject, timeout=WAIT_MS)
     window.undo_stack.undo()  # the rejection
-    qtbot.waitUntil(lambda: names(window) == ["red (3)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red (3)"], timeout=WAIT_MS)
     assert decisions(window) == {}
     ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(window, Qt.Key.Key_Z, ctrl_shift)  # redo
-    qtbot.waitUntil(lambda: decisions(window) == {"red1": REJECTED}, timeout=5_000)
+    qtbot.waitUntil(lambda: decisions(window) == {"red1": REJECTED}, timeout=WAIT_MS)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: decisions(window) == {}, timeout=5_000)
+    qtbot.waitUntil(lambda: decisions(window) == {}, timeout=WAIT_MS)
 
     # Bulk: the four green photos through the right-click menu's Tag with ▸ red.
     model = window.model
@@ -153,15 +158,15 @@ def test_confirm_reject_bulk_and_undo(indexed: MainWindow, qtbot) -> None:  # ty
     menu = window.photo_menu(model.index(greens[0]))
     tag_with = cast(QMenu, next(a for a in menu.actions() if a.text() == "Tag with").menu())
     next(a for a in tag_with.actions() if a.text() == "red").trigger()
-    qtbot.waitUntil(lambda: len(decisions(window)) == 4, timeout=5_000)
+    qtbot.waitUntil(lambda: len(decisions(window)) == 4, timeout=WAIT_MS)
     assert sorted(decisions(window)) == ["green0", "green0-copy", "green1", "green2"]
     assert set(decisions(window).values()) == {CONFIRMED}
     click_label(window, qtbot, red)
     qtbot.waitUntil(lambda: {"green0", "green0-copy", "green1", "green2"} <= set(shown_names(window)),
-                    timeout=5_000)
+                    timeout=WAIT_MS)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: decisions(window) == {}, timeout=5_000)
-    qtbot.waitUntil(lambda: sorted(shown_names(window)) == ["red0", "red1", "red2"], timeout=5_000)
+    qtbot.waitUntil(lambda: decisions(window) == {}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: sorted(shown_names(window)) == ["red0", "red1", "red2"], timeout=WAIT_MS)
 
 
 def test_deleting_a_label_is_undone_with_its_decisions(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -171,20 +176,21 @@ def test_deleting_a_label_is_undone_with_its_decisions(indexed: MainWindow, qtbo
     photo = select(window, qtbot, "red0")
     window.label_actions.decide([photo], red, "red", REJECTED)
     window.label_actions.decide([photo], blue, "blue", CONFIRMED)
-    qtbot.waitUntil(lambda: set(decision_rows(window)) == {(blue, CONFIRMED), (red, REJECTED)}, timeout=5_000)
+    qtbot.waitUntil(lambda: set(decision_rows(window)) == {(blue, CONFIRMED), (red, REJECTED)},
+                    timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(names(window)) == 2 and names(window) != ["blue (3)", "red (3)"],
-                    timeout=5_000)
+                    timeout=WAIT_MS)
     before = names(window)
     window.delete_label(red)
-    qtbot.waitUntil(lambda: names(window) == before[:1], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == before[:1], timeout=WAIT_MS)
     assert decision_rows(window) == [(blue, CONFIRMED)]  # the label's decisions went with it
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: names(window) == before, timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == before, timeout=WAIT_MS)
     with sqlite3.connect(window.paths.database) as conn:
         assert conn.execute("SELECT state FROM tag_decisions WHERE label_id = ?", (red,)).fetchall() == \
             [(REJECTED,)]  # same id, same decision
     window.undo_stack.redo()
-    qtbot.waitUntil(lambda: names(window) == before[:1], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == before[:1], timeout=WAIT_MS)
 
 
 def test_threshold_slider_counts_live_and_apply_rescores(indexed: MainWindow, qtbot,  # type: ignore[no-untyped-def]
@@ -193,7 +199,7 @@ def test_threshold_slider_counts_live_and_apply_rescores(indexed: MainWindow, qt
     red = add_label(window, qtbot, "red", 3)
     editor = window.label_editor
     editor.select(red)
-    qtbot.waitUntil(lambda: editor.live_count() == 3, timeout=5_000)
+    qtbot.waitUntil(lambda: editor.live_count() == 3, timeout=WAIT_MS)
     submitted: list[object] = []
     monkeypatch.setattr(window.host, "submit", submitted.append)
     editor.default_box.setChecked(False)
@@ -206,10 +212,10 @@ def test_threshold_slider_counts_live_and_apply_rescores(indexed: MainWindow, qt
 
     editor.slider.setValue(0)
     editor.apply_button.click()
-    qtbot.waitUntil(lambda: names(window) == ["red (10)"], timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red (10)"], timeout=WAIT_MS)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: names(window) == ["red (3)"], timeout=5_000)
-    qtbot.waitUntil(lambda: editor.default_box.isChecked(), timeout=5_000)
+    qtbot.waitUntil(lambda: names(window) == ["red (3)"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: editor.default_box.isChecked(), timeout=WAIT_MS)
 
 
 def test_find_similar_search_and_duplicates(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +226,7 @@ def test_find_similar_search_and_duplicates(indexed: MainWindow, qtbot) -> None:
     actions = {a.text(): a for a in window.photo_menu(index).actions()}
     actions["Find similar"].trigger()
     panel = window.similar
-    qtbot.waitUntil(lambda: len(panel.hits) > 0, timeout=5_000)
+    qtbot.waitUntil(lambda: len(panel.hits) > 0, timeout=WAIT_MS)
     assert sorted(Path(h.path).stem for h in panel.hits[:2]) == ["red1", "red2"]  # red photos first
     assert int(index.data(IdRole)) not in panel.ids() and panel.hits[0].score >= panel.hits[-1].score
     assert window.similar_dock.isVisible()
@@ -234,14 +240,14 @@ def test_find_similar_search_and_duplicates(indexed: MainWindow, qtbot) -> None:
     qtbot.keyClicks(window.search, "blue")
     qtbot.keyClick(window.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.feed.showing.kind == "search" and len(shown_names(window)) > 0,
-                    timeout=5_000)
+                    timeout=WAIT_MS)
     assert [stem[:4] for stem in shown_names(window)[:3]] == ["blue"] * 3
     window.search.clear()
-    qtbot.waitUntil(lambda: len(shown_names(window)) == 10, timeout=5_000)
+    qtbot.waitUntil(lambda: len(shown_names(window)) == 10, timeout=WAIT_MS)
 
     window.sidebar.setCurrentItem(window.sidebar.duplicates)
     qtbot.waitUntil(lambda: window.feed.showing.kind == "duplicates" and len(shown_names(window)) > 0,
-                    timeout=5_000)
+                    timeout=WAIT_MS)
     captions = {Path(str(window.model.index(r).data(PathRole))).stem: window.model.index(r).data()
                 for r in range(window.model.rowCount())}
     group = captions["green0-copy"].split(" · ")[0]
@@ -254,10 +260,10 @@ def test_space_confirms_the_top_tag_and_the_model_is_shown(indexed: MainWindow, 
     assert window.scan_status.model_label.text() == "Model: CLIP fake-colour (v1)"
     select(window, qtbot, "green1")
     tags = window.details.tags
-    qtbot.waitUntil(lambda: tags.top_tag() is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: tags.top_tag() is not None, timeout=WAIT_MS)
     window.gallery.setFocus()
     qtbot.keyClick(window.gallery, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: decisions(window) == {"green1": CONFIRMED}, timeout=5_000)
+    qtbot.waitUntil(lambda: decisions(window) == {"green1": CONFIRMED}, timeout=WAIT_MS)
     texts = [a.text() for a in window.menu_actions.model_menu.actions() if isinstance(a, QAction)]
     assert "Point to CLIP Weights…" in texts and not window.menu_actions.use_clip.isEnabled()
 
