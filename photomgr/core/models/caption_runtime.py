@@ -60,22 +60,28 @@ class DefaultCaptioner:
                  greedy_dtype: torch.dtype = torch.float32) -> None:
         """`greedy_dtype`: what greedy decoding (beam 1) computes in; beam search is float32.
         float32 greedy writes exactly caption_search.greedy_search's words; bfloat16 changes
-        some (about 1 in 11 on Caltech photos), so the caller marks `model_id` (from_file does)."""
+        some (about 1 in 11 on Caltech photos), so the id then ends in BF16_MARK: `model_id`
+        names the weights (and beam width), this adds the precision."""
         if len(vocab) != model.cfg.vocab_size:
             raise ValueError(f"vocabulary of {len(vocab)} words for a decoder of {model.cfg.vocab_size}")
         self.model = model.to(device).eval()
         self.vocab = vocab
-        self.model_id = model_id
         self.beam = beam
         self.length_penalty = length_penalty
         self.device = device
         self.greedy = FastGreedy(self.model, greedy_dtype) if beam == 1 else None
+        # Marked here, where the decoding is chosen, not by each caller: one that built the
+        # captioner directly in bfloat16 would store its sentences under the float32 id (only
+        # from_file marked it). An id that says bf16 for float32 decoding is unmarked likewise.
+        bf16 = self.greedy is not None and greedy_dtype == torch.bfloat16
+        self.model_id = model_id.removesuffix(BF16_MARK) + (BF16_MARK if bf16 else "")
 
     @classmethod
     def from_file(cls, path: Path, *, device: str = "cpu", beam: int | None = None,
                   greedy_dtype: torch.dtype = torch.float32) -> DefaultCaptioner:
         """The shipped captioner; `beam` overrides the file's beam width and `greedy_dtype` the
-        greedy decoding's precision (both mark the id, since the sentences change with them)."""
+        greedy decoding's precision (both mark the id, since the sentences change with them:
+        the beam here, the precision in __init__)."""
         from safetensors.torch import load_file
 
         meta = read_metadata(path)
@@ -92,8 +98,6 @@ class DefaultCaptioner:
         if beam is not None and beam != file_beam:
             model_id = f"{model_id}+beam{beam}"
         beam = file_beam if beam is None else beam
-        if beam == 1 and greedy_dtype == torch.bfloat16:
-            model_id += BF16_MARK
         return cls(model, vocab, model_id=model_id, beam=beam, length_penalty=penalty, device=device,
                    greedy_dtype=greedy_dtype)
 

@@ -180,6 +180,28 @@ def test_the_decoding_precision_follows_the_image_tower_and_marks_the_id(
     assert app.greedy.dtype == dtype  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(("beam", "dtype", "given", "expected"), [
+    (1, torch.bfloat16, "x+beam1", "x+beam1" + BF16_MARK),
+    (1, torch.float32, "x+beam1", "x+beam1"),
+    (1, torch.float32, "x+beam1" + BF16_MARK, "x+beam1"),  # the id said bf16, the decoding is not
+    (1, torch.bfloat16, "x+beam1" + BF16_MARK, "x+beam1" + BF16_MARK),  # marked once
+    (3, torch.bfloat16, "x", "x"),  # beam search decodes in float32 whatever greedy_dtype says
+])
+def test_a_captioner_built_directly_names_its_decoding(beam: int, dtype: torch.dtype, given: str,
+                                                       expected: str) -> None:
+    """The id is marked where the decoding is chosen (was: only from_file added +bf16, so a
+    captioner built directly in bfloat16 stored its sentences under the float32 id)."""
+    from photomgr.core.models.caption_runtime import DefaultCaptioner
+    from photomgr.core.models.caption_vocab import SPECIALS
+
+    vocab = Vocab((*SPECIALS, "a", "dog"))
+    model = CaptionDecoder(DecoderConfig(vocab_size=len(vocab), width=32, heads=2, decoder_layers=1))
+    captioner = DefaultCaptioner(model, vocab, model_id=given, beam=beam, greedy_dtype=dtype)
+    assert captioner.model_id == expected
+    in_bf16 = captioner.greedy is not None and captioner.greedy.dtype == torch.bfloat16
+    assert in_bf16 == expected.endswith(BF16_MARK)
+
+
 def test_greedy_search_writes_what_beam_one_writes() -> None:
     # Greedy decoding drops finished sentences from the batch, FastGreedy also repacks the
     # network; in float32 the words must not change.
