@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from photomgr.core.models.spaces import photo_label_space
-from photomgr.core.tempfiles import make_temp
+from photomgr.core.tempfiles import hold, make_temp, remove_stale
 
 CACHE_FORMAT = 1
 SUFFIX = ".npz"
+TMP_PREFIX = ".space-"  # make_temp's files: .space-<random>.tmp until renamed to KEY.npz
 
 
 def model_files() -> list[Path]:
@@ -96,23 +97,32 @@ def _read(path: Path) -> _Stored | None:
 
 
 def _write(folder: Path, key: str, stored: _Stored) -> None:
-    """Atomic replace; the files of other keys go (another model, older heads)."""
+    """Atomic replace; the files of other keys go (another model, older heads), and so do the
+    temporary files of writers killed before their rename (never one a live writer holds)."""
     with contextlib.suppress(OSError):  # a read-only library: the next command computes again
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = make_temp(folder, ".space-")
+        fd, tmp = make_temp(folder, TMP_PREFIX)
         try:
-            with os.fdopen(fd, "wb") as fh:
+            hold(fd)  # until the rename: another process's remove_stale leaves it alone
+            with os.fdopen(fd, "wb", closefd=False) as fh:
                 np.savez(fh, rowids=stored.rowids, derived=stored.derived,
                          after_label=np.bool_(stored.after_label))
+            if os.name == "nt":  # Windows renames no open file (and has no flock to keep)
+                os.close(fd)
+                fd = -1
             os.replace(tmp, folder / f"{key}{SUFFIX}")
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        finally:
+            if fd != -1:
+                os.close(fd)
         for other in folder.glob(f"*{SUFFIX}"):
             if other.name != f"{key}{SUFFIX}":
                 with contextlib.suppress(OSError):
                     other.unlink()
+        remove_stale(folder, TMP_PREFIX)
 
 
 def _split(space: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, bool]:

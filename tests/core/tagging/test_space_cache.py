@@ -5,6 +5,7 @@ on each call, and must never serve a space older than the vectors."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from photomgr.core import tempfiles
 from photomgr.core.library.database import Library
 from photomgr.core.library.transaction import write_transaction
 from photomgr.core.library.vectors import VectorStore
@@ -254,3 +256,58 @@ def test_the_key_follows_the_heads_this_process_loaded_not_the_file_on_disk_now(
     assert space_cache.cache_key("m", 1) == loaded
     heads_module._read_stamps.clear()  # a new process: it will load the new file
     assert space_cache.cache_key("m", 1) != loaded
+
+
+def _aged(path: Path, seconds: float) -> Path:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+    return path
+
+
+@pytest.mark.skipif(tempfiles.fcntl is None, reason="flock")
+def test_a_killed_writers_temporary_file_goes_at_the_next_write(library: Library, tmp_path: Path) -> None:
+    """A process killed while writing the cache left .space-*.tmp behind, and nothing removed
+    it (was: one more file of the cache's size per kill, for ever). The next write removes an
+    old one that no live process holds; a young one, another's file and a held one stay."""
+    folder = library.paths.cache_dir / "label_space"
+    folder.mkdir(parents=True)
+    killed = folder / ".space-0123456789ab.tmp"
+    killed.write_bytes(b"half an npz")
+    _aged(killed, 2 * 3600)
+    young = folder / ".space-ba9876543210.tmp"  # a writer between creating and locking it
+    young.write_bytes(b"")
+    other = folder / "notes.tmp"
+    other.write_bytes(b"not the cache's")
+    _aged(other, 2 * 3600)
+    # A live writer (another process: flock is per open file, so a second open stands for it)
+    # that has been stopped for two hours (a suspended laptop) still holds its file.
+    held = folder / ".space-feedfacecafe.tmp"
+    held.write_bytes(b"being written")
+    _aged(held, 2 * 3600)
+    with open(held, "rb+") as writer:
+        tempfiles.fcntl.flock(writer.fileno(), tempfiles.fcntl.LOCK_EX | tempfiles.fcntl.LOCK_NB)
+        _space(_process(library))  # writes the cache
+    left = sorted(p.name for p in folder.iterdir() if not p.name.endswith(space_cache.SUFFIX))
+    assert left == sorted([held.name, young.name, other.name]) and len(list(folder.glob("*.npz"))) == 1
+
+
+@pytest.mark.skipif(tempfiles.fcntl is None, reason="flock")
+def test_a_write_holds_its_temporary_file_until_the_rename(library: Library,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process sweeping while this one writes (even one that thinks the file is old)
+    leaves it alone: the write completes."""
+    folder = library.paths.cache_dir / "label_space"
+    swept: list[int] = []
+    real_savez = np.savez
+
+    def savez(fh: object, **arrays: np.ndarray) -> None:
+        real_savez(fh, **arrays)  # type: ignore[arg-type]
+        (tmp,) = folder.glob(".space-*.tmp")
+        _aged(tmp, 2 * 3600)
+        swept.append(tempfiles.remove_stale(folder, space_cache.TMP_PREFIX))
+
+    monkeypatch.setattr(space_cache.np, "savez", savez)
+    _space(_process(library))
+    monkeypatch.undo()
+    assert swept == [0] and len(list(folder.glob(f"*{space_cache.SUFFIX}"))) == 1
+    assert list(folder.glob("*.tmp")) == []
