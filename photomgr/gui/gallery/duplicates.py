@@ -9,6 +9,7 @@ to the desktop's trash (core.ops.trash with Qt's QFile.moveToTrash), never delet
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from PySide6.QtCore import QFile
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QMessageBox
 
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.hidden import PhotoFacts
 from photomgr.core.ops.hiding import hide_photos, unhide_photos
 from photomgr.core.ops.trash import MoveToTrash, Restored, Trashed, TrashMemo, trash_photos, undo_trash
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from photomgr.gui.window.main_window import MainWindow
 
 NO_TRASH = "this system has no trash for it"
+NOT_UTF8 = ("its name is not valid UTF-8 text, which photomgr cannot hand to the trash; rename the "
+            "file (a file manager can), then try again")
 
 
 def describe_copy(group: str, facts: PhotoFacts | None) -> str:
@@ -101,6 +105,12 @@ def move_to_trash(path: Path) -> Path | None:
     returns where the file went, so that undo can move it back (None: Qt did not say)."""
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
+    # Qt names files by text and encodes it as UTF-8: a name that is not UTF-8 (bytes Python
+    # holds as lone surrogates) comes out with U+FFFD in their place, which names another file
+    # ("caf\xe9.jpg" became "caf\ufffd.jpg": Qt moved that one to the trash if it existed, else
+    # said no, which read as "no trash"). Only the exact name may go.
+    if bytes(QFile.encodeName(str(path)).data()) != os.fsencode(path):
+        raise OSError(errno.EILSEQ, NOT_UTF8, str(path))
     # The instance form: after a move Qt sets the file name to the path in the trash (the static
     # QFile.moveToTrash(path) of PySide6 returns only a bool).
     moved = QFile(str(path))
@@ -204,7 +214,8 @@ class TrashPhotos(QUndoCommand):
 def _first(failed: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """("PATH (and 2 others)", why) for the first of (path, why) failures."""
     path, why = failed[0]
-    return path + (f" (and {plural(len(failed) - 1, 'other')})" if len(failed) > 1 else ""), why
+    # display_path: a byte that is not UTF-8 as \xNN, not dropped (Qt would show U+FFFD)
+    return display_path(path) + (f" (and {plural(len(failed) - 1, 'other')})" if len(failed) > 1 else ""), why
 
 
 def _step_text(count: int) -> str:
@@ -214,7 +225,7 @@ def _step_text(count: int) -> str:
 def ask_trash(win: MainWindow, photo_ids: list[int], *, trash: MoveToTrash = move_to_trash) -> bool:
     """Confirm, then move the photos' files to the trash and have the library forget them (one
     undoable step)."""
-    paths = [str(win.model.index(row).data(PathRole)) for row in win.model.rows_of(photo_ids)]
+    paths = [display_path(str(win.model.index(row).data(PathRole))) for row in win.model.rows_of(photo_ids)]
     listed = "\n".join(paths[:8]) + (f"\n… and {len(paths) - 8} more" if len(paths) > 8 else "")
     answer = QMessageBox.question(
         win, "Move to Trash",

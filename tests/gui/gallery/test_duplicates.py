@@ -3,7 +3,9 @@ system trash after a confirmation; where there is no trash, a clear message and 
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +15,14 @@ from PySide6.QtCore import QFile
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
+from photomgr.core.fspaths import path_from_db
 from photomgr.core.library import photo_rows
 from photomgr.gui.gallery import duplicates
 from photomgr.gui.gallery.model import CaptionRole, IdRole
 from photomgr.gui.gallery.view import CAPTION_H, PAD
 from photomgr.gui.window.main_window import MainWindow
-from tests.gui.conftest import colour_folder, index_folder
+from tests.conftest import make_photo
+from tests.gui.conftest import RED, colour_folder, index_folder
 from tests.gui.labels.test_labels import shown_names
 
 
@@ -41,7 +45,7 @@ def _trash_action(window: MainWindow, stem: str) -> QAction:
 
 def _library_paths(window: MainWindow) -> set[str]:
     with sqlite3.connect(window.paths.database) as conn:
-        return {Path(r[0]).stem for r in conn.execute("SELECT path FROM photos")}
+        return {Path(path_from_db(r[0])).stem for r in conn.execute("SELECT path FROM photos")}
 
 
 def test_each_copy_shows_its_size_and_date(dupes: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -266,3 +270,53 @@ def test_an_undo_that_cannot_write_the_library_leaves_the_files_in_the_trash(  #
     qtbot.waitUntil(lambda: all(s in shown_names(window) for s in others), timeout=10_000)
     assert all((photos / f"{s}.jpg").exists() for s in others) and not any(trash_files.iterdir())
     assert _tagged(window) == [(others[0], "leaf")] and len(_library_paths(window)) == 10
+
+
+def test_a_name_that_is_not_utf8_is_refused_and_no_other_file_is_trashed(  # type: ignore[no-untyped-def]
+        window: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Qt names files by text: "gr\\xfcn.jpg" (not UTF-8) reached it as "gr\\ufffdn.jpg", so Qt
+    moved THAT file to the trash (here a red photo), or, with none there, said no, and the
+    message blamed the trash. Now the photo is refused with a message that says why, and the
+    copies with ordinary names still go."""
+    (tmp_path / "xdg").mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    photos = colour_folder(tmp_path / "photos")
+    odd = photos / os.fsdecode(b"gr\xfcn.jpg")
+    shutil.copy(photos / "green0.jpg", odd)  # a copy of green0, in its group
+    decoy = photos / "gr\ufffdn.jpg"  # the name Qt made of it: another photo, in no group
+    make_photo(decoy, RED, seed=99)
+    index_folder(window, qtbot, photos)
+    duplicates.show_duplicates(window)
+    qtbot.waitUntil(lambda: window.feed.showing.kind == "duplicates"
+                    and "×" in str(window.model.index(0).data()), timeout=10_000)
+    others, ids = _group_of(window, "green0")
+    assert odd.stem in others and "green0-copy" in others
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
+    assert duplicates.ask_trash(window, ids)  # the desktop's trash, through Qt
+    qtbot.waitUntil(lambda: "Could not move" in window.banner.label.text(), timeout=10_000)
+    text = window.banner.label.text()
+    assert f"Could not move {photos}/gr\\xfcn.jpg to the trash: {duplicates.NOT_UTF8}" in text
+    assert duplicates.NO_TRASH not in text
+    assert decoy.exists() and odd.exists()
+    trash = tmp_path / "xdg" / "Trash" / "files"
+    assert sorted(p.stem for p in trash.iterdir()) == sorted(s for s in others if s != odd.stem)
+    assert {odd.stem, decoy.stem} <= _library_paths(window)
+
+
+def test_the_desktop_mover_never_trashes_a_file_of_a_similar_name(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "xdg").mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    odd, decoy = tmp_path / os.fsdecode(b"caf\xe9.jpg"), tmp_path / "caf\ufffd.jpg"
+    odd.write_bytes(b"odd")
+    with pytest.raises(OSError, match="not valid UTF-8"):
+        duplicates.move_to_trash(odd)  # alone: Qt finds no such file and says no
+    decoy.write_bytes(b"decoy")
+    with pytest.raises(OSError, match="not valid UTF-8"):
+        duplicates.move_to_trash(odd)  # was: moved the decoy to the trash
+    assert odd.read_bytes() == b"odd" and decoy.read_bytes() == b"decoy"
+    assert list((tmp_path / "xdg").rglob("*.jpg")) == []  # nothing in the trash
+    plain = tmp_path / "café.jpg"  # not ASCII, but UTF-8: it goes
+    plain.write_bytes(b"plain")
+    went = duplicates.move_to_trash(plain)
+    assert went is not None and went.read_bytes() == b"plain" and not plain.exists()
