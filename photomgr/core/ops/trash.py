@@ -11,7 +11,9 @@ undoable. The photos' library rows (and every row that cascades from them) are k
 `.trashinfo` beside it) and puts the rows back for the files that came back, so tags,
 decisions, descriptions and vectors return as they were. A file whose old place is taken again,
 or that is no longer in the trash, stays where it is and is reported; one still in the trash
-stays in the memo with its rows, so that the next undo (after a redo) tries it again.
+stays in the memo with its rows, so that the next undo (after a redo) tries it again. Where the
+library lists a file scanned in at that place since and gone from there again, that file's row
+gives way to the photo put back (and the caller is told).
 
 Nothing is lost when the library cannot be written (another program holds it, a full disk):
 the files that moved go back where they came from before the error is raised.
@@ -82,6 +84,8 @@ class Restored:
     photo_ids: tuple[int, ...]  # back in place and in the library (a new id if one scanned in took it)
     failed: tuple[tuple[str, str], ...]  # (path, why) for files left in the trash (or rows not put back)
     kept: tuple[str, ...] = ()  # of `failed`, those still in the trash that the memo can retry
+    # put back where the library listed a file that is gone from there: that file's row gave way
+    replaced: tuple[str, ...] = ()
 
 
 def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveToTrash,
@@ -197,16 +201,29 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
         else:
             back.append(item)
     restored: list[int] = []
-    labels_store = LabelStore(ops.conn)
+    replaced: list[tuple[str, int]] = []
+    labels_store, store = LabelStore(ops.conn), PhotoStore(ops.conn)
     try:
         with write_transaction(ops.conn, ops.library.wait) as rev:
+            gave_way: set[int] = set()  # labels of the rows that gave way (their counts change)
             for item in back:
                 now = photo_rows.put_back(ops.conn, item.rows) if item.rows is not None else None
+                if now is None and item.rows is not None and (stale := store.by_path(item.path)):
+                    # The library lists another photo at its path: a file scanned in there
+                    # since. That file is gone from there (the place was free when this one
+                    # came back into it), and its row left in place would take this file over
+                    # at the next scan, its tags with it, while this photo's own went. The row
+                    # of the file that is gone gives way, in this same transaction.
+                    gave_way |= {d.label_id for d in labels_store.decisions_for_photo(stale.id)}
+                    store.forget([stale.id])
+                    replaced.append((item.path, stale.id))
+                    now = photo_rows.put_back(ops.conn, item.rows)
                 if now is not None:  # its old id, or a new one if a photo scanned in since took it
                     restored.append(now)
-                else:  # scanned in again meanwhile: the file is back, the next scan has its row
+                else:
                     failed.append((item.path, "the library holds another photo there now"))
-            labels = {d.label_id for pid in restored for d in labels_store.decisions_for_photo(pid)}
+            labels = gave_way | {d.label_id for pid in restored
+                                 for d in labels_store.decisions_for_photo(pid)}
             for label_id in labels:
                 labels_store.touch(label_id)
     except BaseException:
@@ -222,6 +239,8 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
     memo.done = False
     ops.saw(rev)
     ops.vectors_changed()
-    return OpResult(Restored(tuple(restored), tuple(failed), tuple(k.path for k in kept)),
-                    OpChanges(rev, labels=frozenset(labels), photos=frozenset(restored),
-                              vectors=bool(restored)))
+    return OpResult(Restored(tuple(restored), tuple(failed), tuple(k.path for k in kept),
+                             tuple(path for path, _ in replaced)),
+                    OpChanges(rev, labels=frozenset(labels),
+                              photos=frozenset([*restored, *(i for _, i in replaced)]),
+                              vectors=bool(restored or replaced)))

@@ -186,6 +186,10 @@ class TrashPhotos(QUndoCommand):
         if lost:  # each reason says what became of the file
             which, why = _first(lost)
             win.show_error(f"Could not put {which} back: {why}.")
+        if result.replaced:  # another photo's tags went: said where the user will see it
+            which, _ = _first([(path, "") for path in result.replaced])
+            win.show_error(f"Put {which} back with its tags. The library also listed a file scanned in "
+                           "there since and gone from there now; that entry, with its tags, was replaced.")
         _refresh(win)
         win.host.refresh_labels()
 

@@ -290,3 +290,32 @@ def test_a_file_that_appears_after_the_check_is_never_replaced(
     place.unlink()  # the user frees the place: Redo then Undo puts it back
     trash_photos(ops, memo.to_trash([ids["blue0"]]), trash, memo)
     assert undo_trash(ops, memo).value.photo_ids == (ids["blue0"],) and place.exists()
+
+
+def test_a_row_left_by_a_file_gone_from_the_place_gives_way(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    """After the trash, another file was scanned in at the photo's place and deleted since;
+    its row stayed. Undo put the file back but not its rows ("the library holds another photo
+    there now"), and the next scan gave the file that row, the other file's tags with it. Now
+    the row of the file that is gone gives way in the undo's transaction."""
+    ops, folder, ids = library
+    mine = ops.tags.add_label("mine", None, None, Memo()).value
+    theirs = ops.tags.add_label("theirs", None, None, Memo()).value
+    ops.tags.decide([ids["blue0"]], mine.id, CONFIRMED, Memo())
+    before = _state(ops, [ids["blue0"]])
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    trash_photos(ops, [ids["blue0"]], trash, memo)
+    place = folder / "blue0.jpg"
+    make_photo(place, seed=99)  # another file at its place, scanned in and tagged
+    index_folders(ops.library, [folder], embedder=FakeEmbedder())
+    other = PhotoStore(ops.conn).by_path(str(place))
+    assert other is not None and other.id != ids["blue0"]
+    ops.tags.decide([other.id], theirs.id, CONFIRMED, Memo())
+    place.unlink()  # and deleted again; the library still lists it
+
+    undone = undo_trash(ops, memo).value
+    assert undone.failed == () and undone.photo_ids == (ids["blue0"],) and undone.replaced == (str(place),)
+    assert _state(ops, [ids["blue0"]]) == before  # "theirs" counts no photo again
+    assert PhotoStore(ops.conn).by_id(other.id) is None
+    index_folders(ops.library, [folder], embedder=FakeEmbedder())  # the next scan keeps it so
+    assert [d.label_id for d in ops.tags.labels.decisions_for_photo(ids["blue0"])] == [mine.id]

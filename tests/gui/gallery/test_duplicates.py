@@ -320,3 +320,19 @@ def test_the_desktop_mover_never_trashes_a_file_of_a_similar_name(tmp_path: Path
     plain.write_bytes(b"plain")
     went = duplicates.move_to_trash(plain)
     assert went is not None and went.read_bytes() == b"plain" and not plain.exists()
+
+
+def test_undo_where_the_library_lists_a_file_gone_since_says_that_entry_was_replaced(  # type: ignore[no-untyped-def]
+        dupes: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window, photos = dupes, tmp_path / "photos"
+    others, _trash_files = _trash_green0s_group(window, qtbot, tmp_path, monkeypatch)
+    place = photos / f"{others[0]}.jpg"
+    make_photo(place, RED, seed=99)  # another file at its place, scanned in, then deleted
+    window.add_folder(photos)
+    qtbot.waitUntil(lambda: others[0] in _library_paths(window), timeout=10_000)
+    place.unlink()
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: "was replaced" in window.banner.label.text(), timeout=10_000)
+    assert f"Put {place} back with its tags" in window.banner.label.text()
+    qtbot.waitUntil(lambda: all(s in shown_names(window) for s in others), timeout=10_000)
+    assert _tagged(window) == [(others[0], "leaf")] and len(_library_paths(window)) == 10
