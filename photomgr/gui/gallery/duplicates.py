@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,11 +106,7 @@ def move_to_trash(path: Path) -> Path | None:
     returns where the file went, so that undo can move it back (None: Qt did not say)."""
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
-    # Qt names files by text and encodes it as UTF-8: a name that is not UTF-8 (bytes Python
-    # holds as lone surrogates) comes out with U+FFFD in their place, which names another file
-    # ("caf\xe9.jpg" became "caf\ufffd.jpg": Qt moved that one to the trash if it existed, else
-    # said no, which read as "no trash"). Only the exact name may go.
-    if bytes(QFile.encodeName(str(path)).data()) != os.fsencode(path):
+    if not _qt_names_exactly(path):
         raise OSError(errno.EILSEQ, NOT_UTF8, str(path))
     # The instance form: after a move Qt sets the file name to the path in the trash (the static
     # QFile.moveToTrash(path) of PySide6 returns only a bool).
@@ -118,6 +115,24 @@ def move_to_trash(path: Path) -> Path | None:
         raise OSError(errno.EPERM, NO_TRASH, str(path))
     went = moved.fileName()
     return Path(went) if went and went != str(path) else None
+
+
+def _qt_names_exactly(path: Path) -> bool:
+    """Whether Qt, which names files by text, reaches this very file. A name that is not UTF-8
+    (bytes Python holds as lone surrogates) comes out of Qt with U+FFFD in their place, which
+    names another file: "caf\xe9.jpg" became "caf\ufffd.jpg", and Qt moved that one to the
+    trash if it existed (else it said no, which read as "no trash")."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that are not UTF-8, a lone UTF-16 half
+        return False
+    if sys.platform == "darwin" or os.name == "nt":
+        # Windows: Qt passes the UTF-16 text as it is. macOS: Qt passes names decomposed (NFD),
+        # which its file systems take as the same name, so the bytes may differ and still match.
+        return True
+    # Elsewhere Qt encodes as UTF-8 whatever the locale, Python as the locale says.
+    return bytes(QFile.encodeName(name).data()) == os.fsencode(path)
 
 
 class TrashPhotos(QUndoCommand):
