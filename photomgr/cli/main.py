@@ -3,12 +3,14 @@
 Exit status (also in the README): 0 done; 2 a bad argument or an unusable library (the message
 says which and what to do); 3 another photomgr process holds the library and --no-wait was
 given (or waiting gave up); 4 the model (or its captioner) cannot be loaded; 130 interrupted (finished work is
-saved). Expected failures print one line, never a traceback.
+saved); 141 stdout was closed before the output was written (`photomgr tags --all | head`).
+Expected failures print one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -36,6 +38,7 @@ EXIT_USAGE = 2  # also an unusable library: the message says which
 EXIT_BUSY = 3
 EXIT_MODEL = 4
 EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a filter cut short
 
 # Commands that only read: they work on a library the user may not write (read-only folder).
 READ_ONLY = {("labels", "list"), ("tags", None), ("similar", None), ("search", None),
@@ -62,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output_closed() -> int:
+    """The reader of stdout went away (`| head`, `| grep -q`): stop quietly, as a filter does,
+    instead of a BrokenPipeError traceback."""
+    try:  # the interpreter flushes stdout once more on exit: let that go nowhere, not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture)
+        pass
+    return EXIT_OUTPUT_CLOSED
+
+
 def _error(message: object, code: int) -> int:
     print(f"photomgr: error: {message}", file=sys.stderr)
     return code
@@ -85,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from photomgr.core.ops.describing import DescriberUnavailable
 
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _output_closed()
     except LibraryBusy as exc:
         return _error(exc, EXIT_BUSY)
     except (CliError, LibraryError) as exc:

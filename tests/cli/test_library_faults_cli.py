@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from photomgr.cli.main import EXIT_BUSY, EXIT_USAGE, main
+from photomgr.cli.main import EXIT_BUSY, EXIT_OUTPUT_CLOSED, EXIT_USAGE, main
 from photomgr.core.library.database import Library
 from tests.conftest import make_photo
 from tests.fakes import fake_model  # noqa: F401 - fixture
@@ -116,6 +116,24 @@ def test_second_index_waits_or_fails_with_no_wait(
         finally:
             lock.release()
     assert main(["--library", str(library), "--no-wait", "index", str(photos)]) == 0
+
+
+def test_a_reader_that_went_away_stops_the_output_quietly(lib: tuple[Path, Path]) -> None:
+    """`photomgr tags --all --json | head`: once the reader has closed the pipe, the command
+    stops with 141 (as a filter killed by SIGPIPE), not with a BrokenPipeError traceback."""
+    library, _ = lib
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for argv in (["labels", "list"], ["tags", "--all", "--json"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the first line is written
+        try:
+            done = subprocess.run([sys.executable, "-m", "tests.cli.index_child", "--library",
+                                   str(library), *argv], cwd=REPO, env=env, stdout=write_end,
+                                  stderr=subprocess.PIPE, text=True, timeout=120)
+        finally:
+            os.close(write_end)
+        assert done.returncode == EXIT_OUTPUT_CLOSED, done.stderr
+        assert done.stderr == "", done.stderr
 
 
 def test_disk_full_during_an_operation(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
