@@ -63,6 +63,8 @@ def _photos(store: PhotoStore, paths: list[Path]) -> list[PhotoRow]:
 def run(args: argparse.Namespace) -> int:
     if (args.on or args.off) and args.paths:
         raise CliError("--on and --off change the library's setting: give them without a PATH")
+    if (args.set is not None or args.clear) and not args.paths:  # not the status, silently
+        raise CliError(f"{'--clear' if args.clear else '--set'} changes photos: give their PATHs")
     if not (args.on or args.off) and not args.paths:
         return _status(args)
     with open_library(args) as library:

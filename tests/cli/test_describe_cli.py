@@ -119,6 +119,10 @@ def test_clear_errors(lib: tuple[list[str], Path], capsys: pytest.CaptureFixture
     assert main([*L, "describe", "--on", str(photos / "red0.jpg")]) == EXIT_USAGE
     assert main([*L, "describe", str(photos / "red0.jpg"), "--set", " "]) == EXIT_USAGE
     capsys.readouterr()
+    for change in (["--set", "Anna at the lake"], ["--clear"]):  # no PATH: not the status, silently
+        assert main([*L, "describe", *change]) == EXIT_USAGE
+        assert f"{change[0]} changes photos: give their PATHs" in capsys.readouterr().err
+    assert run(capsys, *L, "describe", "--json")["by_user"] == 0  # type: ignore[index]
     monkeypatch.setattr(DescribingFakeEmbedder, "describer_status", "the offline captioner is missing")
     assert main([*L, "describe", str(photos / "red0.jpg")]) == EXIT_MODEL
     assert "the offline captioner is missing" in capsys.readouterr().err
