@@ -77,6 +77,9 @@ NativeRename = Callable[[Path, Path], bool]
 def _native_rename() -> NativeRename | None:
     """The C library's no-replace rename, as a function that returns False when this file
     system does not support it (and raises OSError otherwise); None where there is none."""
+    if not (sys.platform.startswith("linux") or sys.platform == "darwin"):
+        # Windows has none (and ctypes.CDLL(None) raises TypeError there, not OSError)
+        return None
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if sys.platform.startswith("linux"):
@@ -93,7 +96,7 @@ def _native_rename() -> NativeRename | None:
                 return int(renamex_np(source, target, _RENAME_EXCL))
         else:
             return None
-    except (AttributeError, OSError):  # no such symbol (an older C library), or no C library
+    except (AttributeError, OSError, TypeError):  # no such symbol (an older C library), no C library
         return None
 
     def rename(source: Path, target: Path) -> bool:

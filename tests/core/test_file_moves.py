@@ -122,3 +122,25 @@ def test_across_drives_a_source_that_cannot_be_removed_stays_the_only_copy(
     with pytest.raises(PermissionError):
         move_no_replace(source, target)
     assert source.read_bytes() == b"from the trash" and list(target.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("platform", ["win32", "linux"])
+def test_a_c_library_that_cannot_be_opened_means_the_next_way(platform: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # On Windows ctypes.CDLL(None) raises TypeError (not OSError): that must send the move to
+    # the next way, not fail every Undo of Move to Trash.
+    def no_libc(*_a: object, **_k: object) -> None:
+        raise TypeError("argument of type 'NoneType' is not iterable")
+
+    file_moves._native_rename.cache_clear()
+    monkeypatch.setattr(file_moves.sys, "platform", platform)
+    monkeypatch.setattr(file_moves.ctypes, "CDLL", no_libc)
+    try:
+        assert file_moves._native_rename() is None
+        source, target = tmp_path / "a.jpg", tmp_path / "b.jpg"
+        source.write_bytes(b"photo")
+        if platform == "linux":  # link + unlink here; Windows' os.rename is not this system's
+            move_no_replace(source, target)
+            assert target.read_bytes() == b"photo" and not source.exists()
+    finally:
+        file_moves._native_rename.cache_clear()

@@ -112,6 +112,9 @@ def _write(folder: Path, key: str, stored: _Stored) -> None:
                 fd = -1
             os.replace(tmp, folder / f"{key}{SUFFIX}")
         except BaseException:
+            if fd != -1:  # Windows removes no open file: close before the unlink
+                os.close(fd)
+                fd = -1
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
