@@ -13,7 +13,8 @@ decisions, descriptions and vectors return as they were. A file whose old place 
 or that is no longer in the trash, stays where it is and is reported; one still in the trash
 stays in the memo with its rows, so that the next undo (after a redo) tries it again. Where the
 library lists a file scanned in at that place since and gone from there again, that file's row
-gives way to the photo put back (and the caller is told).
+gives way to the photo put back (and the caller is told); the memo keeps that row, and the redo
+puts it back, so Undo and Redo stay each other's inverse.
 
 Nothing is lost when the library cannot be written (another program holds it, a full disk):
 the files that moved go back where they came from before the error is raised.
@@ -69,6 +70,9 @@ class TrashMemo:
     done: bool = False
     files: list[TrashedFile] = field(default_factory=list)  # each with its library rows
     restored: list[int] | None = None  # what the last undo put back, under the ids it has now
+    # Rows of entries that gave way to a photo put back (undo_trash); the redo returns them. The
+    # file may only have been moved, and the redo is how its tags come back.
+    set_aside: list[photo_rows.PhotoRows] = field(default_factory=list)
 
     def to_trash(self, asked: Sequence[int]) -> list[int]:
         """The ids a redo moves: those first asked, then those the last undo put back (a photo
@@ -112,6 +116,16 @@ def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveT
             labels = {d.label_id for pid in moved for d in labels_store.decisions_for_photo(pid)}
             rows = {r.photo_id: r for r in photo_rows.take(ops.conn, moved)}  # ids unique in one call
             store.forget(moved)
+            # What the undo set aside returns now that its place is free again (still set aside
+            # if another photo holds the place: one that could not go to the trash, say).
+            still_aside, returned = [], []
+            for aside in memo.set_aside:
+                back_id = photo_rows.put_back(ops.conn, aside)
+                if back_id is None:
+                    still_aside.append(aside)
+                else:
+                    returned.append(back_id)
+                    labels |= {d.label_id for d in labels_store.decisions_for_photo(back_id)}
             for label_id in labels:
                 labels_store.touch(label_id)
     except Exception as exc:
@@ -124,11 +138,13 @@ def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveT
     # After the commit only: a failed write leaves the memo as it was (a retry still to do).
     files = [replace(item, rows=rows.get(item.photo_id)) for item in files]
     memo.files = [*memo.files, *files]  # with what an earlier undo could not put back
+    memo.set_aside = still_aside
     memo.done = True
     ops.saw(rev)
     ops.vectors_changed()  # scores and search forget them too
     return OpResult(Trashed(tuple(moved), tuple(failed), len(memo.files)),
-                    OpChanges(rev, labels=frozenset(labels), photos=frozenset(moved), vectors=bool(moved)))
+                    OpChanges(rev, labels=frozenset(labels), photos=frozenset([*moved, *returned]),
+                              vectors=bool(moved or returned)))
 
 
 def _put_back_all(files: Sequence[TrashedFile]) -> list[str]:
@@ -202,6 +218,7 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
             back.append(item)
     restored: list[int] = []
     replaced: list[tuple[str, int]] = []
+    aside: list[photo_rows.PhotoRows] = []
     labels_store, store = LabelStore(ops.conn), PhotoStore(ops.conn)
     try:
         with write_transaction(ops.conn, ops.library.wait) as rev:
@@ -215,6 +232,7 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
                     # at the next scan, its tags with it, while this photo's own went. The row
                     # of the file that is gone gives way, in this same transaction.
                     gave_way |= {d.label_id for d in labels_store.decisions_for_photo(stale.id)}
+                    aside.extend(photo_rows.take(ops.conn, [stale.id]))  # the redo returns them
                     store.forget([stale.id])
                     replaced.append((item.path, stale.id))
                     now = photo_rows.put_back(ops.conn, item.rows)
@@ -236,6 +254,7 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
         _forget_record(item)
     memo.files = kept
     memo.restored = restored
+    memo.set_aside = [*memo.set_aside, *aside]
     memo.done = False
     ops.saw(rev)
     ops.vectors_changed()

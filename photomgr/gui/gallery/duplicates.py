@@ -203,8 +203,9 @@ class TrashPhotos(QUndoCommand):
             win.show_error(f"Could not put {which} back: {why}.")
         if result.replaced:  # another photo's tags went: said where the user will see it
             which, _ = _first([(path, "") for path in result.replaced])
-            win.show_error(f"Put {which} back with its tags. The library also listed a file scanned in "
-                           "there since and gone from there now; that entry, with its tags, was replaced.")
+            win.show_error(f"Put {which} back with its tags. The library also listed another file at that "
+                           "place, scanned in since and no longer there; its entry and tags were set aside "
+                           "(Edit ▸ Redo brings them back).")
         _refresh(win)
         win.host.refresh_labels()
 

@@ -319,3 +319,31 @@ def test_a_row_left_by_a_file_gone_from_the_place_gives_way(
     assert PhotoStore(ops.conn).by_id(other.id) is None
     index_folders(ops.library, [folder], embedder=FakeEmbedder())  # the next scan keeps it so
     assert [d.label_id for d in ops.tags.labels.decisions_for_photo(ids["blue0"])] == [mine.id]
+
+
+def test_redo_returns_the_row_that_gave_way(
+        library: tuple[LibraryOps, Path, dict[str, int]], tmp_path: Path) -> None:
+    """The entry that gave way may be of a file that was only moved: the undo keeps its rows,
+    and the redo returns them with their tags (was: deleted for good, so Undo then Redo lost
+    the other photo's tags). Undo again sets them aside again."""
+    ops, folder, ids = library
+    theirs = ops.tags.add_label("theirs", None, None, Memo()).value
+    trash, memo = FreedesktopTrash(tmp_path / "Trash"), TrashMemo()
+    trash_photos(ops, [ids["blue0"]], trash, memo)
+    place = folder / "blue0.jpg"
+    make_photo(place, seed=99)
+    index_folders(ops.library, [folder], embedder=FakeEmbedder())
+    other = PhotoStore(ops.conn).by_path(str(place))
+    assert other is not None
+    ops.tags.decide([other.id], theirs.id, CONFIRMED, Memo())
+    theirs_rows = _state(ops, [other.id])
+    place.rename(folder / "moved-away.jpg")  # moved, not deleted: the library still lists it here
+
+    assert undo_trash(ops, memo).value.replaced == (str(place),)
+    assert PhotoStore(ops.conn).by_id(other.id) is None
+    redone = trash_photos(ops, memo.to_trash([ids["blue0"]]), trash, memo)
+    assert redone.value.photo_ids == (ids["blue0"],) and other.id in redone.changes.photos
+    assert _state(ops, [other.id]) == theirs_rows  # back, with its tag
+    assert memo.set_aside == []
+    assert undo_trash(ops, memo).value.replaced == (str(place),)  # and the cycle repeats
+    assert len(memo.set_aside) == 1

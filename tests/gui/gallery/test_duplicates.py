@@ -332,7 +332,7 @@ def test_undo_where_the_library_lists_a_file_gone_since_says_that_entry_was_repl
     qtbot.waitUntil(lambda: others[0] in _library_paths(window), timeout=10_000)
     place.unlink()
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: "was replaced" in window.banner.label.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "were set aside" in window.banner.label.text(), timeout=10_000)
     assert f"Put {place} back with its tags" in window.banner.label.text()
     qtbot.waitUntil(lambda: all(s in shown_names(window) for s in others), timeout=10_000)
     assert _tagged(window) == [(others[0], "leaf")] and len(_library_paths(window)) == 10
