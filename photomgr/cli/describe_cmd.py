@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--on and --off change the library's setting: give them without a PATH")
     if (args.set is not None or args.clear) and not args.paths:  # not the status, silently
         raise CliError(f"{'--clear' if args.clear else '--set'} changes photos: give their PATHs")
+    # Printing descriptions (and the status) only reads, so it works on a read-only library
+    # too, unless one is missing and has to be written.
+    args.read_only_command = args.set is None and not (args.clear or args.on or args.off)
     if not (args.on or args.off) and not args.paths:
         return _status(args)
     with open_library(args) as library:

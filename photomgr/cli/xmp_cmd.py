@@ -113,6 +113,7 @@ def run_write(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace) -> int:
+    args.read_only_command = args.naming is None and args.keep_updated is None  # only shows them
     with open_library(args) as library:
         ops = _interop(library)
         if args.naming is not None or args.keep_updated is not None:
