@@ -69,6 +69,14 @@ def _roots(conn: sqlite3.Connection, paths: list[Path]) -> list[Path] | None:
     return [form for path in paths for form in store.stored_forms(path, folder=path.expanduser().is_dir())]
 
 
+def _check_found(paths: list[Path], photos: int) -> None:
+    """Typed paths that hold no photo of the library did nothing: say so, as `tags PATH` does,
+    instead of a quiet "0 photos" that reads like success."""
+    if paths and photos == 0:
+        shown = ", ".join(display_path(str(p)) for p in paths)
+        raise CliError(f"{shown}: no photos of the library there (run `photomgr index` on the folder)")
+
+
 def _interop(library: Library) -> InteropOps:
     from photomgr.core.ops.interop import InteropOps
 
@@ -79,6 +87,7 @@ def run_read(args: argparse.Namespace) -> int:
     _check(args.paths)
     with open_library(args) as library:
         report = _interop(library).import_keywords(_roots(library.conn, args.paths), force=args.force).value
+    _check_found(args.paths, report.photos)
     if args.json:
         print_json(report.as_json())
         return 0
@@ -102,6 +111,7 @@ def run_write(args: argparse.Namespace) -> int:
         with open_library(args) as library:
             report = _interop(library).write_sidecars(
                 _roots(library.conn, args.paths), naming=args.naming).value
+    _check_found(args.paths, report.photos)
     if args.json:
         print_json(report.as_json())
     else:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photomgr.cli.main import main
+from photomgr.cli.main import EXIT_USAGE, main
 from tests.conftest import make_photo
 from tests.fakes import fake_model  # noqa: F401 - fixture
 
@@ -123,6 +123,21 @@ def test_read_imports_keywords_added_later(tmp_path: Path, capsys: pytest.Captur
     assert {"label": "Zürich & Lake", "source": "keyword", "state": "confirmed"}.items() <= next(
         t for t in tags if t["label"] == "Zürich & Lake").items()
     assert run(capsys, *lib, "xmp", "read", "--json")["read"] == 0  # type: ignore[index]
+
+
+def test_paths_outside_the_library_are_an_error_not_a_quiet_zero(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos, elsewhere = tmp_path / "photos", tmp_path / "not indexed"
+    make_photo(photos / "a.jpg", seed=1)
+    make_photo(elsewhere / "b.jpg", seed=2)
+    lib = ["--library", str(tmp_path / "lib")]
+    run(capsys, *lib, "index", str(photos), "--json")
+    for argv in (["write", str(elsewhere)], ["write", "--auto", str(elsewhere / "b.jpg")],
+                 ["read", str(elsewhere)]):
+        assert main([*lib, "xmp", *argv]) == EXIT_USAGE, argv
+        assert "no photos of the library there" in capsys.readouterr().err
+    assert not list(elsewhere.glob("*.xmp"))
+    assert run(capsys, *lib, "xmp", "write", str(photos), "--json")["photos"] == 1  # type: ignore[index]
 
 
 @needs_exiftool
