@@ -78,6 +78,9 @@ def merged_list(existing: list[str], separator: str | None, content: SidecarCont
     if separator is None:
         wanted = [(k[-1],) for k in wanted]  # a flat property gets the leaf (the label's name)
     else:  # a hierarchy lists full paths: "Animals" is implied by "Animals|Dog" (as Lightroom)
+        # A name holding this property's separator has no spelling in it ("AC/DC" in digiKam's
+        # TagsList reads back as AC ▸ DC, a label "DC"): dc:subject and the other hierarchy carry it.
+        wanted = [k for k in wanted if not any(separator in part for part in k)]
         folded = [_fold(k) for k in wanted]
         wanted = [k for k, f in zip(wanted, folded, strict=True)
                   if not any(len(o) > len(f) and o[:len(f)] == f for o in folded)]
@@ -102,7 +105,8 @@ def merged_list(existing: list[str], separator: str | None, content: SidecarCont
             out.append(path[0] if separator is None else separator.join(path))
     if separator is not None:
         for name in content.auto:
-            out.append(separator.join((AUTO_PARENT, name)))
+            if separator not in name:  # as above: the other hierarchy has it
+                out.append(separator.join((AUTO_PARENT, name)))
     return out
 
 

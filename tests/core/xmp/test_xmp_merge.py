@@ -68,6 +68,18 @@ def test_hierarchies_list_full_paths_only() -> None:
     assert merged_list([], None, content) == ["Animals", "Dog"]
 
 
+def test_a_name_holding_a_separator_reads_back_as_itself() -> None:
+    """Labels "AC/DC" and "cats|dogs": neither hierarchy may split them into a parent and a
+    leaf ("DC", "dogs"), which a re-read (another library, another tool) took as labels."""
+    content = SidecarContent([("AC/DC",), ("cats|dogs",), ("Bands", "AC/DC")], auto=["in/out", "a|b"],
+                             managed=frozenset({"ac/dc", "cats|dogs"}))
+    after = render_sidecar(None, content)
+    assert set(parse_packet(after).keywords) == {("AC/DC",), ("cats|dogs",), ("Bands", "AC/DC")}
+    assert merged_list([], "/", content) == ["cats|dogs", "auto/a|b"]
+    assert merged_list([], "|", content) == ["AC/DC", "Bands|AC/DC", "auto|in/out"]
+    assert merged_list([], None, content) == ["AC/DC", "cats|dogs"]
+
+
 def test_nothing_changed_means_the_same_text() -> None:
     content = SidecarContent([("Places", "France", "Paris"), ("People", "Alice")],
                              description="Alice under the Eiffel tower",
