@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photomgr.cli.main import main
+from photomgr.cli.main import EXIT_USAGE, main
 from photomgr.core.library.database import Library
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.services.indexing import index_folders
@@ -116,4 +116,6 @@ def test_xmp_on_a_folder_holding_a_linked_root(
         index_folders(lib, [link / ODD], embedder=FakeEmbedder())
     assert _xmp(capsys, library, "write", real) == 1
     (tmp_path / "elsewhere").mkdir()
-    assert _xmp(capsys, library, "write", tmp_path / "elsewhere") == 0  # outside: still nothing
+    # outside: still nothing, and it says so (as `tags` does) instead of a quiet "0 photos"
+    assert main(["--library", str(library), "xmp", "write", str(tmp_path / "elsewhere")]) == EXIT_USAGE
+    assert "no photos of the library there" in capsys.readouterr().err
