@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from photomgr.core.library.database import Library
-from photomgr.core.library.errors import LibraryReadOnly
-from photomgr.core.library.paths import default_library_dir
+from photomgr.core.library.errors import LibraryError, LibraryReadOnly
+from photomgr.core.library.paths import LibraryPaths, default_library_dir
 from photomgr.core.library.transaction import WaitPolicy
 
 
@@ -31,14 +31,20 @@ def library_root(args: argparse.Namespace) -> Path:
 
 def open_library(args: argparse.Namespace) -> Library:
     """The library the command works on. Commands that only read (main.READ_ONLY) still work on
-    a library the user cannot write to: they fall back to a read-only connection."""
+    a library the user cannot write to: they fall back to a read-only connection. Those that
+    only show its content (main.SHOW_CONTENT) never create one."""
     policy = wait_policy(args)
+    root = library_root(args)
+    exists = LibraryPaths(root.expanduser()).database.exists()
+    if getattr(args, "existing_library_only", False) and not exists:
+        raise LibraryError(f"there is no library at {root} yet: run `photomgr index PATH` first "
+                           "(--library names the library's own folder, not a photos folder)")
     try:
-        return Library(library_root(args), wait=policy)
+        return Library(root, wait=policy)
     except LibraryReadOnly:
         if not getattr(args, "read_only_command", False):
             raise
-        return Library(library_root(args), readonly=True, wait=policy)
+        return Library(root, readonly=True, wait=policy)
 
 
 def print_json(value: object) -> None:

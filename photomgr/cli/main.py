@@ -43,6 +43,10 @@ EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a filter cut
 # Commands that only read: they work on a library the user may not write (read-only folder).
 READ_ONLY = {("labels", "list"), ("tags", None), ("similar", None), ("search", None),
              ("duplicates", None), ("model", None)}
+# Commands that only show what a library holds: where there is no library they say so rather
+# than create one (a mistyped --library, or the photos folder given as the library, got a
+# library.db and its folders among the photos).
+SHOW_CONTENT = READ_ONLY - {("model", None)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(args.library)
     sub_action = getattr(args, f"{args.command}_command", None)  # `labels list`, `model use`...
     args.read_only_command = (args.command, sub_action) in READ_ONLY
+    args.existing_library_only = (args.command, sub_action) in SHOW_CONTENT
     from photomgr.core.models.base import ModelUnavailable
     from photomgr.core.ops.describing import DescriberUnavailable
 

@@ -119,6 +119,19 @@ def test_second_index_waits_or_fails_with_no_wait(
     assert main(["--library", str(library), "--no-wait", "index", str(photos)]) == 0
 
 
+def test_showing_commands_never_create_a_library(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`photomgr --library ~/Pictures labels list` (the photos folder given as the library):
+    a command that only shows a library's content says there is none, and writes nothing."""
+    photos = tmp_path / "photos"
+    make_photo(photos / "red0.jpg", (220, 20, 20), seed=0)
+    before = sorted(p.name for p in photos.iterdir())
+    for argv in (["labels", "list"], ["tags", "--all"], ["tags", str(photos / "red0.jpg")],
+                 ["search", "red"], ["similar", str(photos / "red0.jpg")], ["duplicates"]):
+        assert main(["--library", str(photos), *argv]) == EXIT_USAGE, argv
+        assert "there is no library at" in _one_line_error(capsys)
+        assert sorted(p.name for p in photos.iterdir()) == before, argv
+
+
 def test_a_reader_that_went_away_stops_the_output_quietly(lib: tuple[Path, Path]) -> None:
     """`photomgr tags --all --json | head`: once the reader has closed the pipe, the command
     stops with 141 (as a filter killed by SIGPIPE), not with a BrokenPipeError traceback."""
