@@ -6,7 +6,10 @@
   text and "Dog" is what the text model understands) and the photo is confirmed for them with
   source 'keyword', so they act as few-shot examples for every other photo at once. A user's
   own decision on a photo is never overridden; a keyword that disappears from a photo's XMP
-  takes back only the confirmation it made. Batches of photos commit in short transactions.
+  takes back only the confirmation it made. A re-read applies only what changed since the
+  last read: a keyword read before whose label the user has removed, renamed or un-confirmed
+  on that photo does not bring it back when the photo or a sidecar changes for another reason
+  (`force` applies every keyword again). Batches of photos commit in short transactions.
 - `write_sidecars`: opt-in; never touches an original, merges into existing sidecars
   (core/xmp/merge.py).
 - `remove_folder`: photos under a folder leave the library; nothing on disk changes.
@@ -81,6 +84,10 @@ class FolderRemoval:
     roots: tuple[str, ...]
 
 
+def _fold(path: Sequence[str]) -> tuple[str, ...]:
+    return tuple(p.casefold() for p in path)
+
+
 def label_name(path: KeywordPath) -> str:
     """The label a keyword becomes: the leaf of its hierarchy."""
     return path[-1]
@@ -140,7 +147,7 @@ class InteropOps:
                 last_revision = revision
                 ids_by_name = self.store.label_ids_by_name()  # once per batch, kept current below
                 for photo, sig, found in read:
-                    changed = self._apply(photo, sig, found, report, ids_by_name)
+                    changed = self._apply(photo, sig, found, report, ids_by_name, force=force)
                     labels |= changed
                     if changed:
                         touched.add(photo.id)
@@ -151,12 +158,19 @@ class InteropOps:
                                           labels=frozenset(labels), photos=frozenset(touched)))
 
     def _apply(self, photo: PresentPhoto, sig: str, found: PhotoKeywords, report: KeywordImport,
-               ids_by_name: dict[str, int]) -> set[int]:
+               ids_by_name: dict[str, int], *, force: bool = False) -> set[int]:
         """One photo's keywords into the library (inside the batch's transaction)."""
         data = found.data
         report.problems.extend(found.problems)
+        before = self.store.stored(photo.id)
+        # Keywords the last read found were applied then; what the user did since (a label
+        # removed or renamed, a tag cleared) stands, so only new keywords are applied and only
+        # dropped ones withdrawn. Was: every re-read re-created a removed label.
+        previous = set() if before is None or force else {_fold(k) for k in before.keywords}
         wanted: set[int] = set()
         for path in data.keywords:
+            if _fold(path) in previous:
+                continue
             name = label_name(path)
             label_id = ids_by_name.get(name.casefold())
             if label_id is None:
@@ -169,13 +183,13 @@ class InteropOps:
             if self.store.confirm_from_keyword(photo.id, label_id):
                 report.confirmed += 1
                 changed.add(label_id)
-        for label_id in self.store.keyword_decisions(photo.id) - wanted:
+        for label_id in self.store.keyword_decisions(photo.id) & self._withdrawn(
+                previous, data.keywords, wanted, ids_by_name, photo.id):
             self.store.drop_keyword_decision(photo.id, label_id)
             report.withdrawn += 1
             changed.add(label_id)
         for label_id in changed:
             self.labels.touch(label_id)
-        before = self.store.stored(photo.id)
         if descriptions.from_xmp(self.conn, photo.id, data.description,
                                  before.description if before is not None else None):
             report.descriptions += 1
@@ -184,6 +198,17 @@ class InteropOps:
             report.with_keywords += 1
             report.keywords[photo.path] = ["|".join(k) for k in data.keywords]
         return changed
+
+    def _withdrawn(self, previous: set[tuple[str, ...]], keywords: Sequence[KeywordPath],
+                   wanted: set[int], ids_by_name: dict[str, int], photo_id: int) -> set[int]:
+        """The labels whose keyword confirmation the XMP takes back: on a first (or forced)
+        read every keyword decision it does not make again, on a re-read those of keywords that
+        left the XMP (no keyword left names the label: 'Pets|Dog' gone, 'Animals|Dog' stays)."""
+        if not previous:
+            return self.store.keyword_decisions(photo_id) - wanted
+        remaining = {label_name(k).casefold() for k in keywords}
+        gone = {path[-1] for path in previous - {_fold(k) for k in keywords}} - remaining
+        return {ids_by_name[name] for name in gone if name in ids_by_name}
 
     # -- writing sidecars ------------------------------------------------------------------
     def sidecar_contents(self, photos: Sequence[PresentPhoto], engine: TagEngine | None,

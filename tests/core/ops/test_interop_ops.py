@@ -94,6 +94,39 @@ def test_rereading_is_incremental_and_follows_the_sidecar(library: Library, tree
     assert ("b.jpg", "snow") not in decisions and decisions[("b.jpg", "glacier")][0] == CONFIRMED
 
 
+def _saved_later(path: Path, text: str | None = None) -> None:
+    """An editor saved the file (new text, or the same): a new mtime, so it is read again."""
+    if text is not None:
+        path.write_text(text)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+def test_a_reread_keeps_what_the_user_did_to_labels_from_keywords(library: Library, tree: Path) -> None:
+    """Labels that came from keywords, then removed, renamed or cleared by the user, stay so
+    when the photo or its sidecar is read again for another reason (the sidecar edited
+    elsewhere, the photo re-saved): only the keywords that changed are applied."""
+    index_folders(library, [tree])
+    tags = TagOps(library.conn)
+    ids = {Path(p).name: i for i, p in library.conn.execute("SELECT id, path FROM photos")}
+    tags.remove_label(tags.labels.by_name("snow").id)
+    tags.rename_label(tags.labels.by_name("Dog").id, "Puppy")
+    tags.decide([ids["a.jpg"]], tags.labels.by_name("beach").id, None)  # cleared by the user
+    _saved_later(tree / "b.jpg.xmp", DARKTABLE.replace("mountain</rdf:li>", "glacier</rdf:li>"))
+    _saved_later(tree / "a.xmp")  # same keywords, newer file
+    report = InteropOps(library.conn).import_keywords().value
+    assert report.read == 2 and report.labels_added == ["glacier"]
+    names = {n for (n,) in library.conn.execute("SELECT name FROM labels")}
+    assert "snow" not in names and "Dog" not in names  # was: both came back
+    decisions = _decisions(library)
+    assert decisions[("a.jpg", "Puppy")] == (CONFIRMED, "keyword")  # the renamed label keeps it
+    assert ("a.jpg", "beach") not in decisions  # was: confirmed again
+    assert ("b.jpg", "mountain") not in decisions  # the keyword left the sidecar: withdrawn
+    assert decisions[("b.jpg", "glacier")] == (CONFIRMED, "keyword")
+    forced = InteropOps(library.conn).import_keywords(force=True).value  # every keyword again
+    assert sorted(forced.labels_added) == ["Dog", "snow"]
+
+
 def test_the_users_own_decision_stands(library: Library, tree: Path) -> None:
     index_folders(library, [tree])
     tags = TagOps(library.conn)
