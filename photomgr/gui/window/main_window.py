@@ -213,6 +213,17 @@ class MainWindow(QMainWindow):
         worker.labels_changed.connect(self._on_labels_changed)
         worker.photo_tags.connect(self.details.show_tags)
         worker.similar.connect(self.similar.show_hits)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._on_application_state)
+
+    @Slot(Qt.ApplicationState)
+    def _on_application_state(self, state: Qt.ApplicationState) -> None:
+        """Back in the window (from a terminal, say): show what another photomgr process changed
+        in the library meanwhile. Was: its labels, tags and photos stayed out of date for the
+        whole session (a label removed on the command line still listed, one added missing)."""
+        if state == Qt.ApplicationState.ApplicationActive and self.library_ready:
+            self.host.notice_other_writers()
 
     # -- user actions ------------------------------------------------------------------------
     @Slot()

@@ -195,6 +195,10 @@ class WorkerHost(QObject):
     def refresh_labels(self) -> None:
         self.submit(jobs.refresh_labels)
 
+    def notice_other_writers(self) -> None:
+        """Refresh every view if another process changed the library (one indexed read if not)."""
+        self.submit(jobs.notice_other_writers)
+
     def label_photos(self, label_id: int) -> None:
         self.submit(partial(jobs.label_photos, label_id=label_id))
 

@@ -38,6 +38,10 @@ def refresh_labels(w: LibraryWorker) -> None:
     _changed(w)
 
 
+def notice_other_writers(w: LibraryWorker) -> None:
+    w.notice_other_writers()
+
+
 def label_photos(w: LibraryWorker, label_id: int) -> None:
     w.photo_set.emit(_tags(w).photos_for_label(label_id))
 

@@ -400,6 +400,16 @@ class LibraryWorker(QObject):
             self.vectors_changed()
         self.scan_finished.emit(report)
 
+    def notice_other_writers(self) -> None:
+        """Another process (a `photomgr` command, a second window) wrote to the library since we
+        last looked: drop the caches and refresh every view, as after a change of our own. Not
+        during our own scan or model load, whose writes move the revision too (their end
+        refreshes everything anyway)."""
+        if self.ops is None or self._scanning or self._loading is not None or not self.ops.sync():
+            return
+        self.vectors_changed()  # the active model, the label list and tags, every score
+        self.photos_changed.emit([])  # photos another index added or marked missing
+
     # -- quick jobs --------------------------------------------------------------------------
     @Slot()
     def drain(self) -> None:

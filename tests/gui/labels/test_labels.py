@@ -282,3 +282,35 @@ def test_labels_are_answered_while_a_scan_runs(indexed: MainWindow, qtbot, tmp_p
     assert window.scanning  # answered between two files, not after the scan
     with qtbot.waitSignal(window.host.scan_finished, timeout=30_000):
         window.cancel_scan()
+
+
+def test_changes_made_by_another_process_show_when_the_window_is_active_again(  # type: ignore[no-untyped-def]
+        indexed: MainWindow, qtbot) -> None:
+    """`photomgr labels remove red` and `labels add green` in a terminal while the window is
+    open: back in the window, its label list, the shown label's photos and tags follow."""
+    from PySide6.QtGui import QGuiApplication
+
+    from photomgr.core.library.database import Library
+    from photomgr.core.library.labels import LabelStore
+    from photomgr.core.library.transaction import write_transaction
+    from photomgr.core.ops.tagging import TagOps
+
+    window = indexed
+    red = add_label(window, qtbot, "red", 3)
+    blue = add_label(window, qtbot, "blue", 3)
+    click_label(window, qtbot, blue)
+    qtbot.waitUntil(lambda: sorted(shown_names(window)) == ["blue0", "blue1", "blue2"], timeout=WAIT_MS)
+    with Library(window.paths.root) as other:  # the other process: its own connection
+        TagOps(other.conn).remove_label(red)
+        with write_transaction(other.conn):
+            LabelStore(other.conn).add("green")
+    app = QGuiApplication.instance()
+    assert isinstance(app, QGuiApplication)
+    app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+    qtbot.waitUntil(lambda: names(window) == ["blue (3)", "green (4)"], timeout=WAIT_MS)
+    assert sorted(shown_names(window)) == ["blue0", "blue1", "blue2"]  # still the label shown
+    click_label(window, qtbot, next(s.id for s in window.sidebar.summaries if s.name == "green"))
+    qtbot.waitUntil(lambda: "green0" in shown_names(window), timeout=WAIT_MS)
+    select(window, qtbot, "green0")
+    qtbot.waitUntil(lambda: "green" in [t.label for t in window.details.tags.tags], timeout=WAIT_MS)
+    assert "red" not in [t.label for t in window.details.tags.tags]
