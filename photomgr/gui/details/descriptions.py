@@ -57,6 +57,7 @@ class DescriptionEdit(QLineEdit):
             return  # another photo by now, or the user is typing: never overwrite their text
         self.shown = description
         self.setText(description.text if description is not None else "")
+        self.setCursorPosition(0)  # a sentence wider than the panel shows its start, not its end
         self.setModified(False)
         self.setEnabled(True)
         font = self.font()
@@ -90,6 +91,7 @@ class DescriptionEdit(QLineEdit):
 
     def cancel(self) -> None:
         self.setText(self.shown.text if self.shown is not None else "")
+        self.setCursorPosition(0)
         self.setModified(False)
         self.clearFocus()
 

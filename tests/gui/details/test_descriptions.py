@@ -51,6 +51,27 @@ def test_the_description_shows_under_the_photo_and_as_the_tooltip(indexed: MainW
     assert tip.startswith(RED_TEXT + "\n") and tip.endswith("red0.jpg")
 
 
+def test_a_long_description_shows_its_start(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """QLineEdit puts the cursor after the text it is given, and scrolls to keep it in view:
+    a sentence wider than the panel showed "…et is standing in front of a large building."."""
+    from photomgr.core.library.descriptions import Description
+    from photomgr.gui.details.descriptions import DescriptionEdit
+
+    edit = DescriptionEdit()
+    qtbot.addWidget(edit)
+    edit.resize(120, edit.sizeHint().height())
+    edit.show()
+    edit.photo_id = 7
+    long = "A man in a red jacket is standing in front of a large building with many windows."
+    for source in ("model", "user"):
+        edit.setCursorPosition(0)
+        edit.show_description(7, Description(7, long, source, None))
+        assert edit.cursorPosition() == 0 and edit.cursorRect().left() < 10, source
+    edit.setText("typed")
+    edit.cancel()  # Esc puts the shown sentence back: from its start too
+    assert edit.text() == long and edit.cursorPosition() == 0
+
+
 def test_enter_saves_the_users_description_and_undo_restores_the_models(indexed: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = indexed
     edit = window.details.description
