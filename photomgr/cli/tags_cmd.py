@@ -61,9 +61,14 @@ def run_tags(args: argparse.Namespace) -> int:
         description = ctx.ops.descriptions.one(photo.id)
     if args.json:
         print_json({"path": photo.path, "description": _text(description),
-                    "tags": [t.as_json() for t in tags]})
+                    "tags": [t.as_json() for t in tags], "error": photo.error, "missing": photo.missing})
     else:
         print(display_path(photo.path))
+        # Why a photo has no scores, or is not on disk: else "(no tags)" reads as "nothing in it".
+        if photo.error:
+            print(f"  could not be read when indexed: {photo.error}")
+        if photo.missing:
+            print("  missing: not found where it was at the last index (its tags are kept)")
         if description is not None and description.text:
             print(f"  “{description.text}”")
         _print_tags(tags)

@@ -104,6 +104,26 @@ def test_decisions_survive_rename_reindex_and_move(lib: tuple[Path, Path],
     assert listing[0]["photos"] == len(carrying)  # type: ignore[index]
 
 
+def test_tags_says_why_a_photo_has_no_scores_or_is_missing(
+        lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A file that could not be read, or that is gone, printed a bare "(no tags)", as if the
+    model had found nothing in it."""
+    library, photos = lib
+    L = ["--library", str(library)]
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    run(capsys, *L, "index", str(photos), "--json")
+    assert main([*L, "tags", str(photos / "broken.jpg")]) == 0
+    assert "could not be read when indexed: " in capsys.readouterr().out
+    broken = run(capsys, *L, "tags", str(photos / "broken.jpg"), "--json")
+    assert isinstance(broken, dict) and broken["error"] and broken["missing"] is False
+    (photos / "red0.jpg").unlink()
+    run(capsys, *L, "index", str(photos), "--json")
+    assert main([*L, "tags", str(photos / "red0.jpg")]) == 0
+    assert "missing: not found where it was at the last index" in capsys.readouterr().out
+    gone = run(capsys, *L, "tags", str(photos / "red0.jpg"), "--json")
+    assert isinstance(gone, dict) and gone["missing"] is True and gone["error"] is None
+
+
 def test_remove_label(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     library, _ = lib
     L = ["--library", str(library)]
