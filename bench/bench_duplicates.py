@@ -8,9 +8,11 @@ Part 1 (needs ../shared/photos): the Caltech dev library with synthetic copies o
 `library_duplicates`. --fit prints the proposal constants of photomgr/core/search/duplicates.py
 as fitted on the FIT pairs; the report (REPORT pairs, shipped constants) gives the pairs that
 end up in one group, the groups that are not copies, and the phases of a first run (no stored
-checks; one thread, then the app's thread pool) and of repeat runs (medians); then the CPU cost
-of the pixel check per photo and per pair on the pairs that first run compared, the screened
-check as shipped against the exhaustive search it replaced (alternating rounds, medians).
+checks; an older library's, whose descriptors are made from its thumbnails, then one whose
+descriptors were stored at indexing) and of repeat runs (medians); then the CPU cost of the
+pixel check per pair on the pairs that first run compared: the app's (stored descriptors, the
+coarse screen batched), the screened check one pair at a time from decoded thumbnails, and the
+exhaustive search (alternating rounds, medians).
 
 Part 2 (synthetic): --size photos with clustered image vectors (bench_similar.clustered),
 instance vectors and fingerprints, 1% of them with a planted copy; the phases of
@@ -19,7 +21,8 @@ with a verification that answers from the planted truth, as a repeat run answers
 stored checks; the first run's checks are projected from part 1's rate and cost per pair.
 Then an actual first run at --size photos on real pixels: planted pairs at part 1's rate of
 pixel checks a photo, each shown the thumbnails of a pair part 1 compared (its copies and its
-non-copies), checked by the app's NearCopyCheck in its thread pool (`real_first_run`).
+non-copies), checked by the app's NearCopyCheck on the library's stored descriptors
+(`real_first_run`).
 Every time comes with the load average it was measured at (other jobs share the cores).
 """
 
@@ -48,12 +51,14 @@ from photomgr.core.library.database import Library
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.vectors import VectorStore
 from photomgr.core.search import duplicates, near_copy
+from photomgr.core.search.coarse_copy import DESCRIPTOR_KIND
 from photomgr.core.search.duplicates import DuplicateStats, _neighbour_pairs, copy_proposals, duplicate_groups
 from photomgr.core.search.fingerprint import KIND, close_pairs, from_signed, hamming, phash, to_signed
-from photomgr.core.search.near_copy import CopyProbe, NearCopyCheck, copy_similarity, screened_check
+from photomgr.core.search.near_copy import CopyProbe, copy_similarity, screened_check
 from photomgr.core.services.near_copies import (
-    CHECK_WORKERS,
     DUPLICATE_THRESHOLD,
+    LibraryDescriptors,
+    library_copy_check,
     library_duplicates,
     library_fingerprints,
 )
@@ -85,53 +90,60 @@ def phase_line(runs: list[DuplicateStats]) -> str:
 @dataclass
 class RealCosts:
     checks_per_photo: float  # pairs a first run compares on pixels, per photo
-    check_ms: float  # wall ms per pair compared in a first run (the app's thread pool)
+    check_ms: float  # wall ms per pair compared in a first run
     check_cpu_ms: float  # CPU ms per pair compared in a first run (what an idle machine needs)
     lazy_ms: float  # fingerprint of an older library's photo: thumbnail decode + pHash
     scan_ms: float  # fingerprint made at indexing: pHash of the thumbnail in memory
     thumbnails: Path  # the Caltech library's thumbnails, for part 2's first run on real pixels
+    library: Path  # and the library itself (its stored near-copy descriptors)
     copies: list[tuple[str, str]]  # content-hash pairs the first run verified as copies
     others: list[tuple[str, str]]  # and those it compared and found not to be copies
 
 
-def pixel_costs(thumbnails: Path, pairs: list[tuple[str, str]], rounds: int) -> None:
-    """CPU ms per photo and per pair of the near-copy check, on the pairs a first run compared,
-    each photo prepared afresh for each pair (as at 100,000 photos, where a photo is in ~0.4
-    proposals): the screened check as shipped, and the exhaustive search it replaces, in
-    alternating rounds (medians)."""
-    cache = ThumbnailCache(thumbnails)
-    keys = sorted({h for pair in pairs for h in pair})
+def pixel_costs(library: Library, pairs: list[tuple[str, str]], rounds: int) -> None:
+    """CPU ms a pair of the near-copy check with both photos prepared afresh (as at 100,000
+    photos, where a photo is in ~0.4 proposals), on the pairs a first run compared, in
+    alternating rounds (medians): the app's check (descriptors read from the library, the
+    screen batched, thumbnails decoded only past it), the screened check one pair at a time
+    from decoded thumbnails (the app before the descriptors were stored), and the exhaustive
+    search."""
+    cache = ThumbnailCache(library.paths.thumbnails)
+    # every pair gets photo ids of its own, each showing the thumbnail of its content hash
+    ids = [(2 * k + 1, 2 * k + 2) for k in range(len(pairs))]
+    shown = {pid: h for both, pair in zip(ids, pairs, strict=True) for pid, h in zip(both, pair, strict=True)}
 
-    def prepare() -> dict[str, CopyProbe]:
-        return {h: CopyProbe.of(im) for h in keys if (im := cache.load(h)) is not None}
+    def decoded(h: str) -> CopyProbe | None:
+        image = cache.load(h)
+        return None if image is None else CopyProbe.of(image)
 
-    per_photo, new, old = [], [], []
+    app, one_by_one, exhaustive = [], [], []
     fully = 0
     for _ in range(rounds):
+        check = library_copy_check(library.conn, library.paths.thumbnails,
+                                   LibraryDescriptors(library.conn, cache, shown))
         started = time.process_time()
-        probes = prepare()
-        for p in probes.values():
-            p.coarse().work()
-        per_photo.append(1000 * (time.process_time() - started) / len(probes))
-        ready = [(probes[a], probes[b]) for a, b in pairs if a in probes and b in probes]
+        check.similarities(ids)
+        app.append(1000 * (time.process_time() - started) / len(ids))
+        fully = check.fully_checked
         started = time.process_time()
-        fully = sum(screened_check(a, b)[1] for a, b in ready)
-        new.append(1000 * (time.process_time() - started) / len(ready))
-        probes = prepare()  # fresh template caches for the exhaustive search
-        ready = [(probes[a], probes[b]) for a, b in pairs if a in probes and b in probes]
+        for a, b in pairs:
+            pa, pb = decoded(a), decoded(b)
+            if pa is not None and pb is not None:
+                screened_check(pa, pb)
+        one_by_one.append(1000 * (time.process_time() - started) / len(ids))
         started = time.process_time()
-        for a, b in ready:
-            copy_similarity(a, b)
-        old.append(1000 * (time.process_time() - started) / len(ready))
+        for a, b in pairs:
+            pa, pb = decoded(a), decoded(b)
+            if pa is not None and pb is not None:
+                copy_similarity(pa, pb)
+        exhaustive.append(1000 * (time.process_time() - started) / len(ids))
     m = statistics.median
-    photo, pair, before = m(per_photo), m(new), m(old)
-    print(f"pixel check costs ({load()}, CPU, medians of {rounds} alternating rounds, {len(ready)} pairs "
-          f"of the first run, every photo prepared afresh): a photo {photo:.2f} ms (thumbnail decoded, "
-          f"grey, descriptor, coarse work image); a pair {pair:.2f} ms with the screen ({fully} of "
-          f"{len(ready)} went on to the full check, {fully / len(ready):.0%}), + 2 photos = "
-          f"{pair + 2 * photo:.2f} ms; the exhaustive search it replaces {before:.2f} ms a pair, + 2 "
-          f"photos = {before + 2 * photo:.2f} ms "
-          f"({(before + 2 * photo) / (pair + 2 * photo):.1f}x)")
+    print(f"pixel check costs ({load()}, CPU ms a pair with both photos prepared afresh, medians of "
+          f"{rounds} alternating rounds, {len(ids)} pairs of the first run, {fully} of them past the "
+          f"screen): the app's (stored descriptors, batched screen) {m(app):.2f} ms; the screened check "
+          f"one pair at a time from decoded thumbnails {m(one_by_one):.2f} ms "
+          f"({m(one_by_one) / m(app):.1f}x); the exhaustive search {m(exhaustive):.2f} ms "
+          f"({m(exhaustive) / m(app):.1f}x)")
 
 
 def fingerprint_costs(library: Library) -> tuple[float, float, str]:
@@ -192,15 +204,22 @@ def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
     ivf_agreement(matrix.ids, vecs, fingerprints, instances)
 
     store = FingerprintStore(conn)
-    first: dict[int, DuplicateStats] = {}
-    for workers in sorted({1, CHECK_WORKERS}):
+    every_hash = set(hashes.values())
+    at_indexing = store.descriptors(DESCRIPTOR_KIND, every_hash)
+    first: dict[str, DuplicateStats] = {}
+    for kind in ("older library", "app"):
         store.forget_checks()  # time the first run as a user meets it
-        first[workers] = DuplicateStats()
+        if kind == "older library":  # indexed before descriptors were stored: made, then stored
+            store.forget_descriptors()
+        first[kind] = DuplicateStats()
         at = load()
         groups = library_duplicates(conn, library.paths.thumbnails, matrix.ids, matrix.image, index,
-                                    workers=workers, stats=first[workers])
-        print(f"first run, {workers} thread{'s' if workers > 1 else ''} ({at}): "
-              f"{phase_line([first[workers]])}; {first[workers].checked} pairs compared on pixels")
+                                    stats=first[kind])
+        print(f"first run, {'descriptors stored at indexing' if kind == 'app' else kind} ({at}): "
+              f"{phase_line([first[kind]])}; {first[kind].checked} pairs compared on pixels")
+        if kind == "older library":  # the ones made at indexing back, for what follows
+            print(f"  it made and stored {len(store.descriptors(DESCRIPTOR_KIND, every_hash))} descriptors")
+            store.put_descriptors(DESCRIPTOR_KIND, [(h, *row) for h, row in at_indexing.items()])
     repeats = []
     at = load()
     for _ in range(rounds):
@@ -208,16 +227,16 @@ def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
         library_duplicates(conn, library.paths.thumbnails, matrix.ids, matrix.image, index, stats=repeats[-1])
     print(f"repeat run, median of {rounds} ({at}): {phase_line(repeats)}; "
           f"{repeats[-1].checked} pairs compared on pixels")
-    run = first[CHECK_WORKERS]
+    run, older = first["app"], first["older library"]
     check_ms = 1000 * run.seconds["verification"] / max(1, run.checked)
     print(f"first run: {run.proposed} pairs proposed ({run.proposed / n:.3f} a photo), "
           f"{run.verified} verified (the others already grouped), {run.checked} compared on pixels "
           f"({run.screened_out} settled by the coarse screen), {run.copies} copies; "
-          f"{check_ms:.1f} ms a pair with {CHECK_WORKERS} threads, "
-          f"{1000 * first[1].seconds['verification'] / max(1, first[1].checked):.1f} ms with 1")
+          f"{check_ms:.2f} ms a pair (wall), "
+          f"{1000 * older.seconds['verification'] / max(1, older.checked):.2f} ms in an older library")
     checks = store.checks(near_copy.METHOD)
     threshold = near_copy.COPY_THRESHOLD
-    pixel_costs(library.paths.thumbnails, sorted(checks), rounds)
+    pixel_costs(library, sorted(checks), rounds)
 
     group_of = {pid: k for k, g in enumerate(groups) for pid in g}
     together: Counter[str] = Counter()
@@ -248,6 +267,7 @@ def photos_part(workdir: Path, do_fit: bool, rounds: int) -> RealCosts | None:
     library.close()
     cpu_ms = 1000 * run.cpu_seconds / max(1, run.checked)
     return RealCosts(run.checked / n, check_ms, cpu_ms, lazy_ms, scan_ms, library.paths.thumbnails,
+                     library.paths.root,
                      [k for k, v in checks.items() if v >= threshold],
                      [k for k, v in checks.items() if v < threshold])
 
@@ -388,8 +408,8 @@ def real_first_run(n: int, dim: int, costs: RealCosts) -> None:
     """A first run at n photos on real pixels: synthetic vectors with planted pairs at part 1's
     rate of pixel checks a photo, each planted pair shown the thumbnails of a pair part 1
     compared (its copies, and the proposals that were not copies), every photo prepared afresh
-    (the check caches by photo id), through duplicate_groups and the app's NearCopyCheck with
-    its thread pool. Nothing is stored: this is the run a user meets once."""
+    (the check caches by photo id), through duplicate_groups and the app's NearCopyCheck on the
+    library's stored descriptors. Nothing is stored: this is the run a user meets once."""
     rng = np.random.default_rng(1)
     planted = round(costs.checks_per_photo * n)
     n_copies = min(planted, n // 100)
@@ -415,24 +435,28 @@ def real_first_run(n: int, dim: int, costs: RealCosts) -> None:
     index = VectorIndex.build(ids, vectors, "bench", "", instance=instances)
     centred = index.instance_rows(ids)
     assert centred is not None
-    cache = ThumbnailCache(costs.thumbnails)
-    check = NearCopyCheck(lambda pid: cache.load(shown[pid]) if pid in shown else None)
+    with Library(costs.library) as library:
+        # the app's check on the library's stored descriptors (each read from SQLite as the app
+        # reads it), a photo id showing the thumbnail of the Caltech photo it stands for
+        described = LibraryDescriptors(library.conn, ThumbnailCache(costs.thumbnails), shown)
+        check = library_copy_check(library.conn, costs.thumbnails, described)
 
-    def verify(a: int, b: int) -> bool:
-        score = check.similarity(a, b)
-        return score is not None and score >= check.threshold
+        def verify_many(pairs: list[tuple[int, int]]) -> list[bool]:  # as library_duplicates'
+            return [s is not None and s >= check.threshold for s in check.similarities(pairs)]
 
-    stats = DuplicateStats()
-    at = load()
-    groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index, fingerprints=fingerprints,
-                              instances=centred[0], verify=verify, workers=CHECK_WORKERS, stats=stats)
+        stats = DuplicateStats()
+        at = load()
+        groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index,
+                                  fingerprints=fingerprints, instances=centred[0], verify_many=verify_many,
+                                  stats=stats)
+        assert not described.made, "every Caltech photo has a descriptor stored at indexing"
     grouped = {(a, b) for g in groups for a in g for b in g if a < b}
     found = sum((a, b) in grouped or (b, a) in grouped for a, b in truth)
     compared = check.screened_out + check.fully_checked
     print(f"\nfirst run on real pixels: {n:,} photos x {dim}, {n_pairs:,} planted pairs "
           f"({costs.checks_per_photo:.3f} a photo, part 1's rate), {n_copies:,} of them shown a copy "
           f"({len(costs.copies)} real copy pairs) and the rest a real non-copy proposal "
-          f"({len(costs.others)} pairs), {CHECK_WORKERS} threads ({at} at the start, {load()} at the end):")
+          f"({len(costs.others)} pairs) ({at} at the start, {load()} at the end):")
     print(f"  {phase_line([stats])}; {compared:,} pairs compared on pixels ({check.screened_out:,} "
           f"settled by the screen, {check.fully_checked:,} fully), "
           f"{1000 * stats.seconds.get('verification', 0.0) / max(1, compared):.2f} ms a pair (wall)")

@@ -265,6 +265,23 @@ MIGRATIONS: Sequence[Migration] = (
         END;
         """,
     ),
+    Migration(
+        11,
+        "each thumbnail's small grey descriptor for the near-copy screen (Duplicates), by content hash",
+        # Made at indexing from the thumbnail in memory, so the screen that settles most of a
+        # first Duplicates run's pairs decodes no thumbnail; an older library's are made from
+        # its thumbnails on first use and stored. `pixels`: height x width uint8, row-major.
+        """
+        CREATE TABLE copy_descriptors (
+            content_hash  TEXT    NOT NULL,
+            kind          TEXT    NOT NULL,
+            height        INTEGER NOT NULL,
+            width         INTEGER NOT NULL,
+            pixels        BLOB    NOT NULL,
+            PRIMARY KEY (content_hash, kind)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -298,8 +298,11 @@ class _Batch:
                                                     self.moved_ids, self.report)
                     if photo_id is not None and result.prepared is not None:
                         to_embed.append((photo_id, result.prepared))
-                FingerprintStore(self.scanner.store.conn).add(
-                    (r.content_hash, *r.fingerprint) for r in results if r.fingerprint and r.content_hash)
+                derived = FingerprintStore(self.scanner.store.conn)
+                derived.add((r.content_hash, *r.fingerprint)
+                            for r in results if r.fingerprint and r.content_hash)
+                derived.add_descriptors((r.content_hash, *r.copy_descriptor) for r in results
+                                        if r.copy_descriptor and r.content_hash)
         # The model runs outside the scan's transaction: the sink commits its own short ones.
         if embed and self.sink is not None:
             for photo_id, prepared in to_embed:

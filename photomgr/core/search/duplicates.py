@@ -14,11 +14,13 @@ Three kinds of pairs join photos into one group:
 Groups are the connected components of all pairs (union-find), so a burst of A~B~C groups
 together even when A and C alone fall just under the threshold.
 
-Cost: the pixel check is the most expensive step (~2.3 CPU ms a pair with both photos' thumbnails
-decoded, ~0.7 ms of it for each photo: near_copy.screened_similarity rejects ~70-80 % of pairs
-at 32 px); a pair is checked once (its result is stored, see services/near_copies.py), so the
-first Duplicates run of a big library pays for its ~0.2 proposals a photo (~1 minute at
-100,000 photos on 2 cores) and later runs are the neighbour search alone (seconds).
+Cost: the pixel check is the most expensive step. `verify_many` gets SCREEN_BATCH proposals at a
+time: the library's check (services/near_copies.py) screens them at 32 px from descriptors
+stored at indexing, batched by shape (no thumbnail decoded; ~0.4 CPU ms a pair, ~80 % of pairs
+settled there), and only the rest get the full check on decoded thumbnails (~3.5 ms a pair). A
+pair is checked once (its result is stored), so the first Duplicates run of a big library pays
+for its ~0.2 proposals a photo (~25 CPU s at 100,000 photos, docs/benchmarks.md 4c'') and later
+runs are the neighbour search alone (seconds).
 
 The proposal constants were fitted on the FIT half of the evaluation pairs, the results are
 reported on the REPORT half (bench/bench_duplicates.py).
@@ -65,9 +67,14 @@ PROPOSE_NEIGHBOURS = 1  # each photo's nearest neighbour by image vector ...
 PROPOSE_COSINE = 0.65  # ... with at least this semantic cosine ...
 PROPOSE_INSTANCE = 0.60  # ... and this (centred) instance cosine
 VERIFY_BATCH = 64  # proposals checked in parallel at a time; pairs joined meanwhile are skipped
+# Proposals given to `verify_many` at a time: its coarse screen batches pairs whose photos have
+# the same shapes, so the more at once the better, up to memory (descriptors, ~3 KB a photo).
+SCREEN_BATCH = 4096
 
 # verify(a, b) -> True when photo ids a and b are copies of each other (the near-copy check)
 Verify = Callable[[int, int], bool]
+# verify_many(pairs) -> the same for many pairs, in order
+VerifyMany = Callable[[list[tuple[int, int]]], list[bool]]
 
 
 class UnionFind:
@@ -242,37 +249,42 @@ class DuplicateStats:
             self._cpu_started = None
 
 
-def _verify_proposals(proposals: np.ndarray, ids: np.ndarray, uf: UnionFind, verify: Verify,
-                      workers: int, stats: DuplicateStats) -> None:
-    """Join the proposals that `verify` accepts, skipping pairs already in one group. With
-    workers > 1, VERIFY_BATCH pairs at a time go to a thread pool (the pixel check spends its
-    time in numpy FFTs and Pillow, which release the GIL; `verify` must be thread-safe)."""
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    try:
-        rows = proposals.tolist()
-        for start in range(0, len(rows), VERIFY_BATCH if pool else 1):
-            batch = [(a, b) for a, b in rows[start:start + (VERIFY_BATCH if pool else 1)]
-                     if uf.find(a) != uf.find(b)]
-            pairs = [(int(ids[a]), int(ids[b])) for a, b in batch]
-            results = pool.map(lambda p: verify(*p), pairs) if pool else [verify(*p) for p in pairs]
-            for (a, b), ok in zip(batch, results, strict=True):
-                stats.verified += 1
-                if ok:
-                    stats.copies += 1
-                    uf.union(a, b)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+def _verify_proposals(proposals: np.ndarray, ids: np.ndarray, uf: UnionFind, verify_many: VerifyMany,
+                      step: int, stats: DuplicateStats) -> None:
+    """Join the proposals that `verify_many` accepts, `step` at a time, skipping pairs already
+    in one group when their turn comes."""
+    rows = proposals.tolist()
+    for start in range(0, len(rows), step):
+        batch = [(a, b) for a, b in rows[start:start + step] if uf.find(a) != uf.find(b)]
+        results = verify_many([(int(ids[a]), int(ids[b])) for a, b in batch])
+        for (a, b), ok in zip(batch, results, strict=True):
+            stats.verified += 1
+            if ok:
+                stats.copies += 1
+                uf.union(a, b)
+
+
+def _one_by_one(verify: Verify, pool: ThreadPoolExecutor | None) -> VerifyMany:
+    """A VerifyMany that calls `verify` for each pair, in `pool` when there is one (the pixel
+    check spends part of its time in numpy FFTs and Pillow, which release the GIL; `verify`
+    must then be thread-safe)."""
+    def verify_many(pairs: list[tuple[int, int]]) -> list[bool]:
+        if pool is None:
+            return [verify(a, b) for a, b in pairs]
+        return list(pool.map(lambda p: verify(*p), pairs))
+    return verify_many
 
 
 def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray, threshold: float,
                      index: VectorIndex | None = None, *, fingerprints: np.ndarray | None = None,
                      instances: np.ndarray | None = None, verify: Verify | None = None,
-                     workers: int = 1, stats: DuplicateStats | None = None) -> list[list[int]]:
+                     verify_many: VerifyMany | None = None, workers: int = 1,
+                     stats: DuplicateStats | None = None) -> list[list[int]]:
     """Groups (size >= 2) of photo ids that are identical (same hash), near-identical (vector
-    cosine >= threshold) or, with `verify`, verified copies among the proposals (see
-    `copy_proposals`; pairs already in one group are not checked again; `workers` threads
-    check them, see _verify_proposals).
+    cosine >= threshold) or, with `verify` (one pair) or `verify_many` (many pairs at once),
+    verified copies among the proposals (see `copy_proposals`; pairs already in one group
+    are not checked again; with `verify`, `workers` threads check them, see
+    _verify_proposals).
 
     Up to DENSE_LIMIT photos the neighbour search is exact; above, one batched search of
     `index` when it is an IVF over these vectors (the library's FAISS index), else of a
@@ -312,11 +324,20 @@ def duplicate_groups(ids: np.ndarray, hashes: Sequence[str], vectors: np.ndarray
         for a, b in pairs.tolist():
             uf.union(a, b)
         started = stats.timed("grouping", started)
-        if verify is not None:
+        if verify is not None or verify_many is not None:
             proposals = copy_proposals(ids, vecs, search, fingerprints, instances, neighbours)
             stats.proposed = len(proposals)
             started = stats.timed("proposals", started)
-            _verify_proposals(proposals, ids, uf, verify, workers, stats)
+            if verify_many is not None:
+                _verify_proposals(proposals, ids, uf, verify_many, SCREEN_BATCH, stats)
+            elif verify is not None:
+                pool = ThreadPoolExecutor(workers) if workers > 1 else None
+                try:
+                    _verify_proposals(proposals, ids, uf, _one_by_one(verify, pool),
+                                      VERIFY_BATCH if pool else 1, stats)
+                finally:
+                    if pool is not None:
+                        pool.shutdown()
             started = stats.timed("verification", started)
     groups: dict[int, list[int]] = {}
     for row in range(n):

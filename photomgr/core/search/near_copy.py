@@ -28,20 +28,22 @@ Pillow, FFTs at 64 px) takes ~6.5 CPU ms a pair. What the app runs is `screened_
 coarse screen at 32 px in a few numpy calls (coarse_copy.py) rejects most pairs that are not
 copies, and the full check runs only on the rest, in one direction and at the scales near the
 coarse match (a few templates instead of 36). Inputs are the library's thumbnails, never the
-originals.
+originals; the screen's per-photo input (a 64-px grey descriptor, ~3 KB) is stored by the
+library at indexing, so the pairs the screen settles need no thumbnail decoded, and
+`NearCopyCheck.similarities` screens many pairs in batched numpy calls (coarse_copy.contained_many).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-from photomgr.core.search.coarse_copy import COARSE_STEP, CoarseProbe, contained, descriptor
+from photomgr.core.search.coarse_copy import COARSE_STEP, CoarseProbe, contained, contained_many, descriptor
 
 WORK_SIDE = 64  # the original is compared at this long side: coarse enough to forgive re-encoding
 TEMPLATE_SOURCE_SIDE = 128  # templates are resampled from this, so each scale is an honest box filter
@@ -58,15 +60,18 @@ SHARPEN_GAIN = 1.0
 COPY_THRESHOLD = 0.873  # fitted on FIT pairs, see the module docstring
 # The coarse screen (`screened_similarity`), fitted on the 91 FIT copies verified at
 # COPY_THRESHOLD (`python -m bench.bench_near_copy --fit`): their lowest coarse similarity was
-# 0.741, and a pair under that minus a margin of 0.05 either way is rejected (4,658 of the 4,742
-# FIT candidates that are not copies); the full check then searches each way that passed within
-# 2 coarse steps of its coarse scale, the narrowest window that left every FIT copy's similarity
-# within 0.02 of the exhaustive search's (1 step lowered one by 0.055).
-REJECT_BELOW = 0.691
+# 0.737 with descriptors made at indexing from the thumbnail in memory (0.741 when they were
+# made from the JPEG thumbnail), and a pair under that minus a margin of 0.05 either way is
+# rejected (4,654 of the 4,742 FIT candidates that are not copies); the full check then
+# searches each way that passed within 2 coarse steps of its coarse scale, the narrowest window
+# that left every FIT copy's similarity within 0.02 of the exhaustive search's (1 step lowered
+# one by 0.055).
+REJECT_BELOW = 0.687
 WINDOW_STEPS = 2
 # Names the comparison for stored results (Duplicates keeps each pair's similarity): a change to
-# anything above that moves similarities must change it, so old results are not reused.
-METHOD = "ncc-v2+coarse32-v1"
+# anything above that moves similarities must change it, so old results are not reused
+# (coarse32-v2: the screen reads descriptors stored at indexing, REJECT_BELOW re-fitted).
+METHOD = "ncc-v2+coarse32-v2"
 
 
 def _sharpened(grey: Image.Image) -> np.ndarray:
@@ -86,23 +91,50 @@ def _grey(image: Image.Image, long_side: int) -> Image.Image:
     return grey
 
 
-@dataclass
+class NoPixels(Exception):
+    """A probe made from a stored descriptor needs its thumbnail for the full check, and the
+    thumbnail can no longer be read (NearCopyCheck then leaves the pair unverified)."""
+
+
 class CopyProbe:
     """One photo prepared for comparisons: its grey levels at TEMPLATE_SOURCE_SIDE, and, each
     made on first use and then reused against every other photo, the coarse screen's probe,
-    the sharpened work image with its FFT and running sums, and templates per shape."""
+    the sharpened work image with its FFT and running sums, and templates per shape.
 
-    source: Image.Image  # grey ("L"), long side TEMPLATE_SOURCE_SIDE or less (no upscaling)
-    _work: np.ndarray | None = field(default=None, repr=False)
-    _coarse: CoarseProbe | None = field(default=None, repr=False)
-    _spectrum: np.ndarray | None = field(default=None, repr=False)
-    _sums: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    _templates: dict[tuple[tuple[int, int], tuple[float, float]], _Templates | None] = field(
-        default_factory=dict, repr=False)
+    `CopyProbe.stored(desc, load)`: a probe from the coarse descriptor the library stored at
+    indexing; the thumbnail is read (`load`) only if a pair gets past the coarse screen."""
+
+    def __init__(self, source: Image.Image | None = None, *, desc: np.ndarray | None = None,
+                 load: Callable[[], Image.Image | None] | None = None) -> None:
+        if source is None and (desc is None or load is None):
+            raise ValueError("a probe needs its pixels, or a descriptor and a way to load them")
+        self._source = source  # grey ("L"), long side TEMPLATE_SOURCE_SIDE or less (no upscaling)
+        self._desc = desc
+        self._load = load
+        self._work: np.ndarray | None = None
+        self._coarse: CoarseProbe | None = None
+        self._spectrum: np.ndarray | None = None
+        self._sums: tuple[np.ndarray, np.ndarray] | None = None
+        self._templates: dict[tuple[tuple[int, int], tuple[float, float]], _Templates | None] = {}
 
     @classmethod
     def of(cls, image: Image.Image) -> CopyProbe:
         return cls(_grey(image, TEMPLATE_SOURCE_SIDE))
+
+    @classmethod
+    def stored(cls, desc: np.ndarray, load: Callable[[], Image.Image | None]) -> CopyProbe:
+        return cls(desc=desc, load=load)
+
+    @property
+    def source(self) -> Image.Image:
+        """The grey levels the full check reads; raises NoPixels when they cannot be loaded."""
+        if self._source is None:
+            assert self._load is not None
+            image = self._load()
+            if image is None:
+                raise NoPixels
+            self._source = _grey(image, TEMPLATE_SOURCE_SIDE)
+        return self._source
 
     @property
     def work(self) -> np.ndarray:
@@ -111,9 +143,16 @@ class CopyProbe:
             self._work = _sharpened(_grey(self.source, WORK_SIDE))
         return self._work
 
+    def descriptor(self) -> np.ndarray:
+        """The coarse screen's descriptor (coarse_copy.descriptor): the stored one, or made
+        from `source`."""
+        if self._desc is None:
+            self._desc = descriptor(self.source)
+        return self._desc
+
     def coarse(self) -> CoarseProbe:
         if self._coarse is None:
-            self._coarse = CoarseProbe(descriptor(self.source))
+            self._coarse = CoarseProbe(self.descriptor())
         return self._coarse
 
     @property
@@ -237,10 +276,16 @@ def screened_check(a: CopyProbe, b: CopyProbe, reject_below: float | None = None
                    window_steps: int | None = None) -> tuple[float, bool]:
     """(screened_similarity, whether the full check ran); the constants can be overridden
     (bench_near_copy --fit tries others)."""
+    ca, cb = a.coarse(), b.coarse()
+    return _settle(a, b, contained(ca, cb), contained(cb, ca), reject_below, window_steps)
+
+
+def _settle(a: CopyProbe, b: CopyProbe, a_in_b: tuple[float, float], b_in_a: tuple[float, float],
+            reject_below: float | None = None, window_steps: int | None = None) -> tuple[float, bool]:
+    """screened_check once the coarse screen's (similarity, cover) of each way is known."""
     reject = REJECT_BELOW if reject_below is None else reject_below
     widen = COARSE_STEP ** (WINDOW_STEPS if window_steps is None else window_steps)
-    ca, cb = a.coarse(), b.coarse()
-    ways = [(a, b, *contained(ca, cb)), (b, a, *contained(cb, ca))]
+    ways = [(a, b, *a_in_b), (b, a, *b_in_a)]
     passed = [w for w in ways if w[2] >= reject]
     if not passed:
         return max(w[2] for w in ways), False
@@ -254,15 +299,20 @@ class NearCopyCheck:
     """Verifies Find similar's candidates against the query photo's pixels.
 
     `load` gives a photo's image by id (the library's thumbnail) or None when it has none; a
-    photo without one is simply not verified. The last `max_probes` probes are kept (one probe
-    with its templates for a few shapes is ~1 MB; Duplicates checks thousands of photos).
-    Thread-safe: Duplicates checks pairs from a thread pool (two threads may both make the
-    same probe or template set; one of them is kept, nothing is wrong).
+    photo without one is simply not verified. `describe`, when given, gives a photo's coarse
+    descriptor (coarse_copy.descriptor, stored by the library at indexing) or None: probes are
+    then made from it, and `load` runs only for pairs that get past the coarse screen (most
+    do not), so a first Duplicates run decodes few thumbnails. The last `max_probes` probes are
+    kept (one probe with its templates for a few shapes is ~1 MB; Duplicates checks thousands
+    of photos). Thread-safe: Duplicates checks pairs from a thread pool (two threads may both
+    make the same probe or template set; one of them is kept, nothing is wrong).
     """
 
     def __init__(self, load: Callable[[int], Image.Image | None],
-                 threshold: float = COPY_THRESHOLD, max_probes: int = 256) -> None:
+                 threshold: float = COPY_THRESHOLD, max_probes: int = 256,
+                 describe: Callable[[int], np.ndarray | None] | None = None) -> None:
         self._load = load
+        self._describe = describe
         self.threshold = threshold
         self.max_probes = max_probes
         self._probes: OrderedDict[int, CopyProbe | None] = OrderedDict()
@@ -275,20 +325,30 @@ class NearCopyCheck:
             if photo_id in self._probes:
                 self._probes.move_to_end(photo_id)
                 return self._probes[photo_id]
-        image = self._load(photo_id)  # outside the lock: loading is most of the work
-        made = None if image is None else CopyProbe.of(image)
+        made = self._make(photo_id)  # outside the lock: loading is most of the work
         with self._lock:
             self._probes[photo_id] = made
             while len(self._probes) > self.max_probes:
                 self._probes.popitem(last=False)
         return made
 
+    def _make(self, photo_id: int) -> CopyProbe | None:
+        if self._describe is not None:
+            desc = self._describe(photo_id)
+            return None if desc is None else CopyProbe.stored(desc, lambda: self._load(photo_id))
+        image = self._load(photo_id)
+        return None if image is None else CopyProbe.of(image)
+
     def similarity(self, a: int, b: int) -> float | None:
-        """screened_similarity of two photos by id; None when either has no image."""
+        """screened_similarity of two photos by id; None when either has no image (or, past
+        the screen, its thumbnail could not be read)."""
         pa, pb = self.probe(a), self.probe(b)
         if pa is None or pb is None:
             return None
-        score, full = screened_check(pa, pb)
+        try:
+            score, full = screened_check(pa, pb)
+        except NoPixels:
+            return None
         with self._lock:
             if full:
                 self.fully_checked += 1
@@ -296,13 +356,44 @@ class NearCopyCheck:
                 self.screened_out += 1
         return score
 
+    def similarities(self, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
+        """`similarity` of many pairs, the same numbers for a fraction of the cost: the coarse
+        screen of them all in batches (coarse_copy.contained_many), then the full check of
+        those it passes, one by one (a first Duplicates run asks for thousands at a time)."""
+        descs: dict[int, np.ndarray] = {}
+        for photo_id in {p for pair in pairs for p in pair}:
+            made = self.probe(photo_id)  # stored descriptors: no thumbnail is read here
+            if made is not None:
+                descs[photo_id] = made.descriptor()
+        known = [(a, b) for a, b in pairs if a in descs and b in descs]
+        ways = [w for a, b in known for w in ((descs[a], descs[b]), (descs[b], descs[a]))]
+        coarse = iter(contained_many(ways))
+        found: dict[tuple[int, int], float | None] = {}
+        screened = fully = 0
+        for a, b in known:
+            a_in_b, b_in_a = next(coarse), next(coarse)
+            if max(a_in_b[0], b_in_a[0]) < REJECT_BELOW:  # settled by the screen (as _settle)
+                found[(a, b)] = max(a_in_b[0], b_in_a[0])
+                screened += 1
+                continue
+            # probes again by id: the cache holds the last max_probes, so memory stays bounded
+            pa, pb = self.probe(a), self.probe(b)
+            try:
+                if pa is None or pb is None:  # its thumbnail went away meanwhile
+                    raise NoPixels
+                found[(a, b)] = _settle(pa, pb, a_in_b, b_in_a)[0]
+                fully += 1
+            except NoPixels:
+                found[(a, b)] = None
+        with self._lock:
+            self.screened_out += screened
+            self.fully_checked += fully
+        return [found.get(pair) for pair in pairs]
+
     def copies_of(self, photo_id: int, candidates: list[int]) -> dict[int, float]:
         """The candidates that are near-copies of `photo_id`, with their copy similarity."""
         if self.probe(photo_id) is None:
             return {}
-        found: dict[int, float] = {}
-        for cand in candidates:
-            score = self.similarity(photo_id, cand)
-            if score is not None and score >= self.threshold:
-                found[cand] = score
-        return found
+        scores = self.similarities([(photo_id, cand) for cand in candidates])
+        return {cand: score for cand, score in zip(candidates, scores, strict=True)
+                if score is not None and score >= self.threshold}

@@ -6,7 +6,6 @@ threshold, which photos take part, the fingerprints and the verification all liv
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -19,17 +18,14 @@ from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library import gallery
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.photos import PhotoStore
+from photomgr.core.search.coarse_copy import DESCRIPTOR_KIND, descriptor, pack, unpack
 from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD
 from photomgr.core.search.duplicates import DuplicateStats, duplicate_groups
 from photomgr.core.search.fingerprint import KIND, from_signed, phash, to_signed
 from photomgr.core.search.near_copy import METHOD, NearCopyCheck
 
-__all__ = ["DUPLICATE_THRESHOLD", "DuplicateStats", "library_copy_check", "library_duplicates",
-           "library_fingerprints"]
-
-# Threads for the near-copy checks of a first run (numpy's FFTs and Pillow release the GIL).
-CHECK_WORKERS = max(1, min(4, os.cpu_count() or 1))
-
+__all__ = ["DUPLICATE_THRESHOLD", "DuplicateStats", "LibraryDescriptors", "library_copy_check",
+           "library_duplicates", "library_fingerprints"]
 
 def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None) -> Image.Image | None:
     if not content_hash:
@@ -40,20 +36,66 @@ def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None) -> Image.Im
         return None
 
 
-def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path) -> NearCopyCheck:
-    """A NearCopyCheck that reads each photo's thumbnail (made at indexing, keyed by content
-    hash). A photo without one (the cache was cleared, the photo could not be read) is not
-    verified: Find similar then keeps its embedding order for it."""
-    cache = ThumbnailCache(thumbnails_root)
-    photos = PhotoStore(conn)
+class LibraryDescriptors:
+    """Each photo's coarse near-copy descriptor from the library (stored at indexing); an older
+    library's are made from its thumbnails on first use and kept in `made` until `save`. A
+    stored row that cannot be a descriptor (damaged) is made again the same way; a photo whose
+    thumbnail cannot be read has none (it is not verified). `hashes`: content hash by photo id
+    when the caller has them (Duplicates: one query for all), else each is looked up."""
+
+    def __init__(self, conn: sqlite3.Connection, cache: ThumbnailCache,
+                 hashes: dict[int, str] | None = None) -> None:
+        self._store = FingerprintStore(conn)
+        self._photos = PhotoStore(conn)
+        self._hashes = hashes
+        self.cache = cache
+        self._lock = threading.Lock()
+        self.made: dict[str, np.ndarray] = {}  # by content hash, until `save`
+
+    def content_hash(self, photo_id: int) -> str | None:
+        if self._hashes is not None:
+            return self._hashes.get(int(photo_id))
+        row = self._photos.by_id(int(photo_id))
+        return None if row is None or row.missing else row.content_hash
+
+    def get(self, photo_id: int) -> np.ndarray | None:
+        content_hash = self.content_hash(photo_id)
+        if not content_hash:
+            return None
+        stored = self._store.descriptors(DESCRIPTOR_KIND, [content_hash]).get(content_hash)
+        desc = None if stored is None else unpack(*stored)
+        if desc is None:
+            desc = self.made.get(content_hash)
+        if desc is None:
+            image = _load_thumbnail(self.cache, content_hash)
+            if image is None:
+                return None
+            desc = descriptor(image)
+            with self._lock:
+                self.made[content_hash] = desc
+        return desc
+
+    def save(self) -> None:
+        """Store the descriptors made here (a later run reads them)."""
+        with self._lock:
+            made, self.made = self.made, {}
+        self._store.put_descriptors(DESCRIPTOR_KIND, [(h, *pack(d)) for h, d in made.items()])
+
+
+def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path,
+                       descriptors: LibraryDescriptors | None = None) -> NearCopyCheck:
+    """A NearCopyCheck on the library's stored descriptors, that reads a photo's thumbnail
+    (made at indexing, keyed by content hash) only for the pairs its coarse screen passes. A
+    photo without one (the cache was cleared, the photo could not be read) is not verified:
+    Find similar then keeps its embedding order for it. Descriptors made for an older library
+    are kept in `descriptors` (Duplicates stores them; Find similar makes the few it needs)."""
+    described = descriptors if descriptors is not None else \
+        LibraryDescriptors(conn, ThumbnailCache(thumbnails_root))
 
     def load(photo_id: int) -> Image.Image | None:
-        row = photos.by_id(int(photo_id))
-        if row is None or row.missing:
-            return None
-        return _load_thumbnail(cache, row.content_hash)
+        return _load_thumbnail(described.cache, described.content_hash(photo_id))
 
-    return NearCopyCheck(load)
+    return NearCopyCheck(load, describe=described.get)
 
 
 def library_fingerprints(conn: sqlite3.Connection, thumbnails_root: Path,
@@ -76,13 +118,14 @@ def library_fingerprints(conn: sqlite3.Connection, thumbnails_root: Path,
 
 def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, ids: np.ndarray,
                        vectors: np.ndarray, index: VectorIndex | None,
-                       threshold: float = DUPLICATE_THRESHOLD, *, workers: int = CHECK_WORKERS,
+                       threshold: float = DUPLICATE_THRESHOLD, *,
                        stats: DuplicateStats | None = None) -> list[list[int]]:
     """Groups of duplicate photo ids (see duplicate_groups) among the photos with these image
     vectors that are present and readable. Without `thumbnails_root`, only identical and
     near-identical photos are grouped (no fingerprints, no verification). `index`: the
     library's FAISS index, searched for a big library's neighbours. Every near-copy check made
-    is stored: a later run checks only pairs it has not seen (`workers` threads check them).
+    is stored: a later run checks only pairs it has not seen (duplicates.SCREEN_BATCH at a time,
+    see NearCopyCheck.similarities; threads did not help: the small numpy calls hold the GIL).
     `stats`, when given, gets the phases' seconds ("fingerprints" among them) and counts."""
     stats = stats if stats is not None else DuplicateStats()
     started = stats.start()
@@ -101,30 +144,29 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
         got = index.instance_rows(ids)
         if got is not None:
             instances = got[0]
-    check = library_copy_check(conn, thumbnails_root)
+    descriptors = LibraryDescriptors(conn, ThumbnailCache(thumbnails_root), hash_of)
+    check = library_copy_check(conn, thumbnails_root, descriptors)
     store = FingerprintStore(conn)
     known = store.checks(METHOD)
     stats.timed("fingerprints", started)
     made: list[tuple[str, str, float]] = []
-    made_lock = threading.Lock()
 
-    def verify(a: int, b: int) -> bool:  # called from `workers` threads
-        key = tuple(sorted((hash_of[a], hash_of[b])))
-        score = known.get(key)  # type: ignore[arg-type]
-        if score is None:
-            got = check.similarity(a, b)
-            if got is None:
-                return False
-            score = got
-            if key[0]:
-                with made_lock:
-                    made.append((key[0], key[1], score))
-        return score >= check.threshold
+    def verify_many(pairs: list[tuple[int, int]]) -> list[bool]:
+        keys = [(hash_of[a], hash_of[b]) if hash_of[a] <= hash_of[b] else (hash_of[b], hash_of[a])
+                for a, b in pairs]
+        scores = [known.get(key) for key in keys]
+        todo = [i for i, score in enumerate(scores) if score is None]
+        for i, got in zip(todo, check.similarities([pairs[i] for i in todo]), strict=True):
+            scores[i] = got
+            if got is not None and keys[i][0]:
+                made.append((*keys[i], got))
+        return [score is not None and score >= check.threshold for score in scores]
 
     try:
         return duplicate_groups(ids, hashes, vectors, threshold, index, fingerprints=fingerprints,
-                                instances=instances, verify=verify, workers=workers, stats=stats)
+                                instances=instances, verify_many=verify_many, stats=stats)
     finally:
         stats.checked = len(made)
         stats.screened_out = check.screened_out
         store.put_checks(METHOD, made)
+        descriptors.save()

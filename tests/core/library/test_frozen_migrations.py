@@ -16,6 +16,7 @@ import pytest
 
 from photomgr.core.library import descriptions, migrations
 from photomgr.core.library.database import Library
+from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.labels import LabelStore
 from photomgr.core.library.migrations import LATEST_VERSION, Migration, stored_version
 from photomgr.core.library.vectors import VectorStore
@@ -89,6 +90,11 @@ def test_frozen_library_upgrades_with_everything_in_it(tmp_path: Path, version: 
             assert conn.execute("SELECT value FROM fingerprints").fetchall() == [(42,)]
         if version >= 9:
             assert conn.execute("SELECT photo_id FROM hidden_photos").fetchall() == [(2,)]
+        # near-copy descriptors (11): kept by an upgrade; an older library starts with none and
+        # makes them from its thumbnails on first use (test_library_duplicates)
+        descriptors = FingerprintStore(conn).descriptors("grey64-v1", ["h-beach", "h-dog"])
+        expected = {"h-beach": (2, 3, bytes([0, 50, 100, 150, 200, 250]))} if version >= 11 else {}
+        assert descriptors == expected
         shown = descriptions.shown(conn, [1, 2, 3, 4])
         if version >= 7:  # the XMP description a person wrote is the user's (migration 10)
             assert (shown[1].text, shown[1].source, shown[1].model_id) == ("At the beach", "user", None)

@@ -86,3 +86,29 @@ def test_axis_matrices_resample_and_keep_the_mean() -> None:
     m = coarse_copy._axis(64, 20)
     assert m.shape == (20, 64)
     assert np.allclose(m.sum(axis=1), 1.0, atol=1e-5)  # a flat image stays flat
+
+
+def test_the_batched_screen_gives_the_same_numbers_one_way_at_a_time() -> None:
+    photos = [scene(30), resaved(scene(30).crop((60, 20, 420, 300))), scene(31),
+              scene(32).resize((200, 300)), resaved(scene(32).resize((200, 300)).crop((10, 30, 190, 260))),
+              Image.new("RGB", (300, 200), (90, 90, 90)), Image.new("RGB", (200, 4), (0, 0, 0))]
+    descs = [descriptor(im) for im in photos]
+    ways = [(a, b) for a in descs for b in descs] * 2  # shapes shared by many ways, and not
+    got = coarse_copy.contained_many(ways)
+    assert len(got) == len(ways)
+    for (copy, original), (score, cover) in zip(ways, got, strict=True):
+        expected = contained(CoarseProbe(copy), CoarseProbe(original))
+        assert score == pytest.approx(expected[0], abs=1e-6) and cover == expected[1]
+    assert coarse_copy.contained_many([]) == []
+
+
+def test_many_pairs_at_once_get_the_answers_of_one_at_a_time() -> None:
+    images = {1: scene(7), 2: resaved(scene(7).crop((50, 0, 400, 320))), 3: scene(8),
+              4: resaved(scene(8), quality=40), 5: Image.new("RGB", (300, 200), (128, 128, 128))}
+    pairs = [(1, 2), (1, 3), (3, 4), (2, 4), (4, 5), (1, 9)]  # 9 has no image
+    one = NearCopyCheck(images.get)
+    expected = [one.similarity(a, b) for a, b in pairs]
+    many = NearCopyCheck(images.get, max_probes=2)  # probes evicted between the two passes
+    assert many.similarities(pairs) == pytest.approx(expected, abs=1e-6)
+    assert expected[-1] is None and expected[0] > COPY_THRESHOLD and expected[2] > COPY_THRESHOLD
+    assert (many.screened_out, many.fully_checked) == (one.screened_out, one.fully_checked)

@@ -7,7 +7,7 @@ stop testing what users really have on disk); an existing file is left untouched
 Each file holds what a user's library of that version holds: photos (one missing, one with an
 error), image/label vectors (version >= 2), labels with prompts, a custom threshold, cached text
 vectors and confirmed/rejected decisions (>= 3), instance vectors (>= 4), and descriptions, a
-user's and a model's (>= 10).
+user's and a model's (>= 10), a near-copy descriptor (>= 11).
 """
 
 from __future__ import annotations
@@ -105,6 +105,9 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
                      (now,))
         conn.execute("INSERT INTO descriptions (photo_id, source, text, model_id, created_at)"
                      " VALUES (1, 'model', 'a sandy beach', 'default-caption:v1', ?)", (now,))
+    if version >= 11:
+        conn.execute("INSERT INTO copy_descriptors (content_hash, kind, height, width, pixels)"
+                     " VALUES ('h-beach', 'grey64-v1', 2, 3, ?)", (bytes([0, 50, 100, 150, 200, 250]),))
     conn.execute("COMMIT")
 
 
