@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +66,18 @@ def _label(row: tuple) -> Label:  # type: ignore[type-arg]
     return Label(row[0], row[1], tuple(prompts), row[3], row[4])
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def clean_name(name: str) -> str:
+    """A label's name as stored and looked up: a line break, a tab or a run of spaces becomes
+    one space and other control characters go, so that every name fits on one line in lists,
+    menus and sidecars (`labels add $'a\\nb'` printed over two lines and wrote the line break
+    into XMP keywords). Format characters such as an emoji's joiner stay."""
+    kept = "".join(ch for ch in name if ch.isspace() or unicodedata.category(ch) != "Cc")
+    return _SPACES.sub(" ", kept).strip()
+
+
 class LabelStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -81,8 +95,10 @@ class LabelStore:
         return [_label(r) for r in rows]
 
     def by_name(self, name: str) -> Label:
-        row = self.conn.execute(
-            "SELECT id, name, prompts, threshold, revision FROM labels WHERE name = ?", (name,)).fetchone()
+        # As typed first: a name stored before names were cleaned ("my  dog") is still found.
+        row = self.conn.execute("SELECT id, name, prompts, threshold, revision FROM labels"
+                                " WHERE name IN (?, ?) ORDER BY name = ? DESC LIMIT 1",
+                                (name, clean_name(name), name)).fetchone()
         if row is None:
             raise NoSuchLabel(name)
         return _label(row)
@@ -99,7 +115,7 @@ class LabelStore:
         return _label(row) if row else None
 
     def add(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> Label:
-        name = name.strip()
+        name = clean_name(name)
         if not name:
             raise ValueError("a label needs a name")
         now = utc_now()
@@ -115,7 +131,7 @@ class LabelStore:
 
     def rename(self, old: str, new: str) -> Label:
         label = self.by_name(old)
-        new = new.strip()
+        new = clean_name(new)
         if not new:
             raise ValueError("a label needs a name")
         try:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from photomgr.core.fspaths import display_path
 from photomgr.core.library import descriptions
 from photomgr.core.library.keywords import KeywordStore, PresentPhoto
-from photomgr.core.library.labels import CONFIRMED, LabelStore
+from photomgr.core.library.labels import CONFIRMED, LabelStore, clean_name
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, write_transaction
 from photomgr.core.ops.changes import OpChanges, OpResult
@@ -89,8 +89,8 @@ def _fold(path: Sequence[str]) -> tuple[str, ...]:
 
 
 def label_name(path: KeywordPath) -> str:
-    """The label a keyword becomes: the leaf of its hierarchy."""
-    return path[-1]
+    """The label a keyword becomes: the leaf of its hierarchy, cleaned as every label name is."""
+    return clean_name(path[-1])
 
 
 class InteropOps:
@@ -172,6 +172,8 @@ class InteropOps:
             if _fold(path) in previous:
                 continue
             name = label_name(path)
+            if not name:  # nothing but control characters
+                continue
             label_id = ids_by_name.get(name.casefold())
             if label_id is None:
                 label_id = self.labels.add(name).id
@@ -207,7 +209,7 @@ class InteropOps:
         if not previous:
             return self.store.keyword_decisions(photo_id) - wanted
         remaining = {label_name(k).casefold() for k in keywords}
-        gone = {path[-1] for path in previous - {_fold(k) for k in keywords}} - remaining
+        gone = {label_name(path) for path in previous - {_fold(k) for k in keywords}} - remaining
         return {ids_by_name[name] for name in gone if name in ids_by_name}
 
     # -- writing sidecars ------------------------------------------------------------------

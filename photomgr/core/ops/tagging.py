@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photomgr.core.library.labels import CONFIRMED, REJECTED, Decision, Label, LabelStore, NoSuchLabel
+from photomgr.core.library.labels import (
+    CONFIRMED,
+    REJECTED,
+    Decision,
+    Label,
+    LabelStore,
+    NoSuchLabel,
+    clean_name,
+)
 from photomgr.core.library.transaction import DEFAULT_WAIT, WaitPolicy, write_transaction
 from photomgr.core.ops.changes import OpChanges, OpResult
 from photomgr.core.ops.results import LabelScores, LabelSummary, PhotoSet, TagRow
@@ -227,7 +235,7 @@ class TagOps:
 
     def add_labels(self, new: Sequence[NewLabel]) -> OpResult[list[Label]]:
         """Add several labels in one transaction: all of them, or (on any error) none."""
-        names = [n.name.strip() for n in new]
+        names = [clean_name(n.name) for n in new]
         if any(not n for n in names):
             raise ValueError("a label needs a name")
         folded = [n.casefold() for n in names]
@@ -286,7 +294,7 @@ class TagOps:
 
     def rename_label(self, label_id: int, new: str) -> OpResult[Label]:
         old = self.label(label_id)
-        draft = Label(old.id, new.strip(), old.prompts, old.threshold)
+        draft = Label(old.id, clean_name(new), old.prompts, old.threshold)
         vectors = self._text_vectors([draft]) if not old.prompts else None  # the name is the text
         with self._write() as revision:
             label = self.labels.rename(old.name, new)

@@ -245,3 +245,15 @@ def test_names_that_are_not_utf8(library: Library, tmp_path: Path) -> None:
     assert report.failed == [] and len(report.written) == 1
     assert ("mountain",) not in parse_packet((folder / f"{name}.jpg.xmp").read_bytes()).keywords
     assert "\\xe9" in str(report.as_json()["written"])
+
+
+def test_a_keyword_with_a_line_break_becomes_a_one_line_label(library: Library, tmp_path: Path) -> None:
+    photos = tmp_path / "multi"
+    make_photo(photos / "a.jpg", seed=1)
+    (photos / "a.jpg.xmp").write_text(EMBEDDED.replace("<rdf:li>lighthouse</rdf:li>",
+                                                       "<rdf:li>summer\n  2006</rdf:li>"))
+    index_folders(library, [photos])
+    assert [n for (n,) in library.conn.execute("SELECT name FROM labels")] == ["summer 2006"]
+    again = InteropOps(library.conn).import_keywords(force=True).value  # the same name: no second label
+    assert again.labels_added == []
+    assert _decisions(library) == {("a.jpg", "summer 2006"): (CONFIRMED, "keyword")}

@@ -146,3 +146,23 @@ def test_a_failed_operation_changes_nothing(ops: tuple[TagOps, Library, dict[str
     with pytest.raises(RuntimeError, match="text model failed"):
         tags.add_labels([NewLabel("blue")])
     assert [lab.name for lab in tags.labels.all()] == ["red"]  # no half-made label
+
+
+def test_label_names_are_one_line(ops: tuple[TagOps, Library, dict[str, int]]) -> None:
+    """A line break, a tab or a control character in a name (a pasted text, `$'a\\nb'` in a
+    shell, a keyword from another tool) would break lists, menus and sidecars: it becomes one
+    space, or goes; an emoji's joiner stays."""
+    tags, library, _ids = ops
+    added = tags.add_labels([NewLabel("two\nlines"), NewLabel("\ttab  and\x07bell ")]).value
+    assert [label.name for label in added] == ["two lines", "tab andbell"]
+    assert tags.labels.by_name("two \n lines").id == added[0].id  # looked up the same way
+    with pytest.raises(LabelExists):
+        tags.add_labels([NewLabel("Two\r\nLines")])
+    with pytest.raises(ValueError, match="needs a name"):
+        tags.add_labels([NewLabel("\x00\n")])
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    renamed = tags.rename_label(added[0].id, f"my\nfamily {family}").value
+    assert renamed.name == f"my family {family}"
+    with library.conn:  # a name stored before names were cleaned is still found as typed
+        library.conn.execute("INSERT INTO labels (name, created_at, updated_at) VALUES ('my  dog', '', '')")
+    assert tags.labels.by_name("my  dog").name == "my  dog"
