@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from bench.bench_gui import fabricate_library, fake_hash
 from photomgr.core.library import gallery as queries
@@ -39,6 +39,22 @@ def test_details_text() -> None:
     assert text["Dimensions"] == "4000 × 3000" and text["File size"] == "2.4 MB"
     assert text["GPS"] == "48.85837, 2.29448"
     assert format_size(512) == "512 bytes"
+
+
+def test_names_that_are_not_utf8_show_their_bytes(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """'café.jpg' written in Latin-1 (b'caf\\xe9.jpg') showed as 'caf.jpg' on its tile (Qt drops
+    the lone surrogate) and 'caf\ufffd.jpg' in the panel: now 'caf\\xe9.jpg', as the CLI and the
+    Duplicates dialogs print it, so two such names never look alike."""
+    import os
+
+    path = os.fsdecode(b"/p/d\xe9j\xe0/caf\xe9.jpg")
+    row = PhotoRow(1, path, 10, None, "jpeg", 4, 3, 1, None, None, None, None, None, None, False)
+    text = describe(row)
+    assert text["Name"] == "caf\\xe9.jpg" and text["Folder"] == "/p/d\\xe9j\\xe0"
+    model = GalleryModel()
+    model.set_rows(queries.GalleryRows(np.asarray([1], dtype=np.int64), [fake_hash(1)], [path], [False]))
+    assert model.index(0).data() == "caf\\xe9.jpg"
+    assert model.index(0).data(Qt.ItemDataRole.ToolTipRole) == "/p/d\\xe9j\\xe0/caf\\xe9.jpg"
 
 
 def test_queries_order_filter_and_counts(tmp_path: Path) -> None:

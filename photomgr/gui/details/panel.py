@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.photos import PhotoRow
 from photomgr.gui.details.descriptions import DescriptionEdit
 from photomgr.gui.details.preview_loader import PreviewLoader
@@ -85,8 +86,8 @@ def describe(row: PhotoRow) -> dict[str, str]:
     if row.gps_lat is not None and row.gps_lon is not None:
         gps = f"{row.gps_lat:.5f}, {row.gps_lon:.5f}"
     return {
-        "Name": os.path.basename(row.path),
-        "Folder": os.path.dirname(row.path),
+        "Name": display_path(os.path.basename(row.path)),  # bytes not UTF-8 as \xNN, not U+FFFD
+        "Folder": display_path(os.path.dirname(row.path)),
         "Date taken": (row.date_taken or "").replace("T", " "),
         "Camera": camera,
         "Dimensions": f"{row.width} × {row.height}" if row.width and row.height else "",

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.gallery import GalleryRows
 
 IdRole = Qt.ItemDataRole.UserRole + 1
@@ -98,7 +99,9 @@ class GalleryModel(QAbstractListModel):
         if role == ErrorRole:
             return rows.errors[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            name = os.path.basename(rows.paths[row])
+            # display_path: a byte that is not UTF-8 as \xNN; Qt dropped it ('café.jpg' in
+            # Latin-1 showed as 'caf.jpg', like 'caf\xff.jpg'), and a control character as \xNN
+            name = display_path(os.path.basename(rows.paths[row]))
             prefix = self._captions.get(int(rows.ids[row])) if self._captions else None
             return f"{prefix} · {name}" if prefix else name
         if role == CaptionRole:
@@ -109,7 +112,8 @@ class GalleryModel(QAbstractListModel):
             return self._descriptions.get(int(rows.ids[row])) or None
         if role == Qt.ItemDataRole.ToolTipRole:  # what it shows (read aloud too), then where it is
             text = self._descriptions.get(int(rows.ids[row]))
-            return f"{text}\n{rows.paths[row]}" if text else rows.paths[row]
+            where = display_path(rows.paths[row])
+            return f"{text}\n{where}" if text else where
         if role == IdRole:
             return int(rows.ids[row])
         return None
