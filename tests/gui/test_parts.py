@@ -55,6 +55,15 @@ def test_names_that_are_not_utf8_show_their_bytes(qtbot) -> None:  # type: ignor
     model.set_rows(queries.GalleryRows(np.asarray([1], dtype=np.int64), [fake_hash(1)], [path], [False]))
     assert model.index(0).data() == "caf\\xe9.jpg"
     assert model.index(0).data(Qt.ItemDataRole.ToolTipRole) == "/p/d\\xe9j\\xe0/caf\\xe9.jpg"
+    from photomgr.gui.gallery.similar_panel import short_name
+    from photomgr.gui.window.sidebar import Sidebar
+
+    assert short_name(path) == "d\\xe9j\\xe0\ncaf\\xe9.jpg"  # Find similar's captions
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.set_folders([queries.FolderCount(os.path.dirname(path), 1)], 1)
+    item = sidebar.folders.child(1)
+    assert item is not None and item.text(0) == "d\\xe9j\\xe0 (1)" and item.toolTip(0) == "/p/d\\xe9j\\xe0"
 
 
 def test_queries_order_filter_and_counts(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from photomgr.core.fspaths import display_path
 from photomgr.gui.gallery.thumbnail_loader import ThumbnailLoader
 from photomgr.gui.text import plural
 from photomgr.gui.worker.results import Hit
@@ -23,8 +24,9 @@ HashRole = Qt.ItemDataRole.UserRole + 2
 
 def short_name(path: str) -> str:
     """"folder\nname.jpg": the file's name under its folder's (two caption lines)."""
-    parent = os.path.basename(os.path.dirname(path))
-    return f"{parent}\n{os.path.basename(path)}" if parent else os.path.basename(path)
+    parent = display_path(os.path.basename(os.path.dirname(path)))
+    name = display_path(os.path.basename(path))
+    return f"{parent}\n{name}" if parent else name
 
 
 class SimilarPanel(QWidget):

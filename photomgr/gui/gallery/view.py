@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.gallery import GalleryRows
 from photomgr.gui.gallery.model import CaptionRole, ErrorRole, GalleryModel, HashRole, IdRole, PathRole
 from photomgr.gui.gallery.thumbnail_loader import ThumbnailLoader
@@ -128,7 +129,7 @@ class GalleryDelegate(QStyledItemDelegate):
             metrics = painter.fontMetrics()
             caption = index.data(CaptionRole) if self._caption_lines else None
             lines = self.caption_lines_for(str(caption), metrics, self._caption_lines) if caption else []
-            name = os.path.basename(str(index.data(PathRole) or "")) if caption else \
+            name = display_path(os.path.basename(str(index.data(PathRole) or ""))) if caption else \
                 str(index.data(Qt.ItemDataRole.DisplayRole) or "")  # "0.53 · name.jpg": one line
             for text, elide in [*((line, Qt.TextElideMode.ElideRight) for line in lines),
                                 (name, Qt.TextElideMode.ElideMiddle)]:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from photomgr.core.fspaths import display_path
 from photomgr.gui.details.tags_panel import TagsPanel
 from photomgr.gui.gallery.model import ErrorRole, GalleryModel, IdRole, PathRole
 from photomgr.gui.viewer.canvas import ImageCanvas
@@ -83,8 +84,8 @@ class ViewerPage(QWidget):
         photo_id = int(index.data(IdRole))
         self.photo_id = photo_id
         path = str(index.data(PathRole))
-        self.title.setText(os.path.basename(path))
-        self.title.setToolTip(path)
+        self.title.setText(display_path(os.path.basename(path)))
+        self.title.setToolTip(display_path(path))
         self.place.setText(f"{row + 1:,} of {self.model.rowCount():,}")
         self.tags.set_tags(photo_id, [])
         self.tags.set_selection([photo_id])

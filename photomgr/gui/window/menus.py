@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSizePolicy, QToolBar, QWidget
 
+from photomgr.core.fspaths import display_path
 from photomgr.gui.gallery import duplicates
 from photomgr.gui.gallery.duplicates import group_members
 from photomgr.gui.gallery.model import IdRole, PathRole
@@ -186,7 +187,8 @@ def photo_menu(win: MainWindow, index: QModelIndex) -> QMenu:
     if path not in paths:
         paths, ids = [path], [photo_id]
     menu = QMenu(win)
-    similar = menu.addAction("Find similar", lambda: win.find_similar(photo_id, Path(path).name))
+    name = display_path(Path(path).name)
+    similar = menu.addAction("Find similar", lambda: win.find_similar(photo_id, name))
     similar.setEnabled(win.host.model.searchable)
     if win.feed.showing.kind == "duplicates":
         others = [i for i in group_members(win.feed.showing.captions, photo_id) if i != photo_id]

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
+from photomgr.core.fspaths import display_path
 from photomgr.core.library.gallery import FolderCount
 from photomgr.gui.text import plural
 from photomgr.gui.worker.results import LabelSummary
@@ -85,10 +86,10 @@ class Sidebar(QTreeWidget):
             made: dict[str, QTreeWidgetItem] = {}
             for f in sorted(folders, key=lambda f: f.path):
                 parent = self._parent_item(f.path, made)
-                name = (os.path.basename(f.path.rstrip("/")) or f.path)
+                name = display_path(os.path.basename(f.path.rstrip("/")) or f.path)
                 item = QTreeWidgetItem(parent, [f"{name} ({f.photos:,})"])
                 item.setData(0, FolderRole, f.path)
-                item.setToolTip(0, f.path)
+                item.setToolTip(0, display_path(f.path))
                 made[f.path] = item
                 if f.path == folder:
                     keep = item
