@@ -45,3 +45,17 @@ def test_unusable_library_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
     libfile.write_text("a file, not a folder")
     assert main(["--library", str(libfile), "index", str(tmp_path / "p")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_the_library_folder_is_not_a_photo_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`photomgr index LIBRARY/thumbnails` recorded every thumbnail as a photo: the walk skips
+    the library folder only when it meets it below a root."""
+    make_photo(tmp_path / "p" / "a.jpg")
+    lib = tmp_path / "lib"
+    assert main(["--library", str(lib), "index", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    for inside in (lib, lib / "thumbnails"):
+        assert main(["--library", str(lib), "index", str(inside), "--json"]) == 2
+        assert "the library's own folder" in capsys.readouterr().err
+    assert main(["--library", str(lib), "index", str(tmp_path / "p"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 1

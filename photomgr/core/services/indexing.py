@@ -16,6 +16,7 @@ from pathlib import Path
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.library import descriptions
 from photomgr.core.library.database import Library
+from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
@@ -126,6 +127,7 @@ def index_folders(
     `retry_errors` analyses again every file that holds an error (transient ones always are).
     """
     started = time.perf_counter()
+    _refuse_library_folders(library, roots)
     lock = library.index_lock()  # one indexing run per library, across processes
     lock.acquire(wait=library.wait.wait, on_wait=library.wait.on_wait,
                  cancelled=cancel.is_set if cancel is not None else None)
@@ -136,6 +138,18 @@ def index_folders(
                              started=started)
     finally:
         lock.release()
+
+
+def _refuse_library_folders(library: Library, roots: list[Path]) -> None:
+    """The library's own folder holds thumbnails (JPEGs) and the index, not photos: a root at or
+    inside it is a mistake, which recorded every thumbnail as a photo of the library (the
+    walk skips the library folder only when it meets it below a root)."""
+    own = library.paths.root
+    for root in roots:
+        resolved = root.expanduser().resolve()
+        if resolved == own or own in resolved.parents:
+            raise LibraryError(f"{root} is the library's own folder {own} or inside it (thumbnails "
+                               "and the index, not photos): choose a folder of photos")
 
 
 def _index_locked(library: Library, roots: list[Path], *, model: LazyEmbedder | None,
