@@ -122,12 +122,13 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_rename(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
+        old = _label(ctx, args.old)
         try:
-            label = ctx.ops.tags.rename_label(_label(ctx, args.old).id, args.new).value
+            label = ctx.ops.tags.rename_label(old.id, args.new).value
         except (LabelExists, ValueError) as exc:
             raise CliError(str(exc)) from exc
         info = _describe(ctx, label)
-    return _emit(args, info, "renamed")
+    return _emit(args, info, f"renamed {old.name!r} to")  # was "renamed label 'new'": which one?
 
 
 def run_edit(args: argparse.Namespace) -> int:
@@ -142,9 +143,11 @@ def run_edit(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     with CliContext(args) as ctx:
-        label = ctx.ops.tags.remove_label(_label(ctx, args.name).id).value
+        result = ctx.ops.tags.remove_label(_label(ctx, args.name).id)
+        label, decided = result.value, len(result.changes.photos)
     if args.json:
         print_json({"removed": label.name})
-    else:
-        print(f"removed label {label.name!r}")
+    else:  # the decisions go with the label: say so, the command line has no undo
+        print(f"removed label {label.name!r}"
+              + (f" and its confirmations and rejections on {decided} photos" if decided else ""))
     return 0

@@ -124,6 +124,19 @@ def test_tags_says_why_a_photo_has_no_scores_or_is_missing(
     assert isinstance(gone, dict) and gone["missing"] is True and gone["error"] is None
 
 
+def test_rename_and_remove_say_what_they_did(lib: tuple[Path, Path],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    library, photos = lib
+    L = ["--library", str(library)]
+    run(capsys, *L, "labels", "add", "red", "--json")
+    run(capsys, *L, "tag", str(photos / "blue0.jpg"), "red", "--confirm", "--json")
+    assert main([*L, "labels", "rename", "red", "crimson"]) == 0
+    assert capsys.readouterr().out.startswith("renamed 'red' to label 'crimson': ")
+    assert main([*L, "labels", "remove", "crimson"]) == 0  # no undo here: the lost decision is told
+    said = capsys.readouterr().out
+    assert said == "removed label 'crimson' and its confirmations and rejections on 1 photos\n"
+
+
 def test_remove_label(lib: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     library, _ = lib
     L = ["--library", str(library)]
