@@ -66,12 +66,16 @@ class ThumbnailCache:
             raise
         return path
 
-    def load(self, key: str) -> Image.Image | None:
+    def load(self, key: str, grey: bool = False) -> Image.Image | None:
         """The cached thumbnail, fully loaded (no open file left behind), or None if there is
-        none or it is unreadable (the caller then makes it again)."""
+        none or it is unreadable (the caller then makes it again). `grey`: only its luma ("L"),
+        as the JPEG stores it: the decoder skips the colour planes (0.36 instead of 0.56 ms for
+        a 256-px thumbnail; the near-copy check reads only grey levels)."""
         path = self.path_for(key)
         try:
             with Image.open(path, formats=["JPEG"]) as image:
+                if grey:
+                    image.draft("L", image.size)  # same size: no DCT scaling, only the mode
                 image.load()
                 return image.copy()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):

@@ -17,9 +17,9 @@ together even when A and C alone fall just under the threshold.
 Cost: the pixel check is the most expensive step. `verify_many` gets SCREEN_BATCH proposals at a
 time: the library's check (services/near_copies.py) screens them at 32 px from descriptors
 stored at indexing, batched by shape (no thumbnail decoded; ~0.4 CPU ms a pair, ~80 % of pairs
-settled there), and only the rest get the full check on decoded thumbnails (~3.5 ms a pair). A
+settled there), and only the rest get the full check on decoded thumbnails (~3 ms a pair). A
 pair is checked once (its result is stored), so the first Duplicates run of a big library pays
-for its ~0.2 proposals a photo (~25 CPU s at 100,000 photos, docs/benchmarks.md 4c'') and later
+for its ~0.2 proposals a photo (~21 CPU s of checks at 100,000 photos, benchmarks 4c'') and later
 runs are the neighbour search alone (seconds).
 
 The proposal constants were fitted on the FIT half of the evaluation pairs, the results are

@@ -27,11 +27,12 @@ from photomgr.core.search.near_copy import METHOD, NearCopyCheck
 __all__ = ["DUPLICATE_THRESHOLD", "DuplicateStats", "LibraryDescriptors", "library_copy_check",
            "library_duplicates", "library_fingerprints"]
 
-def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None) -> Image.Image | None:
+def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None,
+                    grey: bool = False) -> Image.Image | None:
     if not content_hash:
         return None
     try:
-        return cache.load(content_hash)
+        return cache.load(content_hash, grey=grey)
     except ValueError:  # not a hex hash: nothing of ours
         return None
 
@@ -92,8 +93,8 @@ def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path,
     described = descriptors if descriptors is not None else \
         LibraryDescriptors(conn, ThumbnailCache(thumbnails_root))
 
-    def load(photo_id: int) -> Image.Image | None:
-        return _load_thumbnail(described.cache, described.content_hash(photo_id))
+    def load(photo_id: int) -> Image.Image | None:  # the full check reads grey levels only
+        return _load_thumbnail(described.cache, described.content_hash(photo_id), grey=True)
 
     return NearCopyCheck(load, describe=described.get)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -112,3 +113,18 @@ def test_thumbnails_get_the_permissions_of_any_new_file(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: a shared library's users read it
+
+
+def test_a_thumbnail_loads_in_grey_at_its_own_size(tmp_path: Path) -> None:
+    """The near-copy check reads only luma: the decoder skips the colour planes, and the grey
+    levels are those of the colour thumbnail converted (within JPEG rounding)."""
+    cache = ThumbnailCache(tmp_path)
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray((rng.random((300, 400, 3)) * 255).astype(np.uint8)).resize((800, 600))
+    cache.save("ab" * 32, photo)
+    colour, grey = cache.load("ab" * 32), cache.load("ab" * 32, grey=True)
+    assert colour is not None and grey is not None
+    assert grey.mode == "L" and grey.size == colour.size
+    diff = np.abs(np.asarray(grey, np.int16) - np.asarray(colour.convert("L"), np.int16))
+    assert diff.mean() < 1.0
+    assert cache.load("cd" * 32, grey=True) is None  # none cached
