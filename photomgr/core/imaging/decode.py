@@ -30,8 +30,11 @@ from photomgr.core.imaging.convert import to_small_rgb, upright
 from photomgr.core.imaging.errors import ImageError, PhotoMissingError
 from photomgr.core.imaging.files import open_photo_file
 from photomgr.core.imaging.formats import HEAD_SIZE, IMAGE_FORMATS, sniff_format
+from photomgr.core.imaging.libtiff_quiet import quiet_libtiff
 from photomgr.core.imaging.metadata import PhotoMetadata, read_metadata
 from photomgr.core.imaging.raw import open_raw_preview
+
+quiet_libtiff()  # a bad TIFF is reported in the scan's errors, not also by libtiff on stderr
 
 # Pillow plugin names per sniffed format: opening with only the expected plugin means a file
 # is never handed to an unrelated (and possibly less hardened) decoder.

@@ -319,3 +319,28 @@ def test_missing_decoder_is_reported_as_unsupported(tmp_path: Path, monkeypatch:
     Image.init()
     monkeypatch.delitem(Image.OPEN, "WEBP")
     assert "unsupported format: no WebP decoder" in _error(path)
+
+
+def test_libtiff_says_nothing_on_stderr_about_a_bad_tiff(tmp_path: Path) -> None:
+    """A TIFF with a compression libtiff was built without (WEBP, 50001): the scan reports it
+    as a bad file; libtiff's default handlers also printed 'tempfile.tif: WEBP compression
+    support is not configured.' three times on the terminal (~390 lines for Pillow's test
+    images). A child process: the handlers are process-wide, set once."""
+    import subprocess
+    import sys
+
+    path = _save(tmp_path / "webp.tif", Image.new("RGB", (32, 32), RED), "TIFF")
+    data = bytearray(path.read_bytes())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, entry)[0] == 259:  # Compression
+            struct.pack_into("<H", data, entry + 8, 50001)
+    path.write_bytes(bytes(data))
+    code = ("import sys\nfrom pathlib import Path\nfrom photomgr.core.imaging.decode import decode_photo\n"
+            "from photomgr.core.imaging.errors import ImageError\n"
+            "try:\n    decode_photo(Path(sys.argv[1]))\nexcept ImageError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])})
+    assert done.returncode == 0 and "TIFF" in done.stdout, done.stderr  # still a bad file, with a reason
+    assert "compression" not in done.stderr.lower(), done.stderr
