@@ -25,7 +25,8 @@ class IndexLock:
         self._fd: int | None = None
 
     def acquire(self, *, wait: bool = True, on_wait: Callable[[str], None] | None = None,
-                cancelled: Callable[[], bool] | None = None) -> None:
+                cancelled: Callable[[], bool] | None = None,
+                while_waiting: Callable[[], None] | None = None) -> None:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -48,6 +49,8 @@ class IndexLock:
                 if cancelled is not None and cancelled():
                     os.close(fd)
                     raise LibraryBusy("stopped waiting for another indexing run") from None
+                if while_waiting is not None:  # the window's worker answers clicks meanwhile
+                    while_waiting()
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -130,7 +130,8 @@ def index_folders(
     _refuse_library_folders(library, roots)
     lock = library.index_lock()  # one indexing run per library, across processes
     lock.acquire(wait=library.wait.wait, on_wait=library.wait.on_wait,
-                 cancelled=cancel.is_set if cancel is not None else None)
+                 cancelled=cancel.is_set if cancel is not None else None,
+                 while_waiting=between_batches)  # may wait for another process's whole index
     try:
         return _index_locked(library, roots, model=model, embedder=embedder, progress=progress,
                              cancel=cancel, workers=workers, between_batches=between_batches,

@@ -314,3 +314,27 @@ def test_changes_made_by_another_process_show_when_the_window_is_active_again(  
     select(window, qtbot, "green0")
     qtbot.waitUntil(lambda: "green" in [t.label for t in window.details.tags.tags], timeout=WAIT_MS)
     assert "red" not in [t.label for t in window.details.tags.tags]
+
+
+def test_labels_are_answered_while_the_scan_waits_for_another_index(  # type: ignore[no-untyped-def]
+        indexed: MainWindow, qtbot, tmp_path: Path) -> None:
+    """A `photomgr index` in a terminal holds the library's index lock; the window's Rescan
+    waits for it. Meanwhile clicks must still be answered (the worker thread waited in a sleep
+    loop and ran no queued job until the other index ended)."""
+    from photomgr.core.library.database import Library
+
+    window = indexed
+    red = add_label(window, qtbot, "red", 3)
+    with Library(window.paths.root) as other:
+        lock = other.index_lock()
+        lock.acquire()  # the other process's index
+        try:
+            window.rescan()
+            qtbot.waitUntil(lambda: window.host.busy, timeout=WAIT_MS)
+            qtbot.wait(500)  # the worker is in the lock's wait by now
+            click_label(window, qtbot, red)
+            qtbot.waitUntil(lambda: sorted(shown_names(window)) == ["red0", "red1", "red2"], timeout=5_000)
+            assert window.host.busy  # still waiting for the lock
+        finally:
+            lock.release()
+    qtbot.waitUntil(lambda: not window.host.busy, timeout=WAIT_MS)
