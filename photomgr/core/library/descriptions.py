@@ -177,13 +177,16 @@ def set_user(conn: sqlite3.Connection, photo_id: int, text: str | None) -> str |
     return before
 
 
-def from_xmp(conn: sqlite3.Connection, photo_id: int, new: str | None, old: str | None) -> bool:
+def from_xmp(conn: sqlite3.Connection, photo_id: int, new: str | None, old: str | None,
+             model_mark: str | None = None) -> bool:
     """A photo's XMP description changed from `old` (what the last read found) to `new`: the
     person who wrote it there is the user, so it becomes the user's description, the way a
     keyword becomes a confirmed tag. Like a keyword it never overrides the user's own: a user's
     description that differs from `old` was written here since, and stays. A description that
     leaves the XMP takes back only the one it gave; the model's own sentence read back from a
-    sidecar photomgr wrote is not the user's. True if the user's description changed."""
+    sidecar photomgr wrote is not the user's, whether this library knows that sentence or the
+    sidecar marks it as the model's (`model_mark`, photomgr:modelDescription). True if the
+    user's description changed."""
     new = (new or "").strip() or None
     old = (old or "").strip() or None
     if new == old:
@@ -191,7 +194,7 @@ def from_xmp(conn: sqlite3.Connection, photo_id: int, new: str | None, old: str 
     user = user_text(conn, photo_id)
     if user is not None and user != old:
         return False
-    if new is None or new == model_text(conn, photo_id):
+    if new is None or new == model_text(conn, photo_id) or new == (model_mark or "").strip():
         if user is None:
             return False
         set_user(conn, photo_id, None)

@@ -193,7 +193,8 @@ class InteropOps:
         for label_id in changed:
             self.labels.touch(label_id)
         if descriptions.from_xmp(self.conn, photo.id, data.description,
-                                 before.description if before is not None else None):
+                                 before.description if before is not None else None,
+                                 model_mark=data.model_description):
             report.descriptions += 1
         self.store.record(photo.id, sig, data.keywords, data.description, data.rating, found.problems)
         if data.keywords:
@@ -244,9 +245,11 @@ class InteropOps:
                         for lid in sorted(confirmed.get(photo.id, []), key=lambda i: names[i].casefold())]
             ours = shown.get(photo.id)
             known = {stored.description if stored else None, descriptions.model_text(self.conn, photo.id)}
+            is_model = ours is not None and ours.source == descriptions.MODEL
             out[photo.id] = SidecarContent(keywords, auto.get(photo.id, []),
                                            ours.text if ours is not None and ours.text else None, managed,
-                                           replaceable=frozenset(d for d in known if d))
+                                           replaceable=frozenset(d for d in known if d),
+                                           description_is_model=is_model)
         return out
 
     def write_sidecars(self, roots: Sequence[Path] | None = None, *, engine: TagEngine | None = None,

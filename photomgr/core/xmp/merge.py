@@ -29,6 +29,7 @@ from photomgr.core.xmp.parse import (
     DIGIKAM,
     LR,
     MAX_PACKET,
+    PHOTOMGR,
     RDF,
     KeywordPath,
     XmpError,
@@ -37,7 +38,7 @@ from photomgr.core.xmp.parse import (
     split_keyword,
 )
 
-PREFERRED_PREFIX = {DC: "dc", LR: "lr", DIGIKAM: "digiKam", RDF: "rdf"}
+PREFERRED_PREFIX = {DC: "dc", LR: "lr", DIGIKAM: "digiKam", RDF: "rdf", PHOTOMGR: "photomgr"}
 EMPTY_SIDECAR = (
     '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photomgr">\n'
     f' <rdf:RDF xmlns:rdf="{RDF}">\n'
@@ -59,6 +60,7 @@ class SidecarContent:
     # The existing descriptions `description` may replace (besides none at all); None: any.
     # Another tool's description that photomgr has not read yet is not photomgr's to overwrite.
     replaceable: frozenset[str] | None = None
+    description_is_model: bool = False  # `description` is the model's sentence, not the user's
 
     def may_replace(self, existing: str | None) -> bool:
         return existing is None or self.replaceable is None or existing.strip() in self.replaceable
@@ -262,6 +264,18 @@ def render_sidecar(existing: str | None, content: SidecarContent) -> str:
         prefix = editor.prefix(DC)
         editor.set(DC, "description", _render_alt(f"{prefix}:description", editor.rdf,
                                                   content.description, "\0"))
+    if content.description is not None and content.may_replace(before.description):
+        # Mark the model's sentence as such (XmpData.model_description): read back into a
+        # library that has no model sentence for the photo (descriptions off, another
+        # captioner, a new library), it was taken for the user's and no model replaced it.
+        mark = content.description if content.description_is_model else None
+        if mark != before.model_description:
+            changed = True
+            render = None
+            if mark is not None:
+                qname = f"{editor.prefix(PHOTOMGR)}:modelDescription"
+                render = f"<{qname}>{escape(mark)}</{qname}>"
+            editor.set(PHOTOMGR, "modelDescription", render)
     if not changed:
         return text
     try:

@@ -29,6 +29,8 @@ LR = "http://ns.adobe.com/lightroom/1.0/"
 DIGIKAM = "http://www.digikam.org/ns/1.0/"
 MSPHOTO = "http://ns.microsoft.com/photo/1.0/"
 XMP = "http://ns.adobe.com/xap/1.0/"
+# photomgr's own property: the model's sentence it put into dc:description (see XmpData)
+PHOTOMGR = "https://photomgr.invalid/xmp/1.0/"
 
 # property -> the separator that splits its values into a hierarchy (None: flat)
 KEYWORD_PROPERTIES: dict[tuple[str, str], str | None] = {
@@ -56,6 +58,10 @@ class XmpData:
     keywords: tuple[KeywordPath, ...] = ()  # hierarchies, root first; flat ones have one element
     description: str | None = None
     rating: int | None = None  # -1 (rejected) .. 5
+    # photomgr:modelDescription: the text `xmp write` put into dc:description when it was the
+    # model's sentence. A dc:description equal to it is the model's, not a person's; one that
+    # differs was edited since (by the user, in some tool) and is theirs.
+    model_description: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -67,6 +73,7 @@ class _Collected:
     keywords: list[KeywordPath] = field(default_factory=list)
     description: str | None = None
     rating: int | None = None
+    model_description: str | None = None
 
 
 def split_keyword(value: str, separator: str | None) -> KeywordPath:
@@ -131,12 +138,16 @@ def _collect(description: ET.Element, into: _Collected) -> None:
             into.description = value.strip()
         elif key == (XMP, "Rating"):
             into.rating = _rating(value)
+        elif key == (PHOTOMGR, "modelDescription") and value.strip():
+            into.model_description = value.strip()
     for child in description:
         key = _qname(child.tag)
         if key in KEYWORD_PROPERTIES:
             into.keywords.extend(split_keyword(v, KEYWORD_PROPERTIES[key]) for v in _items(child))
         elif key == (DC, "description"):
             into.description = _alt_default(child) or into.description
+        elif key == (PHOTOMGR, "modelDescription"):
+            into.model_description = _alt_default(child) or into.model_description
         elif key == (XMP, "Rating") and child.text:
             into.rating = _rating(child.text)
 
@@ -179,7 +190,7 @@ def parse_packet(data: bytes | str) -> XmpData:
     into = _Collected()
     for description in _descriptions(root):
         _collect(description, into)
-    return XmpData(unique(into.keywords), into.description, into.rating)
+    return XmpData(unique(into.keywords), into.description, into.rating, into.model_description)
 
 
 def _descriptions(root: ET.Element) -> Iterator[ET.Element]:
@@ -192,11 +203,13 @@ def combine(parts: Iterable[XmpData]) -> XmpData:
     keywords: list[KeywordPath] = []
     description: str | None = None
     rating: int | None = None
+    model_description: str | None = None
     for part in parts:
         keywords.extend(part.keywords)
-        description = part.description if part.description is not None else description
+        if part.description is not None:  # its photomgr mark comes from the same source
+            description, model_description = part.description, part.model_description
         rating = part.rating if part.rating is not None else rating
-    return XmpData(unique(keywords), description, rating)
+    return XmpData(unique(keywords), description, rating, model_description)
 
 
 def property_items(data: bytes | str, namespace: str, local: str) -> list[str]:

@@ -142,3 +142,34 @@ def test_xmp_descriptions_are_the_users_and_sidecars_get_ours(library: Library, 
     ops.descriptions.set_user(blue, "Breakfast")
     ops.interop.write_sidecars()
     assert _sidecar_description(blue_xmp) == "Written by darktable just now"
+
+
+def test_the_models_sentence_in_a_sidecar_is_not_the_users_in_another_library(
+        library: Library, tmp_path: Path) -> None:
+    """Sidecars written with the model's sentence, read into a library that has no sentence of
+    its model for the photo (descriptions off, another captioner, a new library): it was taken
+    for the user's, counted as theirs and never replaced by a model. The sidecar now marks it
+    (photomgr:modelDescription); the user's own and a later edit elsewhere stay the user's."""
+    photos = tmp_path / "photos"
+    index_folders(library, [photos], embedder=DescribingFakeEmbedder())
+    ops = LibraryOps(library)
+    ids = _ids(library)
+    ops.descriptions.set_user(ids["red.jpg"], "Grandpa's tractor")
+    ops.interop.write_sidecars()
+    blue_xmp = photos / "blue.jpg.xmp"
+    marks = [parse_packet(p.read_text()) for p in (blue_xmp, photos / "red.jpg.xmp")]
+
+    with Library(tmp_path / "second") as second:
+        other = LibraryOps(second)
+        index_folders(second, [photos], embedder=FakeEmbedder())  # a model without a captioner
+        there = _ids(second)
+        assert other.descriptions.one(there["blue.jpg"]) is None  # not "yours"
+        assert other.descriptions.one(there["red.jpg"]) == descriptions.Description(
+            there["red.jpg"], "Grandpa's tractor", "user", None)
+        text = blue_xmp.read_text().replace(">" + str(_sidecar_description(blue_xmp)) + "<", ">By hand<", 1)
+        blue_xmp.write_text(text)  # dc:description edited in another tool; the mark is left
+        os.utime(blue_xmp, (5, 5))
+        index_folders(second, [photos], embedder=FakeEmbedder())
+        assert other.descriptions.one(there["blue.jpg"]) == descriptions.Description(
+            there["blue.jpg"], "By hand", "user", None)
+    assert marks[0].model_description == marks[0].description and marks[1].model_description is None
