@@ -86,7 +86,7 @@ def _print_summary(result: IndexResult) -> None:
         f"{report.photos} photos: {report.new} new, {report.unchanged} unchanged, "
         f"{report.updated} updated, {report.moved} moved, {report.missing} missing, "
         f"{len(report.errors)} errors ({result.seconds:.1f} s)"
-        + (f"; {len(report.skipped)} other files are not photos" if report.skipped else "")
+        + _skipped_text(report)
     )
     if report.retried:
         print(f"retried {report.retried} files that held an error")
@@ -101,6 +101,16 @@ def _print_summary(result: IndexResult) -> None:
     if result.describe_problem:
         print(f"photomgr: warning: no descriptions were written: {result.describe_problem} "
               "(`photomgr describe --off` turns them off)", file=sys.stderr)
+
+
+def _skipped_text(report: ScanReport) -> str:
+    """The files that are not photos, XMP sidecars apart: they belong next to photos (`xmp
+    write` makes one per photo), so "12 other files are not photos" after it read like a fault."""
+    sidecars = sum(1 for e in report.skipped if e.path.lower().endswith(".xmp"))
+    others = len(report.skipped) - sidecars
+    if not others:
+        return ""
+    return "; 1 other file is not a photo" if others == 1 else f"; {others} other files are not photos"
 
 
 def _held_errors_line(report: ScanReport) -> str:

@@ -59,3 +59,15 @@ def test_the_library_folder_is_not_a_photo_folder(tmp_path: Path, capsys: pytest
         assert "the library's own folder" in capsys.readouterr().err
     assert main(["--library", str(lib), "index", str(tmp_path / "p"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["photos"] == 1
+
+
+def test_sidecars_are_not_counted_as_other_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos = tmp_path / "p"
+    make_photo(photos / "a.jpg")
+    (photos / "a.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    (photos / "notes.txt").write_text("not a photo")
+    assert main(["--library", str(tmp_path / "lib"), "index", str(photos)]) == 0
+    assert "; 1 other file is not a photo" in capsys.readouterr().out  # notes.txt; the sidecar is not counted
+    (photos / "notes.txt").unlink()
+    assert main(["--library", str(tmp_path / "lib"), "index", str(photos)]) == 0
+    assert "not photos" not in capsys.readouterr().out  # was "1 other files are not photos"
