@@ -37,8 +37,9 @@ def open_library(args: argparse.Namespace) -> Library:
     root = library_root(args)
     exists = LibraryPaths(root.expanduser()).database.exists()
     if getattr(args, "existing_library_only", False) and not exists:
-        raise LibraryError(f"there is no library at {root} yet: run `photomgr index PATH` first "
-                           "(--library names the library's own folder, not a photos folder)")
+        hint = (" (--library names the library's own folder, not a photos folder)"
+                if args.library is not None else "")
+        raise LibraryError(f"there is no library at {root} yet: run `photomgr index PATH` first{hint}")
     try:
         return Library(root, wait=policy)
     except LibraryReadOnly:

@@ -119,7 +119,8 @@ def test_second_index_waits_or_fails_with_no_wait(
     assert main(["--library", str(library), "--no-wait", "index", str(photos)]) == 0
 
 
-def test_showing_commands_never_create_a_library(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_showing_commands_never_create_a_library(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """`photomgr --library ~/Pictures labels list` (the photos folder given as the library):
     a command that only shows a library's content says there is none, and writes nothing."""
     photos = tmp_path / "photos"
@@ -130,6 +131,10 @@ def test_showing_commands_never_create_a_library(tmp_path: Path, capsys: pytest.
         assert main(["--library", str(photos), *argv]) == EXIT_USAGE, argv
         assert "there is no library at" in _one_line_error(capsys)
         assert sorted(p.name for p in photos.iterdir()) == before, argv
+    monkeypatch.setenv("PHOTOMGR_LIBRARY", str(tmp_path / "nothing yet"))  # no --library typed
+    assert main(["labels", "list"]) == EXIT_USAGE
+    assert _one_line_error(capsys).endswith("yet: run `photomgr index PATH` first")
+    assert not (tmp_path / "nothing yet").exists()
 
 
 def test_a_reader_that_went_away_stops_the_output_quietly(lib: tuple[Path, Path]) -> None:
