@@ -168,6 +168,30 @@ def test_a_library_that_cannot_be_opened_is_reported(tmp_path: Path, qtbot) -> N
         win.shutdown()
 
 
+def test_a_read_only_library_says_what_to_do_in_the_window(tmp_path: Path, qtbot,  # type: ignore[no-untyped-def]
+                                                          monkeypatch) -> None:
+    """The core's message names CLI commands ("commands that only read (labels list, …) still
+    work"), which read oddly in the window; and "Loading model…" stayed for good."""
+    from photomgr.core.library.errors import LibraryReadOnly
+
+    def read_only(root: Path, **kwargs: object) -> None:
+        raise LibraryReadOnly("the library cannot be written: commands that only read still work")
+
+    monkeypatch.setattr("photomgr.gui.worker.library_worker.Library", read_only)
+    win = MainWindow(tmp_path / "library", start=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.host.failed, timeout=5_000):
+            win.host.start()
+        text = win.loading.text()
+        assert "in the window: it cannot be written" in text and "labels list` (also tags" in text
+        assert "commands that only read" not in text
+        assert win.scan_status.model_label.text() == "No library"
+    finally:
+        win.shutdown()
+
+
 def test_worker_failure_is_shown_in_a_banner(window: MainWindow, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(window.host.failed, timeout=5_000):
         window.add_folder(tmp_path / "no-such-folder")

@@ -371,6 +371,7 @@ class MainWindow(QMainWindow):
         if not self.library_ready:  # the library could not be opened: say so where it would be
             self.loading.setText(message)
             self.loading.setWordWrap(True)
+            self.scan_status.model_label.setText("No library")  # no model loads without one
         self.statusBar().showMessage(message, 10_000)
 
     # -- worker events -----------------------------------------------------------------------

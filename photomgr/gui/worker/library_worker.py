@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import queue
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from photomgr.core.library import gallery
 from photomgr.core.library.database import Library
-from photomgr.core.library.errors import LibraryError
+from photomgr.core.library.errors import LibraryError, LibraryReadOnly
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.library.settings import Settings
 from photomgr.core.library.vectors import VectorStore
@@ -128,6 +129,13 @@ class LibraryWorker(QObject):
     def open_library(self) -> None:
         try:
             self.library = Library(self._root)
+        except LibraryReadOnly:  # its message names CLI commands: say what it means here
+            log.exception("cannot open library")
+            self.failed.emit(f"Cannot open the library {self._root} in the window: it cannot be written "
+                             "(a read-only folder or disk?), and the window needs to write to it. Make "
+                             "it writable, or read it from a terminal: `photomgr --library "
+                             f"{shlex.quote(str(self._root))} labels list` (also tags, search, similar).")
+            return
         except Exception as exc:  # LibraryError and OS errors alike go to the user
             log.exception("cannot open library")
             self.failed.emit(f"Cannot open the library {self._root}: {exc}")
