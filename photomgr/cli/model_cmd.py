@@ -93,8 +93,8 @@ def run_use(args: argparse.Namespace) -> int:
         )
         if choice.backend == "clip":
             clip = choice.clip()
-            if not clip.available or clip.weights is None:
-                raise CliError(clip.message)
+            if not clip.available or clip.weights is None:  # exit 4, as the README's table says
+                raise ModelUnavailable(clip.message)
             # Checked now, not at the next index: a wrong file must not become the library's model
             from photomgr.core.models.clip_backend import check_clip_weights
 
@@ -142,8 +142,8 @@ def run_fetch(args: argparse.Namespace) -> int:
         raise
     except DownloadCancelled as exc:
         raise CliError("download cancelled; nothing was kept") from exc
-    except ModelUnavailable as exc:
-        raise CliError(str(exc)) from exc
+    # ModelUnavailable (offline, the server says no) goes on to main: exit 4, "the model
+    # cannot be loaded (for example CLIP weights missing offline)"; it was 2, a bad argument.
     finally:
         bar.close()
     if args.json:

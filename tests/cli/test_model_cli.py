@@ -50,3 +50,26 @@ def test_right_weights_are_accepted(tiny_clip: TinyClip, tmp_path: Path,  # noqa
     clip = status["clip"]
     assert status["backend"] == "clip" and isinstance(clip, dict)
     assert clip["available"] and clip["weights"] == str(weights.resolve())
+
+
+def test_clip_missing_offline_exits_4_as_documented(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's exit table: 4, "the model cannot be loaded (for example CLIP weights missing
+    offline)". `model use clip` without weights and `model fetch` without a network said 2."""
+    from photomgr.cli.main import EXIT_MODEL
+    from photomgr.core.models.base import ModelUnavailable
+    from photomgr.core.services.model_choice import ModelChoice, clip_availability
+
+    library = ["--library", str(tmp_path / "lib")]
+    monkeypatch.setattr(ModelChoice, "clip", lambda self: clip_availability(
+        self.clip_pretrained, model_name="ViT-B-32", weights_path=tmp_path / "nowhere.safetensors"))
+    assert main([*library, "model", "use", "clip"]) == EXIT_MODEL
+    assert "photomgr: error: " in capsys.readouterr().err
+
+    def offline(*args: object, **kwargs: object) -> Path:
+        raise ModelUnavailable("cannot reach huggingface.co (no network?)")
+
+    monkeypatch.setattr("photomgr.core.models.clip_weights.resolve_clip_weights", offline)
+    assert main([*library, "model", "fetch"]) == EXIT_MODEL
+    assert "cannot reach huggingface.co" in capsys.readouterr().err
+    assert _settings(tmp_path / "lib", capsys)["backend"] == "default"
