@@ -161,6 +161,13 @@ class PhotoStore:
         )
         return [_known(r) for r in rows]
 
+    def present_with_hash(self, content_hash: str) -> list[KnownPhoto]:
+        """Photos not marked missing whose content hash is this one (the scanner checks
+        whether their files are still there: one that is gone may have moved)."""
+        rows = self.conn.execute(
+            f"SELECT {_KNOWN_COLUMNS} FROM photos WHERE content_hash = ? AND missing = 0", (content_hash,))
+        return [_known(r) for r in rows]
+
     def by_path(self, path: str) -> PhotoRow | None:
         row = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM photos WHERE path = ?",
                                 (path_to_db(path),)).fetchone()

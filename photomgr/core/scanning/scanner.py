@@ -107,6 +107,8 @@ class Scanner:
         self.thumbnails = thumbnails
         self.skip = skip or set()
         self.workers = workers or max(2, os.cpu_count() or 2)
+        self._scanned_roots: list[Path] = []  # of the scan under way
+        self._library_roots: list[Path] = []  # every root the library had when it began
 
     def scan(self, roots: list[Path], *, progress: ProgressFn | None = None,
              cancel: threading.Event | None = None, sink: FrameSink | None = None,
@@ -126,6 +128,8 @@ class Scanner:
         report = ScanReport()
         roots = [r.expanduser().absolute() for r in roots]
         known = self.store.known_under(roots)
+        self._scanned_roots = roots
+        self._library_roots = [Path(r) for r in self.store.roots()]
 
         to_analyse: list[FileEntry] = []
         seen: set[str] = set()
@@ -234,8 +238,8 @@ class Scanner:
             report.updated += 1
             return old.id if result.kind == "photo" else None
         candidates = move_candidates.get(result.content_hash or "")
-        if candidates:
-            moved = candidates.pop()
+        moved = candidates.pop() if candidates else self._moved_from_elsewhere(result.content_hash, moved_ids)
+        if moved is not None:
             moved_ids.add(moved.id)
             self.store.update(moved.id, record)
             report.moved += 1
@@ -244,6 +248,28 @@ class Scanner:
         if result.kind == "photo":
             report.new += 1
             return photo_id
+        return None
+
+
+    def _moved_from_elsewhere(self, content_hash: str | None, moved_ids: set[int]) -> KnownPhoto | None:
+        """A photo of another root (not scanned now) whose file is gone from its place, with this
+        file's content: the user moved a folder from one root to another (`mv a/trip b/`, then
+        index b). Without this the photos came in as new and their tags, rejections and
+        descriptions stayed behind on rows of files that no longer exist.
+
+        Only where that photo's root is still there: a root that is gone as a whole may be a
+        drive that is not plugged in, and a copy of its photos elsewhere is not a move."""
+        if not content_hash:
+            return None
+        for photo in self.store.present_with_hash(content_hash):
+            place = Path(photo.path)
+            if photo.id in moved_ids or any(place.is_relative_to(r) for r in self._scanned_roots):
+                continue  # under the roots scanned now: the walk itself says whether it moved
+            root = max((r for r in self._library_roots if place.is_relative_to(r)),
+                       key=lambda r: len(r.parts), default=None)
+            if root is None or not root.is_dir() or os.path.lexists(place):
+                continue
+            return photo
         return None
 
 

@@ -204,3 +204,41 @@ def test_progress_counts_photos_and_odd_names_once_known(library: Library, tmp_p
     assert report.new == 4 and len(report.skipped) == 2
     assert analysing[-1] == (4, 4)
     assert all(3 <= total <= 4 and done <= total for done, total in analysing)
+
+
+def test_a_folder_moved_to_another_root_keeps_its_rows(library: Library, tmp_path: Path) -> None:
+    """`mv a/trip b/` then index b: the photos are the ones of a, moved (was: new photos in b,
+    and a's rows, with their tags, left behind as files that no longer exist)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_photo(a / "trip" / "beach.jpg", seed=1)
+    make_photo(b / "other.jpg", seed=2)
+    scanner = _scanner(library)
+    scanner.scan([a])
+    scanner.scan([b])
+    store = PhotoStore(library.conn)
+    old = store.by_path(str(a / "trip" / "beach.jpg"))
+    shutil.move(a / "trip", b / "trip")
+    report = scanner.scan([b])
+    assert (report.moved, report.new) == (1, 0)
+    new = store.by_path(str(b / "trip" / "beach.jpg"))
+    assert old is not None and new is not None and new.id == old.id and not new.missing
+    assert store.by_path(str(a / "trip" / "beach.jpg")) is None
+
+
+def test_a_copy_on_another_root_is_not_a_move(library: Library, tmp_path: Path) -> None:
+    """The photo is still at its place (a copy), or its root is gone as a whole (a drive that
+    is not plugged in): the file found elsewhere is a new photo, the old row stays."""
+    a, b, drive = tmp_path / "a", tmp_path / "b", tmp_path / "drive"
+    make_photo(a / "beach.jpg", seed=1)
+    make_photo(drive / "dog.jpg", seed=3)
+    scanner = _scanner(library)
+    scanner.scan([a, drive])
+    b.mkdir()
+    shutil.copy2(a / "beach.jpg", b / "beach.jpg")
+    shutil.copytree(drive, b / "backup")
+    shutil.rmtree(drive)  # unplugged
+    report = scanner.scan([b])
+    assert (report.moved, report.new) == (0, 2)
+    store = PhotoStore(library.conn)
+    assert store.by_path(str(a / "beach.jpg")) is not None
+    assert store.by_path(str(drive / "dog.jpg")) is not None
