@@ -43,6 +43,9 @@ def _emit(args: argparse.Namespace, hits: list[Hit], *, text: bool = False) -> N
             row["text_match"] = h.text_match
     if args.json:
         print_json(rows)
+    elif not rows:  # a bare exit 0 read as "nothing happened"
+        print("(no other photos to compare with: the library has no other embedded photos)" if not text
+              else "(no photos to search: the library has no embedded photos)")
     else:
         for r in rows:
             mark = ("T " if r["text_match"] else "  ") if text else ""

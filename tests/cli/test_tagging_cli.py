@@ -173,3 +173,13 @@ def test_similar_search_and_duplicates(lib: tuple[Path, Path], capsys: pytest.Ca
 def test_query_before_index_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--library", str(tmp_path / "lib"), "search", "dog"]) == 2
     assert "run `photomgr index PATH` first" in capsys.readouterr().err
+
+
+def test_similar_in_a_one_photo_library_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A bare exit 0 with no output read as "the command did nothing".
+    make_photo(tmp_path / "photos" / "only.jpg", seed=1)
+    L = ["--library", str(tmp_path / "lib")]
+    assert main([*L, "index", str(tmp_path / "photos")]) == 0
+    capsys.readouterr()
+    assert main([*L, "similar", str(tmp_path / "photos" / "only.jpg")]) == 0
+    assert "no other photos to compare with" in capsys.readouterr().out
