@@ -404,12 +404,13 @@ def synthetic_part(n: int, dim: int, costs: RealCosts | None, rounds: int) -> No
           f"{n * costs.lazy_ms / 1000:.0f} s (at indexing: {costs.scan_ms:.2f} ms a photo)")
 
 
-def real_first_run(n: int, dim: int, costs: RealCosts) -> None:
+def real_first_run(n: int, dim: int, costs: RealCosts, processes: bool = True) -> None:
     """A first run at n photos on real pixels: synthetic vectors with planted pairs at part 1's
     rate of pixel checks a photo, each planted pair shown the thumbnails of a pair part 1
     compared (its copies, and the proposals that were not copies), every photo prepared afresh
     (the check caches by photo id), through duplicate_groups and the app's NearCopyCheck on the
-    library's stored descriptors. Nothing is stored: this is the run a user meets once."""
+    library's stored descriptors. Nothing is stored: this is the run a user meets once.
+    `processes`: big batches over every core, as the app (else all in this process)."""
     rng = np.random.default_rng(1)
     planted = round(costs.checks_per_photo * n)
     n_copies = min(planted, n // 100)
@@ -439,16 +440,20 @@ def real_first_run(n: int, dim: int, costs: RealCosts) -> None:
         # the app's check on the library's stored descriptors (each read from SQLite as the app
         # reads it), a photo id showing the thumbnail of the Caltech photo it stands for
         described = LibraryDescriptors(library.conn, ThumbnailCache(costs.thumbnails), shown)
-        check = library_copy_check(library.conn, costs.thumbnails, described)
+        check = library_copy_check(library.conn, costs.thumbnails, described, processes=processes)
 
         def verify_many(pairs: list[tuple[int, int]]) -> list[bool]:  # as library_duplicates'
             return [s is not None and s >= check.threshold for s in check.similarities(pairs)]
 
         stats = DuplicateStats()
         at = load()
-        groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index,
-                                  fingerprints=fingerprints, instances=centred[0], verify_many=verify_many,
-                                  stats=stats)
+        try:
+            groups = duplicate_groups(ids, [""] * n, vectors, DUPLICATE_THRESHOLD, index,
+                                      fingerprints=fingerprints, instances=centred[0],
+                                      verify_many=verify_many, stats=stats)
+        finally:  # as library_duplicates: its worker processes end, their CPU time is counted
+            check.close()
+            stats.cpu_seconds += check.pool.worker_cpu_seconds if check.pool else 0.0
         assert not described.made, "every Caltech photo has a descriptor stored at indexing"
     grouped = {(a, b) for g in groups for a in g for b in g if a < b}
     found = sum((a, b) in grouped or (b, a) in grouped for a, b in truth)
@@ -459,7 +464,9 @@ def real_first_run(n: int, dim: int, costs: RealCosts) -> None:
           f"({len(costs.others)} pairs) ({at} at the start, {load()} at the end):")
     print(f"  {phase_line([stats])}; {compared:,} pairs compared on pixels ({check.screened_out:,} "
           f"settled by the screen, {check.fully_checked:,} fully), "
-          f"{1000 * stats.seconds.get('verification', 0.0) / max(1, compared):.2f} ms a pair (wall)")
+          f"{1000 * stats.seconds.get('verification', 0.0) / max(1, compared):.2f} ms a pair (wall); "
+          + (f"{check.pool.used} batches over {check.pool.workers + 1} processes, "
+             f"{check.pool.worker_cpu_seconds:.1f} CPU s in workers" if check.pool else "in-process"))
     print(f"  planted copies grouped {found:,}/{len(truth):,}; groups {len(groups):,} "
           f"({len(grouped) - found:,} pairs grouped that were not planted copies)")
 
@@ -473,6 +480,8 @@ def main() -> int:
                     "(512: CLIP ViT-B-32; the offline default model's is 1280)")
     ap.add_argument("--skip-photos", action="store_true", help="only the synthetic part")
     ap.add_argument("--rounds", type=int, default=3, help="timed repeat runs (median)")
+    ap.add_argument("--in-process", action="store_true",
+                    help="the first run's pixel checks all in this process (no worker processes)")
     ap.add_argument("--skip-first-run", action="store_true",
                     help="no first run on real pixels at --size photos (part 2)")
     args = ap.parse_args()
@@ -483,7 +492,7 @@ def main() -> int:
                             args.fit, args.rounds)
     synthetic_part(args.size, args.dim, costs, args.rounds)
     if costs is not None and not args.skip_first_run:
-        real_first_run(args.size, args.dim, costs)
+        real_first_run(args.size, args.dim, costs, processes=not args.in_process)
     return 0
 
 

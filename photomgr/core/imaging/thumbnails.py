@@ -80,3 +80,18 @@ class ThumbnailCache:
                 return image.copy()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             return None
+
+
+class GreyThumbnails:
+    """A thumbnail's luma by content hash (ThumbnailCache.load(grey=True)), None when there is
+    none, it is unreadable or the key is not a hash. Picklable (a root path): the near-copy
+    check's worker processes read thumbnails with it (search/copy_pool.py)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __call__(self, key: str) -> Image.Image | None:
+        try:
+            return ThumbnailCache(self.root).load(key, grey=True)
+        except ValueError:  # not a hex hash: nothing of ours
+            return None

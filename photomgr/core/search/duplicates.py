@@ -17,10 +17,11 @@ together even when A and C alone fall just under the threshold.
 Cost: the pixel check is the most expensive step. `verify_many` gets SCREEN_BATCH proposals at a
 time: the library's check (services/near_copies.py) screens them at 32 px from descriptors
 stored at indexing, batched by shape (no thumbnail decoded; ~0.4 CPU ms a pair, ~80 % of pairs
-settled there), and only the rest get the full check on decoded thumbnails (~3 ms a pair). A
-pair is checked once (its result is stored), so the first Duplicates run of a big library pays
-for its ~0.2 proposals a photo (~21 CPU s of checks at 100,000 photos, benchmarks 4c'') and later
-runs are the neighbour search alone (seconds).
+settled there), and only the rest get the full check on decoded thumbnails (~3 ms a pair); a
+big batch is split over every core (search/copy_pool.py). A pair is checked once (its result is
+stored), so the first Duplicates run of a big library pays for its ~0.2 proposals a photo (~21
+CPU s of checks at 100,000 photos, divided by the cores, benchmarks 4c'') and later runs are
+the neighbour search alone (seconds).
 
 The proposal constants were fitted on the FIT half of the evaluation pairs, the results are
 reported on the REPORT half (bench/bench_duplicates.py).
@@ -223,7 +224,8 @@ class DuplicateStats:
 
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0  # the process's CPU time over the run: under other jobs' load it
-    # says more than wall time (all threads counted; an idle machine runs it over its cores)
+    # says more than wall time (all threads counted, and library_duplicates adds its pixel-check
+    # worker processes'; an idle machine runs it over its cores)
     _cpu_started: float | None = field(default=None, repr=False)
     neighbours_from: str = ""  # "exact", "library index" or "temporary IVF"
     proposed: int = 0  # pairs proposed for the near-copy check

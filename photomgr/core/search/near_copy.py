@@ -39,11 +39,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageFilter
 
 from photomgr.core.search.coarse_copy import COARSE_STEP, CoarseProbe, contained, contained_many, descriptor
+
+if TYPE_CHECKING:  # copy_pool imports this module
+    from photomgr.core.search.copy_pool import CopyPool
 
 WORK_SIDE = 64  # the original is compared at this long side: coarse enough to forgive re-encoding
 TEMPLATE_SOURCE_SIDE = 128  # templates are resampled from this, so each scale is an honest box filter
@@ -297,6 +301,32 @@ def _settle(a: CopyProbe, b: CopyProbe, a_in_b: tuple[float, float], b_in_a: tup
                for copy, original, _, cover in passed), True
 
 
+def check_pairs(descs: Sequence[tuple[np.ndarray, np.ndarray]],
+                probes: Callable[[int], tuple[CopyProbe | None, CopyProbe | None]]
+                ) -> list[tuple[float | None, bool]]:
+    """(screened_similarity, whether the full check ran) of each pair from its two coarse
+    descriptors: the screen of them all in batches (coarse_copy.contained_many), then the full
+    check of those it passes, with the probes `probes(i)` gives for pair i. (None, False) for
+    a pair whose pixels cannot be read past the screen. NearCopyCheck.similarities runs it in
+    this process and copy_pool.CopyPool in worker processes: one code, the same numbers."""
+    ways = [w for a, b in descs for w in ((a, b), (b, a))]
+    coarse = iter(contained_many(ways))
+    out: list[tuple[float | None, bool]] = []
+    for i in range(len(descs)):
+        a_in_b, b_in_a = next(coarse), next(coarse)
+        if max(a_in_b[0], b_in_a[0]) < REJECT_BELOW:  # settled by the screen (as _settle)
+            out.append((max(a_in_b[0], b_in_a[0]), False))
+            continue
+        pa, pb = probes(i)
+        try:
+            if pa is None or pb is None:  # its thumbnail went away meanwhile
+                raise NoPixels
+            out.append((_settle(pa, pb, a_in_b, b_in_a)[0], True))
+        except NoPixels:
+            out.append((None, False))
+    return out
+
+
 class NearCopyCheck:
     """Verifies Find similar's candidates against the query photo's pixels.
 
@@ -306,15 +336,21 @@ class NearCopyCheck:
     then made from it, and `load` runs only for pairs that get past the coarse screen (most
     do not), so a first Duplicates run decodes few thumbnails. The last `max_probes` probes are
     kept (one probe with its templates for a few shapes is ~1 MB; Duplicates checks thousands
-    of photos). Thread-safe: Duplicates checks pairs from a thread pool (two threads may both
-    make the same probe or template set; one of them is kept, nothing is wrong).
+    of photos). Thread-safe (two threads may both make the same probe or template set; one of
+    them is kept, nothing is wrong).
+
+    `pool` (with `key`: a photo's thumbnail key, as the pool's workers read it): `similarities`
+    of enough pairs runs in worker processes over every core (copy_pool.py); `close` ends them.
     """
 
     def __init__(self, load: Callable[[int], Image.Image | None],
                  threshold: float = COPY_THRESHOLD, max_probes: int = 256,
-                 describe: Callable[[int], np.ndarray | None] | None = None) -> None:
+                 describe: Callable[[int], np.ndarray | None] | None = None,
+                 pool: CopyPool | None = None, key: Callable[[int], str | None] | None = None) -> None:
         self._load = load
         self._describe = describe
+        self.pool = pool
+        self._key = key
         self.threshold = threshold
         self.max_probes = max_probes
         self._probes: OrderedDict[int, CopyProbe | None] = OrderedDict()
@@ -361,36 +397,39 @@ class NearCopyCheck:
     def similarities(self, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
         """`similarity` of many pairs, the same numbers for a fraction of the cost: the coarse
         screen of them all in batches (coarse_copy.contained_many), then the full check of
-        those it passes, one by one (a first Duplicates run asks for thousands at a time)."""
+        those it passes, one by one (a first Duplicates run asks for thousands at a time);
+        over the pool's worker processes when there is one and the batch is big enough."""
         descs: dict[int, np.ndarray] = {}
         for photo_id in {p for pair in pairs for p in pair}:
             made = self.probe(photo_id)  # stored descriptors: no thumbnail is read here
             if made is not None:
                 descs[photo_id] = made.descriptor()
         known = [(a, b) for a, b in pairs if a in descs and b in descs]
-        ways = [w for a, b in known for w in ((descs[a], descs[b]), (descs[b], descs[a]))]
-        coarse = iter(contained_many(ways))
-        found: dict[tuple[int, int], float | None] = {}
-        screened = fully = 0
-        for a, b in known:
-            a_in_b, b_in_a = next(coarse), next(coarse)
-            if max(a_in_b[0], b_in_a[0]) < REJECT_BELOW:  # settled by the screen (as _settle)
-                found[(a, b)] = max(a_in_b[0], b_in_a[0])
-                screened += 1
-                continue
+        pair_descs = [(descs[a], descs[b]) for a, b in known]
+        checked = None
+        if self.pool is not None and self._key is not None and self.pool.usable(len(known)):
+            keys = [(self._key(a), self._key(b)) for a, b in known]
+            if all(ka and kb for ka, kb in keys):
+                checked = self.pool.check(pair_descs, keys)  # type: ignore[arg-type]
+
+        def probes(i: int) -> tuple[CopyProbe | None, CopyProbe | None]:
             # probes again by id: the cache holds the last max_probes, so memory stays bounded
-            pa, pb = self.probe(a), self.probe(b)
-            try:
-                if pa is None or pb is None:  # its thumbnail went away meanwhile
-                    raise NoPixels
-                found[(a, b)] = _settle(pa, pb, a_in_b, b_in_a)[0]
-                fully += 1
-            except NoPixels:
-                found[(a, b)] = None
+            return self.probe(known[i][0]), self.probe(known[i][1])
+
+        if checked is None:
+            checked = check_pairs(pair_descs, probes)
+        found = {pair: score for pair, (score, _) in zip(known, checked, strict=True)}
+        fully = sum(1 for score, full in checked if full and score is not None)
+        screened = sum(1 for score, full in checked if not full and score is not None)
         with self._lock:
             self.screened_out += screened
             self.fully_checked += fully
         return [found.get(pair) for pair in pairs]
+
+    def close(self) -> None:
+        """Ends the pool's worker processes, if any were started (waits for running chunks)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def copies_of(self, photo_id: int, candidates: list[int]) -> dict[int, float]:
         """The candidates that are near-copies of `photo_id`, with their copy similarity."""

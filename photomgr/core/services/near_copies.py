@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photomgr.core.imaging.thumbnails import ThumbnailCache
+from photomgr.core.imaging.thumbnails import GreyThumbnails, ThumbnailCache
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library import gallery
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.search.coarse_copy import DESCRIPTOR_KIND, descriptor, pack, unpack
+from photomgr.core.search.copy_pool import CopyPool
 from photomgr.core.search.duplicate_threshold import DUPLICATE_THRESHOLD
 from photomgr.core.search.duplicates import DuplicateStats, duplicate_groups
 from photomgr.core.search.fingerprint import KIND, from_signed, phash, to_signed
@@ -84,19 +85,23 @@ class LibraryDescriptors:
 
 
 def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path,
-                       descriptors: LibraryDescriptors | None = None) -> NearCopyCheck:
+                       descriptors: LibraryDescriptors | None = None,
+                       processes: bool = False) -> NearCopyCheck:
     """A NearCopyCheck on the library's stored descriptors, that reads a photo's thumbnail
     (made at indexing, keyed by content hash) only for the pairs its coarse screen passes. A
     photo without one (the cache was cleared, the photo could not be read) is not verified:
     Find similar then keeps its embedding order for it. Descriptors made for an older library
-    are kept in `descriptors` (Duplicates stores them; Find similar makes the few it needs)."""
+    are kept in `descriptors` (Duplicates stores them; Find similar makes the few it needs).
+    `processes`: a big batch of `similarities` runs over every core (search/copy_pool.py);
+    the caller then calls `close` on the check."""
     described = descriptors if descriptors is not None else \
         LibraryDescriptors(conn, ThumbnailCache(thumbnails_root))
 
     def load(photo_id: int) -> Image.Image | None:  # the full check reads grey levels only
         return _load_thumbnail(described.cache, described.content_hash(photo_id), grey=True)
 
-    return NearCopyCheck(load, describe=described.get)
+    pool = CopyPool(GreyThumbnails(described.cache.root)) if processes else None
+    return NearCopyCheck(load, describe=described.get, pool=pool, key=described.content_hash)
 
 
 def library_fingerprints(conn: sqlite3.Connection, thumbnails_root: Path,
@@ -126,7 +131,8 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
     near-identical photos are grouped (no fingerprints, no verification). `index`: the
     library's FAISS index, searched for a big library's neighbours. Every near-copy check made
     is stored: a later run checks only pairs it has not seen (duplicates.SCREEN_BATCH at a time,
-    see NearCopyCheck.similarities; threads did not help: the small numpy calls hold the GIL).
+    see NearCopyCheck.similarities; a big batch runs in worker processes over every core,
+    search/copy_pool.py: threads did not help, the small numpy calls hold the GIL).
     `stats`, when given, gets the phases' seconds ("fingerprints" among them) and counts."""
     stats = stats if stats is not None else DuplicateStats()
     started = stats.start()
@@ -146,7 +152,7 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
         if got is not None:
             instances = got[0]
     descriptors = LibraryDescriptors(conn, ThumbnailCache(thumbnails_root), hash_of)
-    check = library_copy_check(conn, thumbnails_root, descriptors)
+    check = library_copy_check(conn, thumbnails_root, descriptors, processes=True)
     store = FingerprintStore(conn)
     known = store.checks(METHOD)
     stats.timed("fingerprints", started)
@@ -167,6 +173,9 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
         return duplicate_groups(ids, hashes, vectors, threshold, index, fingerprints=fingerprints,
                                 instances=instances, verify_many=verify_many, stats=stats)
     finally:
+        check.close()  # ends its worker processes, if a batch was big enough to start them
+        assert check.pool is not None
+        stats.cpu_seconds += check.pool.worker_cpu_seconds  # duplicate_groups counted its own only
         stats.checked = len(made)
         stats.screened_out = check.screened_out
         store.put_checks(METHOD, made)

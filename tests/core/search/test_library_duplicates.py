@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from photomgr.core.imaging.thumbnails import ThumbnailCache
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library.database import Library
 from photomgr.core.library.fingerprints import FingerprintStore
-from photomgr.core.search import near_copy
+from photomgr.core.search import copy_pool, near_copy
 from photomgr.core.search.fingerprint import KIND, from_signed, hamming, phash
 from photomgr.core.services.indexing import index_folders
 from photomgr.core.services.near_copies import library_duplicates, library_fingerprints
@@ -22,7 +23,19 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypatch, in_workers: bool) -> None:  # type: ignore[no-untyped-def]
+    # in_workers: the first run's checks over worker processes (a big library's), on 2 cores
+    monkeypatch.setattr(copy_pool, "MIN_PAIRS", 1 if in_workers else copy_pool.MIN_PAIRS)
+    monkeypatch.setattr(copy_pool, "cores", lambda: 2)
+    used = []
+    real_close = copy_pool.CopyPool.close
+
+    def closing(self):  # type: ignore[no-untyped-def]
+        used.append(self.used)
+        real_close(self)
+
+    monkeypatch.setattr(copy_pool.CopyPool, "close", closing)
     folder = tmp_path / "photos"
     folder.mkdir()
     scene(1).save(folder / "a.jpg", quality=92)
@@ -65,6 +78,7 @@ def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypat
         assert len(store.get("phash64-v1")) == len(ids)
         stored = store.checks(near_copy.METHOD)
         assert len(stored) >= 3  # the re-save, the crop and the look-alike were each checked once
+        assert used[0] == (1 if in_workers else 0)  # one batch, in workers only when asked
 
         calls = []
         real = near_copy.NearCopyCheck.similarity
