@@ -220,7 +220,7 @@ def test_read_only_library_serves_read_only_commands(lib: tuple[Path, Path], tmp
     assert "red" in listed.stdout
     tags = run("tags", str(photos / "red0.jpg"))
     assert tags.returncode == 0, tags.stderr
-    for shows in (["describe"], ["describe", str(photos / "red0.jpg")], ["xmp", "config"]):
+    for shows in (["describe"], ["describe", str(photos / "red0.jpg")], ["xmp", "config"], ["duplicates"]):
         shown = run(*shows)  # printing a description, the status or a setting only reads
         assert shown.returncode == 0, (shows, shown.stderr)
     assert "red square" in run("describe", str(photos / "red0.jpg")).stdout

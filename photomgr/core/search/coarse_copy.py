@@ -58,7 +58,10 @@ def pack(desc: np.ndarray) -> tuple[int, int, bytes]:
 def unpack(height: int, width: int, pixels: bytes) -> np.ndarray | None:
     """The stored form back as a descriptor; None when it cannot be one (a damaged row, or a
     size no descriptor has): the caller makes it again from the thumbnail."""
-    if not (0 < height <= COARSE_SOURCE and 0 < width <= COARSE_SOURCE) or \
+    # type, not isinstance: SQLite keeps a text or real value in an INTEGER column as it is
+    # (and bool is an int); such a row is damaged, not a size
+    if type(height) is not int or type(width) is not int or \
+            not (0 < height <= COARSE_SOURCE and 0 < width <= COARSE_SOURCE) or \
             not isinstance(pixels, bytes) or len(pixels) != height * width:
         return None
     return np.frombuffer(pixels, np.uint8).reshape(height, width)
@@ -111,7 +114,10 @@ class _Plan:
     area: np.ndarray  # (P,) pixels of the window
 
 
-@lru_cache(maxsize=4096)
+# A plan is ~140 KB (~220 KB at 64 x 64): 512 of them bound the cache near 100 MB for the life
+# of the process (4,096 could reach ~0.6 GB in a library of many crop shapes); a library of
+# ordinary photos needs a few dozen shape pairs.
+@lru_cache(maxsize=512)
 def _plan(src: tuple[int, int], shape: tuple[int, int]) -> _Plan | None:
     h0, w0 = src
     big_h, big_w = shape

@@ -6,8 +6,10 @@ threshold, which photos take part, the fingerprints and the verification all liv
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from PIL import Image
 from photomgr.core.imaging.thumbnails import GreyThumbnails, ThumbnailCache
 from photomgr.core.index.vector_index import VectorIndex
 from photomgr.core.library import gallery
+from photomgr.core.library.errors import LibraryError
 from photomgr.core.library.fingerprints import FingerprintStore
 from photomgr.core.library.photos import PhotoStore
 from photomgr.core.search.coarse_copy import DESCRIPTOR_KIND, descriptor, pack, unpack
@@ -36,6 +39,10 @@ def _load_thumbnail(cache: ThumbnailCache, content_hash: str | None,
         return cache.load(content_hash, grey=grey)
     except ValueError:  # not a hex hash: nothing of ours
         return None
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY = 8192  # descriptors made for an older library are stored this many at a time (~22 MB)
 
 
 class LibraryDescriptors:
@@ -77,11 +84,24 @@ class LibraryDescriptors:
                 self.made[content_hash] = desc
         return desc
 
+    def save_if_many(self) -> None:
+        """`save` once SAVE_EVERY are waiting: an older library's first run at 100,000 photos
+        makes ~40,000 (~115 MB held to the end, twice that while packing them), not a cache."""
+        if len(self.made) >= SAVE_EVERY:
+            _keep_if_possible(self.save)
+
     def save(self) -> None:
         """Store the descriptors made here (a later run reads them)."""
         with self._lock:
             made, self.made = self.made, {}
         self._store.put_descriptors(DESCRIPTOR_KIND, [(h, *pack(d)) for h, d in made.items()])
+
+
+def _keep_if_possible(write: Callable[[], None]) -> None:
+    try:
+        write()
+    except (sqlite3.OperationalError, LibraryError) as exc:
+        log.info("near-copy data not stored (made again next time): %s", exc)
 
 
 def library_copy_check(conn: sqlite3.Connection, thumbnails_root: Path,
@@ -167,6 +187,7 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
             scores[i] = got
             if got is not None and keys[i][0]:
                 made.append((*keys[i], got))
+        descriptors.save_if_many()
         return [score is not None and score >= check.threshold for score in scores]
 
     try:
@@ -178,5 +199,8 @@ def library_duplicates(conn: sqlite3.Connection, thumbnails_root: Path | None, i
         stats.cpu_seconds += check.pool.worker_cpu_seconds  # duplicate_groups counted its own only
         stats.checked = len(made)
         stats.screened_out = check.screened_out
-        store.put_checks(METHOD, made)
-        descriptors.save()
+        # Both are a cache: a library that cannot be written now (read-only, another writer)
+        # makes them again next time, and Duplicates still answers. Each on its own, so a
+        # failed first write does not lose the second.
+        _keep_if_possible(lambda: store.put_checks(METHOD, made))
+        _keep_if_possible(descriptors.save)

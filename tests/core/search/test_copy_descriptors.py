@@ -108,7 +108,13 @@ def test_a_damaged_descriptor_is_made_again_from_the_thumbnail(tmp_path: Path) -
                              (hash_of["a_resaved.jpg"],))
         library.conn.execute("UPDATE copy_descriptors SET pixels = 'text' WHERE content_hash = ?",
                              (hash_of["b.jpg"],))
+        # a height SQLite kept as text or a real in the INTEGER column (was: a TypeError)
+        library.conn.execute("UPDATE copy_descriptors SET height = 'forty-eight' WHERE content_hash = ?",
+                             (hash_of["other3.jpg"],))
+        library.conn.execute("UPDATE copy_descriptors SET height = 2.5, width = 2, pixels = x'0102030405' "
+                             "WHERE content_hash = ?", (hash_of["other4.jpg"],))
         assert unpack(2, 2, b"\x01\x02") is None and unpack(100, 1, b"\x00" * 100) is None
+        assert unpack("48", 64, b"\x00" * 48 * 64) is None  # type: ignore[arg-type]
         assert _duplicates(library, id_of) == EXPECTED
         again = store.descriptors(DESCRIPTOR_KIND, [hash_of["b_crop.jpg"]])[hash_of["b_crop.jpg"]]
         remade = unpack(*again)
@@ -171,3 +177,34 @@ def test_a_stored_probe_reads_its_thumbnail_only_past_the_screen(tmp_path: Path)
     with Library(tmp_path / "lib") as library:  # a photo the library does not know: no descriptor
         described = LibraryDescriptors(library.conn, ThumbnailCache(library.paths.thumbnails))
         assert described.get(12345) is None and described.made == {}
+
+
+def test_duplicates_answer_on_a_library_that_cannot_be_written(tmp_path: Path) -> None:
+    """Checks and descriptors are a cache: on a read-only library Duplicates groups as usual and
+    stores nothing (was: 'attempt to write a readonly database', so `photomgr duplicates` failed
+    on a read-only library the first time it had a pair to check)."""
+    library, id_of, _ = _library(tmp_path)
+    with library:
+        library.conn.execute("DELETE FROM copy_descriptors")  # an older library: made lazily
+    with Library(tmp_path / "lib", readonly=True) as reader:
+        assert _duplicates(reader, id_of) == EXPECTED
+        assert FingerprintStore(reader.conn).checks(near_copy.METHOD) == {}
+
+
+def test_descriptors_made_for_an_older_library_are_stored_as_they_pile_up(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    library, id_of, hash_of = _library(tmp_path)
+    with library:
+        library.conn.execute("DELETE FROM copy_descriptors")
+        saved: list[int] = []
+        real_save = LibraryDescriptors.save
+
+        def save(self: LibraryDescriptors) -> None:
+            saved.append(len(self.made))
+            real_save(self)
+
+        monkeypatch.setattr("photomgr.core.services.near_copies.SAVE_EVERY", 1)
+        monkeypatch.setattr(LibraryDescriptors, "save", save)
+        assert _duplicates(library, id_of) == EXPECTED
+        assert saved[0] >= 1 and saved[-1] == 0  # stored during the run, nothing left at its end
+        assert FingerprintStore(library.conn).descriptors(DESCRIPTOR_KIND, hash_of.values())
