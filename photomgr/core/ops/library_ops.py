@@ -92,5 +92,9 @@ class LibraryOps:
         return revision(self.conn)
 
     def saw(self, rev: int) -> None:
-        """Our own operation wrote revision `rev`: nothing to drop for it."""
-        self._seen_revision = max(self._seen_revision, rev)
+        """Our own operation wrote revision `rev`: nothing to drop for it. Only when it is the
+        next one after what we had seen: a gap means another process wrote in between, and
+        the next sync() must still see that (was: taken as seen, so a window that tagged
+        during a terminal's `index` never showed the new photos)."""
+        if rev == self._seen_revision + 1:
+            self._seen_revision = rev

@@ -53,3 +53,23 @@ def test_sync_sees_vectors_another_process_adopted(window_and_cli: tuple[Library
     ops.sync()
     assert store.adopt(["old-heads"], "new-heads") == 1
     assert ops.sync()
+
+
+def test_our_own_write_does_not_hide_another_process_write(
+        window_and_cli: tuple[LibraryOps, Library]) -> None:
+    """Another process writes, then the window writes before it looks: sync() must still report
+    the other write (was: saw() took every revision up to its own as seen)."""
+    ops, cli = window_and_cli
+    assert not ops.sync()
+    _scan_two_photos(cli)
+    with write_transaction(ops.conn) as rev:  # the window's own operation, right after
+        ops.conn.execute("INSERT INTO labels (name, created_at, updated_at)"
+                         " VALUES ('mine', 'now', 'now')")
+    ops.saw(rev)
+    assert ops.sync()
+    assert not ops.sync()
+    with write_transaction(ops.conn) as rev:  # with no other writer, its own write is seen
+        ops.conn.execute("INSERT INTO labels (name, created_at, updated_at)"
+                         " VALUES ('mine too', 'now', 'now')")
+    ops.saw(rev)
+    assert not ops.sync()
