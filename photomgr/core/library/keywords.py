@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photomgr.core.fspaths import path_from_db, path_to_db
+from photomgr.core.library.labels import clean_name
 from photomgr.core.library.photos import utc_now
 
 REMOVED_FOLDERS_KEY = "library.removed_folders"  # JSON list of folders the user removed
@@ -97,8 +98,14 @@ class KeywordStore:
         return {r[0] for r in rows}
 
     def label_ids_by_name(self) -> dict[str, int]:
-        """Every label, by case-folded name (label names are unique, case-insensitively)."""
-        return {name.casefold(): lid for lid, name in self.conn.execute("SELECT id, name FROM labels")}
+        """Every label, by its cleaned, case-folded name (label names are unique,
+        case-insensitively). Cleaned as a keyword's label name is (labels.clean_name): a name
+        stored before names were cleaned ("Big  Dog") is the label keyword "Big  Dog" means,
+        not a reason to make a twin "Big Dog"."""
+        out: dict[str, int] = {}
+        for lid, name in self.conn.execute("SELECT id, name FROM labels ORDER BY id"):
+            out.setdefault(clean_name(name).casefold(), lid)  # two old spellings: the older wins
+        return out
 
     # -- writes (inside a write transaction) -------------------------------------------------
     def record(self, photo_id: int, signature: str, keywords: Sequence[Sequence[str]],

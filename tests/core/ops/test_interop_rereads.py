@@ -1,0 +1,55 @@
+"""Re-reading keywords after photomgr's own writes, broken sidecars and renamed or old labels:
+what the user did in the library stands (found in review of the incremental re-read)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from photomgr.core.library.database import Library
+from photomgr.core.library.transaction import write_transaction
+from photomgr.core.ops.interop import InteropOps
+from photomgr.core.services.indexing import index_folders
+from tests.conftest import make_photo
+from tests.core.ops.test_interop_ops import _saved_later
+from tests.core.xmp.xmp_fixtures import DARKTABLE, LIGHTROOM
+
+BIG_DOG = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag><rdf:li>Big  Dog</rdf:li>
+ </rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    photos = tmp_path / "photos"
+    make_photo(photos / "a.jpg", seed=1)
+    (photos / "a.xmp").write_text(LIGHTROOM)  # Animals|Dog, beach, ...
+    make_photo(photos / "b.jpg", seed=2)
+    (photos / "b.jpg.xmp").write_text(DARKTABLE)
+    make_photo(photos / "sub" / "d.jpg", seed=4)
+    return photos
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Library]:
+    lib = Library(tmp_path / "lib")
+    yield lib
+    lib.close()
+
+
+def _names(library: Library) -> list[str]:
+    return sorted(n for (n,) in library.conn.execute("SELECT name FROM labels"))
+
+
+def test_a_label_stored_before_names_were_cleaned_gets_no_twin(library: Library, tree: Path) -> None:
+    index_folders(library, [tree])
+    with write_transaction(library.conn):  # what a version before 3c39eeb stored for "Big  Dog"
+        library.conn.execute("INSERT INTO labels (name, prompts, threshold, created_at, updated_at)"
+                             " VALUES ('Big  Dog', '[]', NULL, '', '')")
+    _saved_later(tree / "sub" / "d.jpg.xmp", BIG_DOG)
+    report = InteropOps(library.conn).import_keywords().value
+    assert report.labels_added == [] and report.confirmed == 1
+    assert [n for n in _names(library) if "dog" in n.lower() and n != "Dog"] == ["Big  Dog"]
