@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     # Printing descriptions (and the status) only reads, so it works on a read-only library
     # too, unless one is missing and has to be written.
     args.read_only_command = args.set is None and not (args.clear or args.on or args.off)
+    args.existing_library_only = args.read_only_command  # showing creates no library
     if not (args.on or args.off) and not args.paths:
         return _status(args)
     with open_library(args) as library:

@@ -124,6 +124,7 @@ def run_write(args: argparse.Namespace) -> int:
 
 def run_config(args: argparse.Namespace) -> int:
     args.read_only_command = args.naming is None and args.keep_updated is None  # only shows them
+    args.existing_library_only = args.read_only_command  # showing creates no library
     with open_library(args) as library:
         ops = _interop(library)
         if args.naming is not None or args.keep_updated is not None:

@@ -127,7 +127,8 @@ def test_showing_commands_never_create_a_library(tmp_path: Path, capsys: pytest.
     make_photo(photos / "red0.jpg", (220, 20, 20), seed=0)
     before = sorted(p.name for p in photos.iterdir())
     for argv in (["labels", "list"], ["tags", "--all"], ["tags", str(photos / "red0.jpg")],
-                 ["search", "red"], ["similar", str(photos / "red0.jpg")], ["duplicates"]):
+                 ["search", "red"], ["similar", str(photos / "red0.jpg")], ["duplicates"],
+                 ["describe"], ["describe", str(photos / "red0.jpg")], ["xmp", "config"]):
         assert main(["--library", str(photos), *argv]) == EXIT_USAGE, argv
         assert "there is no library at" in _one_line_error(capsys)
         assert sorted(p.name for p in photos.iterdir()) == before, argv
