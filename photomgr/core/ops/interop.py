@@ -206,12 +206,28 @@ class InteropOps:
                    wanted: set[int], ids_by_name: dict[str, int], photo_id: int) -> set[int]:
         """The labels whose keyword confirmation the XMP takes back: on a first (or forced)
         read every keyword decision it does not make again, on a re-read those of keywords that
-        left the XMP (no keyword left names the label: 'Pets|Dog' gone, 'Animals|Dog' stays)."""
+        left the XMP (no keyword left names the label: 'Pets|Dog' gone, 'Animals|Dog' stays).
+        By label id, not name: a label renamed since its keyword was read (Dog -> Puppy) is
+        found by no keyword, and was kept confirmed after 'Dog' left the XMP."""
+        decided = self.store.keyword_decisions(photo_id)
         if not previous:
-            return self.store.keyword_decisions(photo_id) - wanted
+            return decided - wanted
+        now = {_fold(k) for k in keywords}
         remaining = {label_name(k).casefold() for k in keywords}
-        gone = {label_name(path) for path in previous - {_fold(k) for k in keywords}} - remaining
-        return {ids_by_name[name] for name in gone if name in ids_by_name}
+        named = {ids_by_name[n] for n in remaining if n in ids_by_name}
+        orphans = decided - wanted - named  # keyword decisions no keyword in the XMP names
+        if not orphans:
+            return set()
+        gone = {label_name(path) for path in previous - now} - remaining
+        out = {ids_by_name[n] for n in gone if n in ids_by_name} & orphans
+        # The rest are labels renamed since: which keyword made which is not known, so they
+        # go only when every keyword that lost its label (by renaming) left the XMP too; one
+        # still there may be the renamed label's own ('Dog' still there keeps Puppy).
+        lost = {label_name(path) for path in previous} - ids_by_name.keys()
+        if not lost & {label_name(path) for path in previous & now}:
+            out |= orphans - {ids_by_name[label_name(path)] for path in previous
+                              if label_name(path) in ids_by_name}
+        return out
 
     # -- writing sidecars ------------------------------------------------------------------
     def sidecar_contents(self, photos: Sequence[PresentPhoto], engine: TagEngine | None,

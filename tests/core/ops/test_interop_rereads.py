@@ -11,6 +11,7 @@ import pytest
 from photomgr.core.library.database import Library
 from photomgr.core.library.transaction import write_transaction
 from photomgr.core.ops.interop import InteropOps
+from photomgr.core.ops.tagging import TagOps
 from photomgr.core.services.indexing import index_folders
 from tests.conftest import make_photo
 from tests.core.ops.test_interop_ops import _saved_later
@@ -53,3 +54,24 @@ def test_a_label_stored_before_names_were_cleaned_gets_no_twin(library: Library,
     report = InteropOps(library.conn).import_keywords().value
     assert report.labels_added == [] and report.confirmed == 1
     assert [n for n in _names(library) if "dog" in n.lower() and n != "Dog"] == ["Big  Dog"]
+
+
+def _decisions(library: Library) -> dict[tuple[str, str], str]:
+    rows = library.conn.execute(
+        "SELECT p.path, l.name, d.source FROM tag_decisions d JOIN photos p ON p.id = d.photo_id"
+        " JOIN labels l ON l.id = d.label_id")
+    return {(Path(p).name, n): s for p, n, s in rows}
+
+
+def test_a_renamed_label_loses_its_confirmation_when_its_keyword_leaves(library: Library, tree: Path) -> None:
+    index_folders(library, [tree])
+    tags = TagOps(library.conn)
+    tags.rename_label(tags.labels.by_name("Dog").id, "Puppy")
+    _saved_later(tree / "a.xmp")  # read again, 'Dog' still there: the renamed label keeps it
+    assert InteropOps(library.conn).import_keywords().value.withdrawn == 0
+    assert _decisions(library)[("a.jpg", "Puppy")] == "keyword"
+    _saved_later(tree / "a.xmp", LIGHTROOM.replace("<rdf:li>Dog</rdf:li>", "")
+                 .replace("<rdf:li>Animals|Dog</rdf:li>", ""))
+    report = InteropOps(library.conn).import_keywords().value
+    assert report.withdrawn == 1 and ("a.jpg", "Puppy") not in _decisions(library)  # was: kept
+    assert _decisions(library)[("a.jpg", "beach")] == "keyword"
