@@ -19,6 +19,16 @@ def default_library_dir() -> Path:
     return platformdirs.user_data_path("photomgr", appauthor=False) / "library"
 
 
+DATABASE_NAME = "library.db"
+THUMBNAILS_NAME = "thumbnails"
+
+
+def looks_like_library(names: set[str]) -> bool:
+    """Whether a folder holding these entries is a photomgr library (its database and its
+    thumbnail folder): the scanner never walks into one, its thumbnails are not photos."""
+    return DATABASE_NAME in names and THUMBNAILS_NAME in names
+
+
 @dataclass(frozen=True)
 class LibraryPaths:
     """The files of one library folder. Everything here is ours; originals live elsewhere."""
@@ -27,11 +37,11 @@ class LibraryPaths:
 
     @property
     def database(self) -> Path:
-        return self.root / "library.db"
+        return self.root / DATABASE_NAME
 
     @property
     def thumbnails(self) -> Path:
-        return self.root / "thumbnails"
+        return self.root / THUMBNAILS_NAME
 
     @property
     def index_dir(self) -> Path:

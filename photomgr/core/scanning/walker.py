@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from photomgr.core.library.paths import looks_like_library
+
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -28,8 +30,9 @@ def walk(roots: list[Path], *, skip: set[Path] | None = None) -> Iterator[FileEn
     """Yield every regular file below `roots` (a root may itself be a file).
 
     Symbolic links to folders are not followed (they can loop, and the target is usually
-    scanned on its own); hidden folders are skipped. `skip` holds folders never to enter,
-    such as the library folder itself.
+    scanned on its own); hidden folders are skipped, and so is any photomgr library folder
+    (its thumbnails are not photos). `skip` holds folders never to enter, such as the
+    library folder itself.
     """
     skip = skip or set()
     seen_files: set[str] = set()
@@ -59,6 +62,8 @@ def _walk_dir(root: Path, skip: set[Path], seen_files: set[str]) -> Iterator[Fil
         except OSError as exc:
             yield WalkProblem(folder, f"cannot read folder: {exc.strerror or exc}")
             continue
+        if looks_like_library({e.name for e in entries}):
+            continue  # another photomgr library kept among the photos: thumbnails, not photos
         subfolders: list[Path] = []
         for entry in entries:
             try:

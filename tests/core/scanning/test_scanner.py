@@ -242,3 +242,18 @@ def test_a_copy_on_another_root_is_not_a_move(library: Library, tmp_path: Path) 
     store = PhotoStore(library.conn)
     assert store.by_path(str(a / "beach.jpg")) is not None
     assert store.by_path(str(drive / "dog.jpg")) is not None
+
+
+def test_another_library_among_the_photos_is_not_walked(library: Library, tmp_path: Path) -> None:
+    """A photomgr library kept inside a photos folder (its database and thumbnails): its
+    thumbnails are not photos (was: indexed, and shown in search results)."""
+    photos = tmp_path / "pics"
+    make_photo(photos / "beach.jpg", seed=1)
+    other = Library(photos / "deep" / "lib")
+    other.close()
+    make_photo(photos / "deep" / "lib" / "thumbnails" / "ab" / "abcdef.jpg", seed=2)
+    make_photo(photos / "deep" / "holiday.jpg", seed=3)
+    report = _scanner(library).scan([photos])
+    assert report.new == 2
+    assert sorted(Path(p).name for p in PhotoStore(library.conn).known_under([photos])) == [
+        "beach.jpg", "holiday.jpg"]
