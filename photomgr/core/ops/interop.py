@@ -162,6 +162,9 @@ class InteropOps:
         """One photo's keywords into the library (inside the batch's transaction)."""
         data = found.data
         report.problems.extend(found.problems)
+        if data.keywords:
+            report.with_keywords += 1
+            report.keywords[photo.path] = ["|".join(k) for k in data.keywords]
         before = self.store.stored(photo.id)
         # Keywords the last read found were applied then; what the user did since (a label
         # removed or renamed, a tag cleared) stands, so only new keywords are applied and only
@@ -185,6 +188,20 @@ class InteropOps:
             if self.store.confirm_from_keyword(photo.id, label_id):
                 report.confirmed += 1
                 changed.add(label_id)
+        if found.incomplete:
+            # A sidecar could not be read (half-saved by another tool, damaged): what it says
+            # is unknown, not gone. Was: its keywords' confirmations and its description were
+            # taken back and keywords=() recorded, so the next good read applied every keyword
+            # anew (removed labels came back). New keywords are applied and remembered; nothing
+            # is withdrawn; no signature is stored, so it is read again next time.
+            for label_id in changed:
+                self.labels.touch(label_id)
+            kept = list(before.keywords) if before is not None else []
+            known_paths = {_fold(k) for k in kept}
+            kept += [k for k in data.keywords if _fold(k) not in known_paths]
+            self.store.record(photo.id, "", kept, before.description if before else None,
+                              before.rating if before else None, found.problems)
+            return changed
         for label_id in self.store.keyword_decisions(photo.id) & self._withdrawn(
                 previous, data.keywords, wanted, ids_by_name, photo.id):
             self.store.drop_keyword_decision(photo.id, label_id)
@@ -197,9 +214,6 @@ class InteropOps:
                                  model_mark=data.model_description):
             report.descriptions += 1
         self.store.record(photo.id, sig, data.keywords, data.description, data.rating, found.problems)
-        if data.keywords:
-            report.with_keywords += 1
-            report.keywords[photo.path] = ["|".join(k) for k in data.keywords]
         return changed
 
     def _withdrawn(self, previous: set[tuple[str, ...]], keywords: Sequence[KeywordPath],

@@ -77,6 +77,9 @@ class SidecarFinder:
 class PhotoKeywords:
     data: XmpData
     problems: tuple[str, ...] = ()  # unreadable sidecars or packets, for the user
+    # A sidecar could not be read (another tool half-way through saving it, a damaged file):
+    # `data` lacks what it says, so nothing may be taken back for its absence.
+    incomplete: bool = False
 
 
 def signature(size: int, mtime_ns: int, sidecars: list[tuple[Path, int]]) -> str:
@@ -95,9 +98,11 @@ def read_photo(photo: Path, sidecars: list[tuple[Path, int]]) -> PhotoKeywords:
     embedded, problem = read_embedded(photo)
     problems = [f"{photo.name}: {problem}"] if problem else []
     parts = [embedded]
+    incomplete = False
     for path, _ in sidecars:
         try:
             parts.append(read_sidecar(path))
         except (OSError, XmpError) as exc:
             problems.append(f"{path.name}: {exc}")
-    return PhotoKeywords(combine(parts), tuple(problems))
+            incomplete = True
+    return PhotoKeywords(combine(parts), tuple(problems), incomplete)

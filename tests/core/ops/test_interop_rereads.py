@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from photomgr.core.library import descriptions
 from photomgr.core.library.database import Library
 from photomgr.core.library.transaction import write_transaction
 from photomgr.core.ops.interop import InteropOps
@@ -75,3 +76,34 @@ def test_a_renamed_label_loses_its_confirmation_when_its_keyword_leaves(library:
     report = InteropOps(library.conn).import_keywords().value
     assert report.withdrawn == 1 and ("a.jpg", "Puppy") not in _decisions(library)  # was: kept
     assert _decisions(library)[("a.jpg", "beach")] == "keyword"
+
+
+ANNA = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>
+ <rdf:li xml:lang="x-default">Anna at the lake</rdf:li></rdf:Alt></dc:description>
+ <dc:subject><rdf:Bag><rdf:li>Anna</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_a_sidecar_that_cannot_be_read_takes_nothing_back(library: Library, tree: Path) -> None:
+    """Another tool half-way through saving a sidecar (or a damaged one) says nothing about
+    what the photo lost: read again once it is whole, what the user did still stands."""
+    (tree / "sub" / "d.jpg.xmp").write_text(ANNA)
+    index_folders(library, [tree])
+    pid = library.conn.execute("SELECT id FROM photos WHERE path LIKE '%d.jpg'").fetchone()[0]
+    assert descriptions.user_text(library.conn, pid) == "Anna at the lake"
+    tags = TagOps(library.conn)
+    tags.remove_label(tags.labels.by_name("beach").id)  # beach: a keyword of a.xmp
+    _saved_later(tree / "a.xmp", LIGHTROOM[: len(LIGHTROOM) // 2])
+    _saved_later(tree / "sub" / "d.jpg.xmp", ANNA[:120])
+    broken = InteropOps(library.conn).import_keywords().value
+    assert broken.read == 2 and len(broken.problems) == 2 and broken.withdrawn == 0
+    assert descriptions.user_text(library.conn, pid) == "Anna at the lake"  # was: deleted
+    assert _decisions(library)[("a.jpg", "Dog")] == "keyword"  # was: withdrawn
+    assert InteropOps(library.conn).import_keywords().value.read == 2  # tried again
+    _saved_later(tree / "a.xmp", LIGHTROOM)  # the tool finished saving
+    _saved_later(tree / "sub" / "d.jpg.xmp", ANNA)
+    whole = InteropOps(library.conn).import_keywords().value
+    assert whole.labels_added == [] and whole.confirmed == 0 and whole.descriptions == 0
+    assert "beach" not in _names(library)  # was: created again
+    assert InteropOps(library.conn).import_keywords().value.read == 0
