@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from photomgr.core.fspaths import display_path
 from photomgr.core.library import descriptions
+from photomgr.core.library.errors import LibraryBusy, LibraryReadOnly
 from photomgr.core.library.keywords import KeywordStore, PresentPhoto
 from photomgr.core.library.labels import CONFIRMED, LabelStore, clean_name
 from photomgr.core.library.settings import Settings
@@ -294,6 +295,9 @@ class InteropOps:
             photos = [p for p in photos if p.id in wanted]
         report = SidecarReport(photos=len(photos))
         contents = self.sidecar_contents(photos, engine, include_auto)
+        known = self.store.signatures([p.id for p in photos])
+        finder = SidecarFinder()
+        ours: list[PresentPhoto] = []  # written over a read that was current: remembered below
         for photo in photos:
             content = contents[photo.id]
             target = sidecar_path_for(Path(photo.path), naming)
@@ -302,13 +306,43 @@ class InteropOps:
                 if nothing and read_text(target) is None:
                     report.unchanged += 1
                     continue
+                current = known.get(photo.id) == make_signature(
+                    photo.size, photo.mtime_ns, finder.sidecars(Path(photo.path)))
                 if write_sidecar(target, content):
                     report.written.append(str(target))
+                    finder.saw(target)
+                    if current:
+                        ours.append(photo)
                 else:
                     report.unchanged += 1
             except (OSError, SidecarError) as exc:
                 report.failed.append((photo.path, str(exc)))
-        return OpResult(report)
+        # The revision of the memo below: the GUI knows the change is its own (nothing shown moved)
+        return OpResult(report, OpChanges(self._remember_writes(ours, finder)))
+
+    def _remember_writes(self, photos: Sequence[PresentPhoto], finder: SidecarFinder) -> int:
+        """Record what photomgr just wrote as read, so the next read does not take photomgr's
+        own sidecar for another tool's edit. Was: every keyword written came back as new at the
+        next `index` (a label the user removed after `xmp write` was created again, a cleared
+        tag confirmed again) and a cleared description came back. Only photos whose files had
+        no unread change before the write: another tool's edit is still applied at the next
+        read. What is recorded is the files read back (outside the transaction)."""
+        rows = []
+        for photo in photos:
+            sidecars = finder.sidecars(Path(photo.path))
+            found = read_photo(Path(photo.path), sidecars)
+            if not found.incomplete:
+                rows.append((photo.id, make_signature(photo.size, photo.mtime_ns, sidecars), found))
+        if not rows:
+            return 0
+        try:
+            with write_transaction(self.conn, self.wait) as revision:
+                for photo_id, sig, found in rows:
+                    self.store.record(photo_id, sig, found.data.keywords, found.data.description,
+                                      found.data.rating, found.problems)
+            return revision
+        except (LibraryReadOnly, LibraryBusy):
+            return 0  # the sidecars are written; the next read re-applies them, as before this memo
 
     # -- folders ---------------------------------------------------------------------------
     def remove_folder(self, folder: Path) -> OpResult[FolderRemoval]:

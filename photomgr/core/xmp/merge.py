@@ -55,7 +55,8 @@ class SidecarContent:
 
     keywords: Sequence[KeywordPath]  # confirmed tags, with the hierarchy they came with
     auto: Sequence[str] = ()  # auto tags above threshold (written only when the user asks)
-    description: str | None = None  # None: leave any existing description alone
+    # None: leave any existing description alone, unless `replaceable` names it (then it goes)
+    description: str | None = None
     managed: frozenset[str] = field(default_factory=frozenset)  # casefolded names of all labels
     # The existing descriptions `description` may replace (besides none at all); None: any.
     # Another tool's description that photomgr has not read yet is not photomgr's to overwrite.
@@ -258,6 +259,15 @@ def render_sidecar(existing: str | None, content: SidecarContent) -> str:
         container = editor.container(namespace, local, "Bag")
         prefix = editor.prefix(namespace)
         editor.set(namespace, local, _render_list(f"{prefix}:{local}", editor.rdf, container, new, "\0"))
+    if content.description is None and content.replaceable is not None \
+            and before.description is not None and before.description.strip() in content.replaceable:
+        # photomgr has no description for the photo any more (the user cleared theirs) and the
+        # sidecar holds one photomgr knows (its own, or one it read and the user since cleared):
+        # it goes, as a tag the user cleared leaves the keywords. Was: left in place, and read
+        # back as the user's description by the next read into another library.
+        changed = True
+        editor.set(DC, "description", None)
+        editor.set(PHOTOMGR, "modelDescription", None)
     if content.description is not None and content.description != before.description \
             and content.may_replace(before.description):
         changed = True

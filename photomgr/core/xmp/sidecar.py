@@ -69,6 +69,14 @@ class SidecarFinder:
                 out.append((photo.parent / hit[0], hit[1]))
         return out
 
+    def saw(self, path: Path) -> None:
+        """`path` was just written (by photomgr): its listing entry takes its new mtime."""
+        listing = self._listing(str(path.parent))
+        try:
+            listing[path.name.lower()] = (path.name, path.stat().st_mtime_ns)
+        except OSError:
+            listing.pop(path.name.lower(), None)
+
     def forget(self, folder: Path) -> None:
         self._folders.pop(str(folder), None)
 

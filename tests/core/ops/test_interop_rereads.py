@@ -10,10 +10,13 @@ import pytest
 
 from photomgr.core.library import descriptions
 from photomgr.core.library.database import Library
+from photomgr.core.library.labels import CONFIRMED
 from photomgr.core.library.transaction import write_transaction
+from photomgr.core.ops.describing import DescriptionOps
 from photomgr.core.ops.interop import InteropOps
-from photomgr.core.ops.tagging import TagOps
+from photomgr.core.ops.tagging import Memo, TagOps
 from photomgr.core.services.indexing import index_folders
+from photomgr.core.xmp.parse import parse_packet
 from tests.conftest import make_photo
 from tests.core.ops.test_interop_ops import _saved_later
 from tests.core.xmp.xmp_fixtures import DARKTABLE, LIGHTROOM
@@ -107,3 +110,46 @@ def test_a_sidecar_that_cannot_be_read_takes_nothing_back(library: Library, tree
     assert whole.labels_added == [] and whole.confirmed == 0 and whole.descriptions == 0
     assert "beach" not in _names(library)  # was: created again
     assert InteropOps(library.conn).import_keywords().value.read == 0
+
+
+def test_photomgrs_own_sidecar_does_not_bring_back_what_the_user_undid(library: Library, tree: Path) -> None:
+    """`xmp write`, then the user removes a label, clears a tag and a description: the next
+    read takes photomgr's own sidecar for what it is, not for another tool's new keywords."""
+    index_folders(library, [tree])
+    tags = TagOps(library.conn)
+    ops = InteropOps(library.conn)
+    pid = library.conn.execute("SELECT id FROM photos WHERE path LIKE '%d.jpg'").fetchone()[0]
+    zebra = tags.add_label("zebra", None, None, Memo()).value
+    tags.decide([pid], zebra.id, CONFIRMED, Memo())
+    tags.decide([pid], tags.labels.by_name("beach").id, CONFIRMED, Memo())
+    DescriptionOps(library.conn).set_user(pid, "Bob on a bike")
+    assert ops.write_sidecars([tree / "sub"]).value.written == [str(tree / "sub" / "d.jpg.xmp")]
+    assert ops.import_keywords().value.read == 0  # photomgr's own file is read already
+    tags.remove_label(zebra.id)
+    tags.decide([pid], tags.labels.by_name("beach").id, None)
+    DescriptionOps(library.conn).clear_user(pid)
+    index_folders(library, [tree])
+    assert "zebra" not in _names(library)  # was: created again from the sidecar
+    assert ("d.jpg", "beach") not in _decisions(library)  # was: confirmed again
+    assert descriptions.user_text(library.conn, pid) is None  # was: "Bob on a bike" again
+    written = ops.write_sidecars([tree / "sub"]).value
+    assert written.written == [str(tree / "sub" / "d.jpg.xmp")]  # was: 1 unchanged, Bob kept
+    data = parse_packet((tree / "sub" / "d.jpg.xmp").read_bytes())
+    assert data.description is None and ("beach",) not in data.keywords
+    # (a removed label's keyword is no longer photomgr's: it stays in the sidecar, as before)
+    assert ops.import_keywords().value.read == 0
+    # Another tool's edit made after photomgr's write is still read as an edit.
+    _saved_later(tree / "sub" / "d.jpg.xmp", ANNA)
+    report = ops.import_keywords().value
+    assert report.labels_added == ["Anna"] and descriptions.user_text(library.conn, pid) == "Anna at the lake"
+
+
+def test_an_unread_edit_is_still_applied_after_photomgr_writes(library: Library, tree: Path) -> None:
+    """Another tool edits a sidecar, then photomgr writes it before reading it: the other
+    tool's keywords are new at the next read (photomgr does not record its write as read)."""
+    index_folders(library, [tree])
+    _saved_later(tree / "b.jpg.xmp", DARKTABLE.replace("mountain</rdf:li>", "glacier</rdf:li>"))
+    ops = InteropOps(library.conn)
+    assert ops.write_sidecars([tree], naming="ext").value.written
+    report = ops.import_keywords().value
+    assert report.labels_added == ["glacier"] and ("b.jpg", "glacier") in _decisions(library)

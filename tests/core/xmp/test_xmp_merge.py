@@ -104,6 +104,16 @@ def test_new_sidecar_and_self_closing_description(tmp_path: Path) -> None:
     assert data.keywords == (("dog",),) and data.rating == 5
 
 
+def test_a_description_photomgr_knows_goes_when_it_has_none() -> None:
+    """The user cleared the description photomgr wrote: it leaves the sidecar; one photomgr
+    does not know (another tool's, unread) stays, as with no `replaceable` at all."""
+    with_bob = render_sidecar(None, SidecarContent([("dog",)], description="Bob on a bike"))
+    cleared = render_sidecar(with_bob, SidecarContent([("dog",)], replaceable=frozenset({"Bob on a bike"})))
+    assert parse_packet(cleared).description is None and parse_packet(cleared).keywords == (("dog",),)
+    for content in (SidecarContent([("dog",)], replaceable=frozenset({"Anna"})), SidecarContent([("dog",)])):
+        assert render_sidecar(with_bob, content) == with_bob
+
+
 def test_a_sidecar_we_cannot_read_is_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "a.jpg.xmp"
     path.write_bytes(b"<x:xmpmeta>broken")
