@@ -121,6 +121,12 @@ def write_transaction(conn: sqlite3.Connection, policy: WaitPolicy = DEFAULT_WAI
         raise
 
 
+def others_version(conn: sqlite3.Connection) -> int:
+    """SQLite's data_version for this connection: it moves when another connection (another
+    process, a second window) commits, never for this connection's own commits."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 def revision(conn: sqlite3.Connection) -> int:
     """The library's write revision (0 for a library nothing has been written to yet)."""
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (REVISION_KEY,)).fetchone()

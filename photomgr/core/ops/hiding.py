@@ -18,12 +18,10 @@ def hide_photos(ops: LibraryOps, photo_ids: Sequence[int]) -> OpResult[list[int]
     """Hide `photo_ids`; the value is the ids newly hidden (what an undo unhides)."""
     with write_transaction(ops.conn, ops.library.wait) as rev:
         new = hidden.hide(ops.conn, list(photo_ids))
-    ops.saw(rev)
     return OpResult(new, OpChanges(rev, photos=frozenset(new)))
 
 
 def unhide_photos(ops: LibraryOps, photo_ids: Sequence[int]) -> OpResult[None]:
     with write_transaction(ops.conn, ops.library.wait) as rev:
         hidden.unhide(ops.conn, list(photo_ids))
-    ops.saw(rev)
     return OpResult(None, OpChanges(rev, photos=frozenset(photo_ids)))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from photomgr.core.library import scan_state
 from photomgr.core.library.database import Library
 from photomgr.core.library.settings import Settings
-from photomgr.core.library.transaction import revision, write_transaction
+from photomgr.core.library.transaction import others_version, revision, write_transaction
 from photomgr.core.ops.changes import OpChanges, OpResult
 from photomgr.core.ops.describing import DescriptionOps
 from photomgr.core.ops.searching import SearchOps
@@ -27,7 +27,8 @@ class LibraryOps:
 
     Single-threaded by design: the GUI calls it from its worker thread only, the CLI from its
     main thread. Another process may write the same library in between; `sync()` notices that
-    from the library revision and drops what it had cached.
+    (SQLite's data_version, which only another connection's commits move) and drops what it
+    had cached.
     """
 
     def __init__(self, library: Library) -> None:
@@ -36,7 +37,7 @@ class LibraryOps:
         self.tags = TagOps(library.conn, library.wait, library.paths.cache_dir / "label_space")
         self.search = SearchOps(library.conn, library.paths.index_dir, library.paths.thumbnails)
         self.descriptions = DescriptionOps(library.conn, library.wait)  # a sentence per photo
-        self._seen_revision = revision(library.conn)
+        self._seen_others = others_version(library.conn)
 
     @cached_property
     def interop(self) -> InteropOps:
@@ -71,10 +72,13 @@ class LibraryOps:
         self.search.invalidate()
 
     def sync(self) -> bool:
-        """Drop caches if the library changed under us (True then); cheap: one indexed read."""
-        now = revision(self.conn)
-        changed = now != self._seen_revision
-        self._seen_revision = now
+        """Drop caches if another connection wrote to the library since we last looked (True
+        then); cheap: one pragma. Our own writes never count, however many transactions an
+        operation or a scan takes, and never hide another process's write made in between
+        (a revision counter compared with our last write did both)."""
+        now = others_version(self.conn)
+        changed = now != self._seen_others
+        self._seen_others = now
         if changed:
             self.vectors_changed()
         return changed
@@ -85,16 +89,8 @@ class LibraryOps:
         with write_transaction(self.conn, self.library.wait) as rev:
             scan_state.record_scan_end(self.conn, [str(r) for r in roots], finished=finished)
             left = scan_state.interrupted_roots(self.conn)
-        self.saw(rev)
         return OpResult(left, OpChanges(rev))
 
     def library_revision(self) -> int:
         return revision(self.conn)
 
-    def saw(self, rev: int) -> None:
-        """Our own operation wrote revision `rev`: nothing to drop for it. Only when it is the
-        next one after what we had seen: a gap means another process wrote in between, and
-        the next sync() must still see that (was: taken as seen, so a window that tagged
-        during a terminal's `index` never showed the new photos)."""
-        if rev == self._seen_revision + 1:
-            self._seen_revision = rev

@@ -140,7 +140,6 @@ def trash_photos(ops: LibraryOps, photo_ids: Sequence[int], move_to_trash: MoveT
     memo.files = [*memo.files, *files]  # with what an earlier undo could not put back
     memo.set_aside = still_aside
     memo.done = True
-    ops.saw(rev)
     ops.vectors_changed()  # scores and search forget them too
     return OpResult(Trashed(tuple(moved), tuple(failed), len(memo.files)),
                     OpChanges(rev, labels=frozenset(labels), photos=frozenset([*moved, *returned]),
@@ -256,7 +255,6 @@ def undo_trash(ops: LibraryOps, memo: TrashMemo) -> OpResult[Restored]:
     memo.restored = restored
     memo.set_aside = [*memo.set_aside, *aside]
     memo.done = False
-    ops.saw(rev)
     ops.vectors_changed()
     return OpResult(Restored(tuple(restored), tuple(failed), tuple(k.path for k in kept),
                              tuple(path for path, _ in replaced)),

@@ -456,7 +456,6 @@ class LibraryWorker(QObject):
             self.op_done.emit(token, None, exc)
             return
         if isinstance(result, OpResult):
-            self.ops.saw(result.changes.revision)
             self.changed.emit(result.changes)
             if result.changes.tags:
                 self.labels_changed.emit(self.ops.tags.summaries())

@@ -58,18 +58,33 @@ def test_sync_sees_vectors_another_process_adopted(window_and_cli: tuple[Library
 def test_our_own_write_does_not_hide_another_process_write(
         window_and_cli: tuple[LibraryOps, Library]) -> None:
     """Another process writes, then the window writes before it looks: sync() must still report
-    the other write (was: saw() took every revision up to its own as seen)."""
+    the other write (was: saw() took every revision up to its own as seen). And the window's own
+    writes, however many transactions, never count (was: a scan's batches did, once each scan)."""
     ops, cli = window_and_cli
     assert not ops.sync()
     _scan_two_photos(cli)
-    with write_transaction(ops.conn) as rev:  # the window's own operation, right after
+    with write_transaction(ops.conn):  # the window's own operation, right after
         ops.conn.execute("INSERT INTO labels (name, created_at, updated_at)"
                          " VALUES ('mine', 'now', 'now')")
-    ops.saw(rev)
     assert ops.sync()
     assert not ops.sync()
-    with write_transaction(ops.conn) as rev:  # with no other writer, its own write is seen
+    with write_transaction(ops.conn):  # with no other writer, its own writes never count
         ops.conn.execute("INSERT INTO labels (name, created_at, updated_at)"
                          " VALUES ('mine too', 'now', 'now')")
-    ops.saw(rev)
+    assert not ops.sync()
+
+
+def test_our_own_scan_and_ops_never_count_as_another_writer(
+        window_and_cli: tuple[LibraryOps, Library], tmp_path: Path) -> None:
+    """An index run of the window (many batch transactions) and an operation that records its
+    end: no refresh is due for them (review: one full refresh after every scan)."""
+    from photomgr.core.services.indexing import index_folders
+    from tests.conftest import make_photo
+
+    ops, _ = window_and_cli
+    for i in range(5):
+        make_photo(tmp_path / "photos" / f"p{i}.jpg", seed=i)
+    assert not ops.sync()
+    index_folders(ops.library, [tmp_path / "photos"])
+    ops.record_scan_end([str(tmp_path / "photos")], finished=True)
     assert not ops.sync()
