@@ -23,10 +23,23 @@ DATABASE_NAME = "library.db"
 THUMBNAILS_NAME = "thumbnails"
 
 
-def looks_like_library(names: set[str]) -> bool:
-    """Whether a folder holding these entries is a photomgr library (its database and its
-    thumbnail folder): the scanner never walks into one, its thumbnails are not photos."""
-    return DATABASE_NAME in names and THUMBNAILS_NAME in names
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def is_library_folder(folder: Path, names: set[str]) -> bool:
+    """Whether `folder` (holding the entries `names`) is a photomgr library: a thumbnails folder
+    and a library.db that is an SQLite database. The scanner never walks into one: its
+    thumbnails are not photos. Names alone are not enough: a photo folder that happens to
+    hold a file called library.db must not vanish from a scan."""
+    if DATABASE_NAME not in names or THUMBNAILS_NAME not in names:
+        return False
+    if not (folder / THUMBNAILS_NAME).is_dir():
+        return False
+    try:
+        with open(folder / DATABASE_NAME, "rb") as fh:
+            return fh.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

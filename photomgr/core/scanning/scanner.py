@@ -257,20 +257,42 @@ class Scanner:
         index b). Without this the photos came in as new and their tags, rejections and
         descriptions stayed behind on rows of files that no longer exist.
 
-        Only where that photo's root is still there: a root that is gone as a whole may be a
-        drive that is not plugged in, and a copy of its photos elsewhere is not a move."""
+        Only with evidence that the old place is online and the file really left it: the
+        nearest folder of the old place that still exists holds something (an unplugged drive
+        leaves its mount point as an empty folder, whether it is the root or a folder inside
+        one), and no photo of that content outside the roots scanned now is still in its place
+        (then this file is a copy, such as a backup)."""
         if not content_hash:
             return None
+        taken: KnownPhoto | None = None
         for photo in self.store.present_with_hash(content_hash):
             place = Path(photo.path)
-            if photo.id in moved_ids or any(place.is_relative_to(r) for r in self._scanned_roots):
+            if any(place.is_relative_to(r) for r in self._scanned_roots):
                 continue  # under the roots scanned now: the walk itself says whether it moved
-            root = max((r for r in self._library_roots if place.is_relative_to(r)),
-                       key=lambda r: len(r.parts), default=None)
-            if root is None or not root.is_dir() or os.path.lexists(place):
-                continue
-            return photo
-        return None
+            if os.path.lexists(place):
+                return None  # the original is still there: this one is a copy
+            if taken is None and photo.id not in moved_ids and \
+                    _left_an_online_folder(place, self._library_roots):
+                taken = photo
+        return taken
+
+
+def _left_an_online_folder(place: Path, roots: list[Path]) -> bool:
+    """Whether `place` (a file that is gone) was under a library root and its nearest existing
+    folder is not empty: the folder is online and the file left it."""
+    root = max((r for r in roots if place.is_relative_to(r)), key=lambda r: len(r.parts), default=None)
+    if root is None:
+        return False
+    folder = place.parent
+    while not os.path.isdir(folder):
+        if folder == root or folder == folder.parent:
+            return False  # the root itself is gone: a drive that is not plugged in
+        folder = folder.parent
+    try:
+        with os.scandir(folder) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return False
 
 
 def _sink_batch(sink: FrameSink) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from photomgr.core.library.paths import looks_like_library
+from photomgr.core.library.paths import is_library_folder
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _walk_dir(root: Path, skip: set[Path], seen_files: set[str]) -> Iterator[Fil
         except OSError as exc:
             yield WalkProblem(folder, f"cannot read folder: {exc.strerror or exc}")
             continue
-        if looks_like_library({e.name for e in entries}):
+        if is_library_folder(folder, {e.name for e in entries}):
             continue  # another photomgr library kept among the photos: thumbnails, not photos
         subfolders: list[Path] = []
         for entry in entries:

@@ -211,6 +211,7 @@ def test_a_folder_moved_to_another_root_keeps_its_rows(library: Library, tmp_pat
     and a's rows, with their tags, left behind as files that no longer exist)."""
     a, b = tmp_path / "a", tmp_path / "b"
     make_photo(a / "trip" / "beach.jpg", seed=1)
+    make_photo(a / "home.jpg", seed=4)  # a stays online with something in it
     make_photo(b / "other.jpg", seed=2)
     scanner = _scanner(library)
     scanner.scan([a])
@@ -257,3 +258,54 @@ def test_another_library_among_the_photos_is_not_walked(library: Library, tmp_pa
     assert report.new == 2
     assert sorted(Path(p).name for p in PhotoStore(library.conn).known_under([photos])) == [
         "beach.jpg", "holiday.jpg"]
+
+
+@pytest.mark.parametrize("where", ["root is the mount point", "mounted inside the root"])
+def test_a_backup_of_an_unplugged_drive_is_not_a_move(library: Library, tmp_path: Path, where: str) -> None:
+    """An unplugged drive leaves its mount point as an empty folder (a fixed mount point, or a
+    drive mounted inside a root): a backup of its photos indexed meanwhile is a copy, and the
+    drive's photos keep their rows for when it is back (review of the cross-root move)."""
+    drive = tmp_path / "mnt" if where == "root is the mount point" else tmp_path / "pics" / "usb"
+    make_photo(drive / "dog.jpg", seed=3)
+    if where == "mounted inside the root":
+        make_photo(tmp_path / "pics" / "home.jpg", seed=5)
+    root = drive if where == "root is the mount point" else tmp_path / "pics"
+    scanner = _scanner(library)
+    scanner.scan([root])
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    shutil.copy2(drive / "dog.jpg", backup / "dog.jpg")
+    (drive / "dog.jpg").unlink()  # unplugged: the mount point stays, empty
+    report = scanner.scan([backup])
+    assert (report.moved, report.new) == (0, 1)
+    row = PhotoStore(library.conn).by_path(str(drive / "dog.jpg"))
+    assert row is not None and not row.missing
+
+
+def test_a_copy_whose_original_is_in_place_never_takes_a_gone_twin_s_row(library: Library,
+                                                                         tmp_path: Path) -> None:
+    """The original and an extra copy were indexed; the extra copy was deleted by hand. A
+    backup of the picture indexed elsewhere is a copy of the original, not the gone copy moved
+    (it took that row, and its hidden mark, in review)."""
+    a = tmp_path / "a"
+    make_photo(a / "x.jpg", seed=1)
+    (a / "dup").mkdir()
+    shutil.copy2(a / "x.jpg", a / "dup" / "x.jpg")
+    scanner = _scanner(library)
+    scanner.scan([a])
+    (a / "dup" / "x.jpg").unlink()
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    shutil.copy2(a / "x.jpg", backup / "x.jpg")
+    report = scanner.scan([backup])
+    assert (report.moved, report.new) == (0, 1)
+
+
+def test_a_photo_folder_with_a_file_named_library_db_is_walked(library: Library, tmp_path: Path) -> None:
+    """Only a real library is skipped: a folder with some other file called library.db and a
+    thumbnails folder keeps its photos (review: they all went missing, silently)."""
+    photos = tmp_path / "pics"
+    make_photo(photos / "beach.jpg", seed=1)
+    (photos / "library.db").write_text("my notes")
+    make_photo(photos / "thumbnails" / "small.jpg", seed=2)
+    assert _scanner(library).scan([photos]).new == 2
