@@ -116,7 +116,9 @@ def pixel_costs(library: Library, pairs: list[tuple[str, str]], rounds: int) -> 
         image = cache.load(h)
         return None if image is None else CopyProbe.of(image)
 
-    app, one_by_one, exhaustive = [], [], []
+    app: list[float] = []
+    one_by_one: list[float] = []
+    exhaustive: list[float] = []
     fully = 0
     for _ in range(rounds):
         check = library_copy_check(library.conn, library.paths.thumbnails,
@@ -125,18 +127,13 @@ def pixel_costs(library: Library, pairs: list[tuple[str, str]], rounds: int) -> 
         check.similarities(ids)
         app.append(1000 * (time.process_time() - started) / len(ids))
         fully = check.fully_checked
-        started = time.process_time()
-        for a, b in pairs:
-            pa, pb = decoded(a), decoded(b)
-            if pa is not None and pb is not None:
-                screened_check(pa, pb)
-        one_by_one.append(1000 * (time.process_time() - started) / len(ids))
-        started = time.process_time()
-        for a, b in pairs:
-            pa, pb = decoded(a), decoded(b)
-            if pa is not None and pb is not None:
-                copy_similarity(pa, pb)
-        exhaustive.append(1000 * (time.process_time() - started) / len(ids))
+        for compare, costs in ((screened_check, one_by_one), (copy_similarity, exhaustive)):
+            started = time.process_time()
+            for a, b in pairs:
+                pa, pb = decoded(a), decoded(b)
+                if pa is not None and pb is not None:
+                    compare(pa, pb)
+            costs.append(1000 * (time.process_time() - started) / len(ids))
     m = statistics.median
     print(f"pixel check costs ({load()}, CPU ms a pair with both photos prepared afresh, medians of "
           f"{rounds} alternating rounds, {len(ids)} pairs of the first run, {fully} of them past the "
