@@ -147,6 +147,16 @@ def _tagged(window: MainWindow) -> list[tuple[str, str]]:
             " JOIN labels l ON l.id = d.label_id"))
 
 
+def _undo_puts_all_back(window: MainWindow, qtbot, photos: Path, others: list[str],  # type: ignore[no-untyped-def]
+                        trash_files: Path) -> None:
+    """After a redo of the trash step: Undo puts every file and its tag back."""
+    assert window.menu_actions.undo.text() == f"&Undo Move {len(others)} photos to the trash"
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: all(s in shown_names(window) for s in others), timeout=10_000)
+    assert all((photos / f"{s}.jpg").exists() for s in others) and not any(trash_files.iterdir())
+    assert _tagged(window) == [(others[0], "leaf")] and len(_library_paths(window)) == 10
+
+
 def _trash_green0s_group(window: MainWindow, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
                          monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], Path]:
     """Tag one of green0's copies "leaf", then move them all to a stand-in trash folder (the
@@ -216,11 +226,7 @@ def test_what_undo_cannot_put_back_stays_in_the_trash_for_another_try(  # type: 
     taken.rmdir()
     window.undo_stack.redo()
     qtbot.waitUntil(lambda: not any(s in shown_names(window) for s in others), timeout=10_000)
-    assert window.menu_actions.undo.text() == f"&Undo Move {len(others)} photos to the trash"
-    window.undo_stack.undo()
-    qtbot.waitUntil(lambda: all(s in shown_names(window) for s in others), timeout=10_000)
-    assert all((photos / f"{s}.jpg").exists() for s in others) and not any(trash_files.iterdir())
-    assert _tagged(window) == [(others[0], "leaf")] and len(_library_paths(window)) == 10
+    _undo_puts_all_back(window, qtbot, photos, others, trash_files)
 
 
 def test_undo_names_only_what_went_to_the_trash(  # type: ignore[no-untyped-def]
@@ -265,11 +271,7 @@ def test_an_undo_that_cannot_write_the_library_leaves_the_files_in_the_trash(  #
     assert len(_library_paths(window)) == 10 - len(others)  # folder and library agree
 
     window.undo_stack.redo()  # moves nothing (they are in the trash already); the worker runs it first
-    assert window.menu_actions.undo.text() == f"&Undo Move {len(others)} photos to the trash"
-    window.undo_stack.undo()
-    qtbot.waitUntil(lambda: all(s in shown_names(window) for s in others), timeout=10_000)
-    assert all((photos / f"{s}.jpg").exists() for s in others) and not any(trash_files.iterdir())
-    assert _tagged(window) == [(others[0], "leaf")] and len(_library_paths(window)) == 10
+    _undo_puts_all_back(window, qtbot, photos, others, trash_files)
 
 
 def test_a_name_that_is_not_utf8_is_refused_and_no_other_file_is_trashed(  # type: ignore[no-untyped-def]
