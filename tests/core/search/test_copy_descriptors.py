@@ -16,7 +16,7 @@ from photomgr.core.search.coarse_copy import DESCRIPTOR_KIND, descriptor, pack, 
 from photomgr.core.search.near_copy import CopyProbe, NoPixels
 from photomgr.core.services.indexing import index_folders
 from photomgr.core.services.near_copies import LibraryDescriptors, library_copy_check, library_duplicates
-from tests.core.search.test_library_duplicates import unit
+from tests.core.search.test_library_duplicates import crop_near_its_original
 from tests.core.search.test_near_copy import scene
 
 
@@ -38,14 +38,7 @@ def _library(tmp_path: Path) -> tuple[Library, dict[str, int], dict[str, str]]:
 
 def _duplicates(library: Library, id_of: dict[str, int]) -> list[list[str]]:
     """Duplicates with made-up vectors under which the crop is b's nearest neighbour."""
-    ids = np.array(sorted(id_of.values()), np.int64)
-    rng = np.random.default_rng(0)
-    vectors = unit(rng.standard_normal((len(ids), 32)))
-    instances = unit(rng.standard_normal((len(ids), 16)))
-    row = {pid: r for r, pid in enumerate(ids)}
-    b, crop = row[id_of["b.jpg"]], row[id_of["b_crop.jpg"]]
-    vectors[crop] = unit(vectors[b] + 0.08 * rng.standard_normal(32))
-    instances[crop] = unit(instances[b] + 0.02 * rng.standard_normal(16))
+    ids, vectors, instances, _, _ = crop_near_its_original(id_of)
     index = VectorIndex.build(ids, vectors, "m", "fp", instance=instances)
     groups = library_duplicates(library.conn, library.paths.thumbnails, ids, vectors, index)
     names = {v: k for k, v in id_of.items()}

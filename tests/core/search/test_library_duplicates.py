@@ -23,6 +23,21 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
+def crop_near_its_original(id_of: dict[str, int]) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray, dict[int, int], np.random.Generator]:
+    """Made-up image and instance vectors (ids sorted) under which b_crop.jpg is b.jpg's nearest
+    neighbour: image cosine ~0.9, under the 0.95 near-identical cut, so only pixels group it."""
+    ids = np.array(sorted(id_of.values()), np.int64)
+    rng = np.random.default_rng(0)
+    vectors = unit(rng.standard_normal((len(ids), 32)))
+    instances = unit(rng.standard_normal((len(ids), 16)))
+    row = {int(pid): r for r, pid in enumerate(ids)}
+    b, crop = row[id_of["b.jpg"]], row[id_of["b_crop.jpg"]]
+    vectors[crop] = unit(vectors[b] + 0.08 * rng.standard_normal(32))
+    instances[crop] = unit(instances[b] + 0.02 * rng.standard_normal(16))
+    return ids, vectors, instances, row, rng
+
+
 @pytest.mark.parametrize("in_workers", [False, True])
 def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypatch, in_workers: bool) -> None:  # type: ignore[no-untyped-def]
     # in_workers: the first run's checks over worker processes (a big library's), on 2 cores
@@ -56,14 +71,7 @@ def test_crops_and_resaves_group_and_checks_are_stored(tmp_path: Path, monkeypat
             image = cache.load(content_hash)
             assert image is not None  # the lazy fallback (older libraries) hashes the JPEG
             assert hamming(np.array([from_signed(value)]), np.array([phash(image)]))[0] <= 2
-        ids = np.array(sorted(id_of.values()), np.int64)
-        rng = np.random.default_rng(0)
-        vectors = unit(rng.standard_normal((len(ids), 32)))
-        instances = unit(rng.standard_normal((len(ids), 16)))
-        row = {pid: r for r, pid in enumerate(ids)}
-        b, crop = row[id_of["b.jpg"]], row[id_of["b_crop.jpg"]]
-        vectors[crop] = unit(vectors[b] + 0.08 * rng.standard_normal(32))  # cosine ~0.9 < 0.95
-        instances[crop] = unit(instances[b] + 0.02 * rng.standard_normal(16))
+        ids, vectors, instances, row, rng = crop_near_its_original(id_of)
         # other 3 looks like other 4 to the vectors, but the pixels say no
         look, alike = row[id_of["other3.jpg"]], row[id_of["other4.jpg"]]
         vectors[alike] = unit(vectors[look] + 0.08 * rng.standard_normal(32))
